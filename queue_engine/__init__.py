@@ -1,0 +1,1 @@
+"""Antri's waiting-room engine: Redis only, no web imports."""

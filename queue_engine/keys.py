@@ -1,0 +1,35 @@
+"""Every Redis key the engine uses, built in one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ROOM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+@dataclass(frozen=True, slots=True)
+class RoomKeys:
+    """One room's keys; they share the `{room}` hash tag, so a room lives in one cluster slot."""
+
+    room: str
+    sessions: str
+    offers: str
+    claimed: str
+    recent_claims: str
+
+    @classmethod
+    def for_room(cls, name: str, prefix: str = "antri") -> RoomKeys:
+        """Keys for room `name` under `prefix`."""
+        base = f"{prefix}:{{{name}}}"
+        return cls(
+            room=f"{base}:room",
+            sessions=f"{base}:sessions",
+            offers=f"{base}:offers",
+            claimed=f"{base}:claimed",
+            recent_claims=f"{base}:recent-claims",
+        )
+
+    def all(self) -> list[str]:
+        """The keys in the order every script expects them in KEYS."""
+        return [self.room, self.sessions, self.offers, self.claimed, self.recent_claims]

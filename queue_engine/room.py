@@ -1,0 +1,382 @@
+"""A waiting room: join, status, claim, release — the engine's core.
+
+Two counters drive the line: `arrivals` numbers each visitor, `serving` says how far the line has
+been let in. A signed ticket carries the visitor's number, so a status poll is computed from this
+process's view of the room (refreshed in the background by `refresh`) without touching Redis.
+Redis is asked only to join, to claim a place whose turn has come, and to check a session.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+import time
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from redis.exceptions import RedisError
+
+from .errors import InvalidToken, StorageUnavailable, UnknownRoom
+from .keys import RoomKeys
+from .scripts import RedisClient, Scripts
+from .settings import EngineSettings, RoomSettings, RoomState
+from .shuffle import commitment, shuffled_index
+from .tokens import Admission, Signer, Ticket
+
+
+class VisitState(StrEnum):
+    """Where a ticket stands, as told to its holder."""
+
+    PREQUEUE = "prequeue"  #: joined before the release; shuffled fairly at the start
+    WAITING = "waiting"  #: in line with a known position
+    ADMITTED = "admitted"  #: the turn came; holds a session
+    PAUSED = "paused"  #: in line, but the operator paused admissions
+    SOLD_OUT = "sold_out"  #: nothing left to book: waiting would be in vain
+    CLOSED = "closed"  #: the room takes nobody
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """One process's recent copy of a room's settings and counters."""
+
+    state: RoomState
+    rate_per_minute: int
+    burst: int
+    max_active: int
+    session_seconds: int
+    keep_place_seconds: int
+    event_starts_ms: int | None
+    inventory: int | None
+    epoch: str
+    seed: str
+    cohort_lo: int
+    cohort_hi: int | None  #: None until the release instant fixes the cohort
+    arrivals: int
+    serving: int
+    active: int
+    noshow: float
+    admitted_last_minute: int
+    served_last_minute: int
+    span_ms: int
+    advanced: int  #: places this refresh offered
+    clock_offset: float  #: Redis clock minus this process's clock, in seconds
+    fetched_at: float  #: time.monotonic() when fetched
+
+    @classmethod
+    def parse(cls, f: dict[str, str], local_now: float) -> RoomView:
+        """Build a view from the fields the tick script returns."""
+
+        def optional(name: str) -> int | None:
+            return int(f[name]) if f[name] != "" else None
+
+        return cls(
+            state=RoomState(f["state"]),
+            rate_per_minute=int(f["rate_per_minute"]),
+            burst=int(f["burst"]),
+            max_active=int(f["max_active"]),
+            session_seconds=int(f["session_seconds"]),
+            keep_place_seconds=int(f["keep_place_seconds"]),
+            event_starts_ms=optional("event_starts_at"),
+            inventory=optional("inventory"),
+            epoch=f["epoch"],
+            seed=f["seed"],
+            cohort_lo=int(f["cohort_lo"]),
+            cohort_hi=optional("cohort_hi"),
+            arrivals=int(f["arrivals"]),
+            serving=int(f["serving"]),
+            active=int(f["active"]),
+            noshow=float(f["noshow"]),
+            admitted_last_minute=int(f["admitted_last_minute"]),
+            served_last_minute=int(f["served_last_minute"]),
+            span_ms=int(f["span_ms"]),
+            advanced=int(f["advanced"]),
+            clock_offset=int(f["now_ms"]) / 1000 - local_now,
+            fetched_at=time.monotonic(),
+        )
+
+    @property
+    def waiting(self) -> int:
+        """Tickets in line not yet offered a place (silent ones included)."""
+        return self.arrivals - self.serving
+
+    @property
+    def sold_out(self) -> bool:
+        """True when the booking flow reported nothing left."""
+        return self.inventory is not None and self.inventory <= 0
+
+    @property
+    def offer_rate(self) -> float:
+        """Offers per second: the rate compensated for no-shows, within the cap's turnover."""
+        compensated = self.rate_per_minute / 60 / (1 - self.noshow)
+        return min(compensated, self.max_active / self.session_seconds)
+
+    @property
+    def measured_rate(self) -> float | None:
+        """Places actually offered per second over the last minute, once there is enough of it."""
+        if self.span_ms < 15_000 or self.served_last_minute <= 0:
+            return None
+        return self.served_last_minute / (self.span_ms / 1000)
+
+    def position_of(self, number: int) -> int | None:
+        """The place in line of arrival `number`; None while its cohort waits for the release."""
+        if number <= self.cohort_lo:
+            return number
+        if self.cohort_hi is None:
+            return None
+        if number > self.cohort_hi:
+            return number
+        size = self.cohort_hi - self.cohort_lo
+        return self.cohort_lo + 1 + shuffled_index(self.seed, size, number - self.cohort_lo - 1)
+
+    def eta(self, position: int) -> tuple[int, int]:
+        """Seconds until `position` is offered: a range between the modelled and measured rate."""
+        rates = [self.offer_rate]
+        if (measured := self.measured_rate) is not None:
+            rates.append(measured)
+        low = position / max(rates) * 0.9
+        high = position / min(rates) * 1.1 + 1
+        return math.floor(low), math.ceil(high)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What a ticket's holder is told."""
+
+    state: VisitState
+    ticket: Ticket | None  #: the ticket to hold from now on (None when a closed room refused it)
+    position: int | None = None  #: 1 = next in line
+    eta: tuple[int, int] | None = None  #: seconds, low and high
+    poll_after: float = 0.0  #: seconds until the next poll is worth making
+    admission: Admission | None = None
+
+    @property
+    def ahead(self) -> int | None:
+        """How many people stand before the holder."""
+        return None if self.position is None else self.position - 1
+
+
+class Room:
+    """One room seen from one process; see the module docstring for the design."""
+
+    def __init__(
+        self,
+        name: str,
+        client: RedisClient,
+        scripts: Scripts,
+        signer: Signer,
+        settings: EngineSettings,
+    ) -> None:
+        self.name = name
+        self.keys = RoomKeys.for_room(name)
+        self._client = client
+        self._scripts = scripts
+        self._signer = signer
+        self._settings = settings
+        self._view: RoomView | None = None
+
+    async def create(self, defaults: RoomSettings) -> None:
+        """Create the room in Redis unless it exists; existing settings are kept."""
+        fields = defaults.as_fields() | {
+            "event_starts_at": "",
+            "inventory": "",
+            "epoch": secrets.token_hex(4),
+            "seed": secrets.token_hex(16),
+            "cohort_lo": "0",
+            "cohort_hi": "",
+            "arrivals": "0",
+            "serving": "0",
+            "tokens": str(defaults.burst),
+            "ctokens": str(defaults.burst),
+            "claimed_total": "0",
+            "noshow": "0",
+        }
+        await self._scripts.configure(self.keys, fields, create=True)
+
+    async def reset(self, defaults: RoomSettings) -> None:
+        """Empty the room and start a new epoch: every ticket and token issued before is void."""
+        await self._call("reset", self._client.delete(*self.keys.all()))
+        await self.create(defaults)
+        await self.refresh()
+
+    async def refresh(self) -> RoomView:
+        """Advance the line and take a fresh view of the room (one script call)."""
+        fields = await self._scripts.tick(self.keys)
+        if not fields:
+            raise UnknownRoom(self.name)
+        self._view = RoomView.parse(fields, time.time())
+        return self._view
+
+    def view(self) -> RoomView:
+        """The current view; raises StorageUnavailable when too old to trust (fail closed)."""
+        view = self._view
+        if view is None or time.monotonic() - view.fetched_at > self._settings.stale_after:
+            raise StorageUnavailable("the waiting room cannot reach its store")
+        return view
+
+    def now(self) -> float:
+        """Unix time on Redis's clock, so that every process agrees."""
+        return time.time() + (self._view.clock_offset if self._view else 0.0)
+
+    async def join(self, held: Ticket | None = None) -> Status:
+        """A place in line; a live ticket already held keeps its place (join is idempotent)."""
+        if held is not None:
+            try:
+                return await self.status(held)
+            except InvalidToken:
+                pass  # spent, silent too long or from another epoch: a new place at the back
+        view = self.view()
+        verdict, number, epoch = await self._scripts.join(self.keys)
+        if verdict == "unknown":
+            raise UnknownRoom(self.name)
+        if verdict == "closed":
+            return Status(VisitState.CLOSED, None, poll_after=self._settings.poll_ceiling)
+        now = int(self.now())
+        visitor = held.visitor if held is not None else secrets.token_urlsafe(12)
+        ticket = Ticket(self.name, epoch, number, visitor, now, now)
+        return self._waiting_status(ticket, view)
+
+    async def status(self, ticket: Ticket) -> Status:
+        """Where `ticket` stands; Redis is asked only when its turn has come."""
+        view = self.view()
+        now = self.now()
+        if ticket.room != self.name:
+            raise InvalidToken("another room")
+        if ticket.epoch != view.epoch:
+            raise InvalidToken("expired")
+        # A ticket's seen_at is refreshed only every quarter of the keep-place time, so allow
+        # that much slack before calling its holder silent.
+        silent = now - ticket.seen_at
+        if silent > view.keep_place_seconds * 1.25:
+            raise InvalidToken("expired")
+        if silent > view.keep_place_seconds / 4:
+            ticket = replace(ticket, seen_at=int(now))
+        position = view.position_of(ticket.number)
+        if position is not None and position <= view.serving:
+            return await self._claim(ticket, position, view)
+        return self._waiting_status(ticket, view)
+
+    def _waiting_status(self, ticket: Ticket, view: RoomView) -> Status:
+        position = view.position_of(ticket.number)
+        ceiling = self._settings.poll_ceiling
+        if view.state is RoomState.CLOSED:
+            return Status(VisitState.CLOSED, ticket, poll_after=_jitter(ceiling))
+        if view.sold_out:
+            return Status(VisitState.SOLD_OUT, ticket, poll_after=_jitter(ceiling))
+        if position is None:
+            until_start = (view.event_starts_ms or 0) / 1000 - self.now()
+            poll = min(ceiling, max(1.0, until_start / 2))
+            return Status(VisitState.PREQUEUE, ticket, poll_after=_jitter(poll))
+        place = max(1, position - view.serving)
+        if view.state is RoomState.PAUSED:
+            return Status(VisitState.PAUSED, ticket, place, poll_after=_jitter(ceiling / 3))
+        eta = view.eta(place)
+        # Far from the front, poll seldom; near it, often (a tenth of the expected wait).
+        poll = min(ceiling, max(self._settings.poll_floor, eta[0] / 10))
+        return Status(VisitState.WAITING, ticket, place, eta, _jitter(poll))
+
+    async def _claim(self, ticket: Ticket, position: int, view: RoomView) -> Status:
+        verdict, expires_ms, admitted_ms = await self._scripts.claim(
+            self.keys, ticket.epoch, position
+        )
+        if verdict == "admitted":
+            admission = Admission(
+                room=self.name,
+                epoch=ticket.epoch,
+                visitor=ticket.visitor,
+                ticket_number=ticket.number,
+                position=position,
+                issued_at=admitted_ms // 1000,
+                expires_at=expires_ms // 1000,
+            )
+            return Status(VisitState.ADMITTED, ticket, 0, (0, 0), 0.0, admission)
+        if verdict == "spent":
+            raise InvalidToken("spent")
+        if verdict == "gone":
+            raise InvalidToken("expired")
+        if verdict in ("full", "throttled", "waiting"):
+            # Offered but held at the front by the cap or the rate: next in line.
+            floor = self._settings.poll_floor
+            return Status(VisitState.WAITING, ticket, 1, (0, math.ceil(floor)), _jitter(floor))
+        return Status(VisitState(verdict), ticket, 1, poll_after=_jitter(self._settings.poll_floor))
+
+    async def check_admission(self, text: str) -> Admission:
+        """The live admission behind a token; raises InvalidToken unless its session still holds."""
+        admission = self._signer.read_admission(text)
+        if admission.room != self.name:
+            raise InvalidToken("another room")
+        view = self.view()
+        if admission.epoch != view.epoch or admission.expires_at <= self.now():
+            raise InvalidToken("expired")
+        session = self._client.zscore(self.keys.sessions, admission.token_id)
+        expires = await self._call("session", session)
+        if not isinstance(expires, float) or expires <= self.now() * 1000:
+            raise InvalidToken("revoked")
+        return admission
+
+    async def release(self, token_id: str) -> bool:
+        """End a session now, freeing its place (also how an operator revokes a token)."""
+        removed = await self._call("release", self._client.zrem(self.keys.sessions, token_id))
+        return bool(removed)
+
+    async def configure(self, fields: dict[str, str], *, new_cohort: bool = False) -> None:
+        """Change settings at run time; `new_cohort` opens a fresh pre-queue with a new seed."""
+        seed = secrets.token_hex(16) if new_cohort else ""
+        if not await self._scripts.configure(self.keys, fields, create=False, new_seed=seed):
+            raise UnknownRoom(self.name)
+        await self.refresh()
+
+    async def set_inventory(self, remaining: int | None) -> None:
+        """Tell the room how much is left to book (None: unknown); 0 turns waiters away at once."""
+        await self.configure({"inventory": "" if remaining is None else str(max(0, remaining))})
+
+    def public_state(self) -> dict[str, object]:
+        """What anyone may know about the room, including the audit trail of the shuffle."""
+        view = self.view()
+        starts = view.event_starts_ms
+        return {
+            "room": self.name,
+            "state": view.state.value,
+            "waiting": view.waiting,
+            "active": view.active,
+            "rate_per_minute": view.rate_per_minute,
+            "event_starts_at": _iso(starts / 1000) if starts is not None else None,
+            "admitted_last_minute": view.admitted_last_minute,
+            "no_show_share": round(view.noshow, 3),
+            "sold_out": view.sold_out,
+            "shuffle": {
+                "commitment": commitment(view.seed),
+                # The seed is revealed only once the cohort is fixed, so nobody can game it.
+                "seed": view.seed if view.cohort_hi is not None else None,
+                "cohort_first": view.cohort_lo + 1,
+                "cohort_last": view.cohort_hi,
+            },
+        }
+
+    def settings_state(self) -> dict[str, object]:
+        """The operator's view: every setting plus the public state."""
+        view = self.view()
+        return self.public_state() | {
+            "burst": view.burst,
+            "max_active": view.max_active,
+            "session_minutes": view.session_seconds / 60,
+            "keep_place_seconds": view.keep_place_seconds,
+            "inventory": view.inventory,
+            "arrivals": view.arrivals,
+            "serving": view.serving,
+        }
+
+    async def _call(self, operation: str, pending: object) -> object:
+        try:
+            return await pending  # type: ignore[misc]
+        except RedisError as exc:
+            raise StorageUnavailable(f"{operation}: {exc}") from exc
+
+
+def _jitter(seconds: float) -> float:
+    """Spread polls so that visitors who joined together do not return together."""
+    return round(seconds * random.uniform(0.85, 1.15), 2)
+
+
+def _iso(unix: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))

@@ -1,0 +1,60 @@
+"""The engine's Lua scripts, loaded once per client and called only through typed wrappers."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .errors import StorageUnavailable
+from .keys import RoomKeys
+
+RedisClient = aioredis.Redis | aioredis.RedisCluster
+
+
+def _source(name: str) -> str:
+    lua = resources.files(__package__).joinpath("lua")
+    return lua.joinpath("_lib.lua").read_text() + "\n" + lua.joinpath(f"{name}.lua").read_text()
+
+
+class Scripts:
+    """The registered scripts of one Redis client."""
+
+    def __init__(self, client: RedisClient) -> None:
+        self._join = client.register_script(_source("join"))
+        self._tick = client.register_script(_source("tick"))
+        self._claim = client.register_script(_source("claim"))
+        self._configure = client.register_script(_source("configure"))
+
+    async def join(self, keys: RoomKeys) -> tuple[str, int, str]:
+        """Take the next number: (verdict, number, epoch)."""
+        verdict, number, epoch = await _run(self._join, keys, [])
+        return verdict, int(number), epoch
+
+    async def tick(self, keys: RoomKeys) -> dict[str, str]:
+        """Advance the line and return the room's fields and counters ({} if no such room)."""
+        flat = await _run(self._tick, keys, [])
+        return dict(zip(flat[::2], flat[1::2], strict=True))
+
+    async def claim(self, keys: RoomKeys, epoch: str, position: int) -> tuple[str, int, int]:
+        """Claim the offered place `position`: (verdict, expires_ms, admitted_ms)."""
+        verdict, expires, admitted = await _run(self._claim, keys, [epoch, position])
+        return verdict, int(expires), int(admitted)
+
+    async def configure(
+        self, keys: RoomKeys, fields: dict[str, str], *, create: bool, new_seed: str = ""
+    ) -> bool:
+        """Create the room (missing fields only) or update it; False if updating a missing room."""
+        args: list[str] = ["create" if create else "update", new_seed]
+        for name, value in fields.items():
+            args += [name, value]
+        return bool(await _run(self._configure, keys, args))
+
+
+async def _run(script: Any, keys: RoomKeys, args: list[Any]) -> Any:
+    try:
+        return await script(keys=keys.all(), args=args)
+    except RedisError as exc:
+        raise StorageUnavailable(str(exc)) from exc

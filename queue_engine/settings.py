@@ -1,0 +1,48 @@
+"""Room settings: defaults for new rooms, and the engine's own timing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RoomState(StrEnum):
+    """What an operator has set a room to."""
+
+    OPEN = "open"  #: admitting at the configured rate
+    PAUSED = "paused"  #: joins accepted, nobody let in
+    CLOSED = "closed"  #: no joins, nobody let in
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSettings:
+    """The settings of a room, changeable at run time (see Room.configure)."""
+
+    state: RoomState = RoomState.OPEN
+    rate_per_minute: int = 60
+    burst: int = 10
+    max_active: int = 200
+    session_seconds: int = 15 * 60
+    #: how long a ticket whose holder stopped polling keeps its place
+    keep_place_seconds: int = 5 * 60
+    #: how long an offered visitor has to claim before counting as a no-show
+    claim_grace_seconds: int = 30
+    #: how many seconds of offers the no-show share is measured over
+    noshow_window_seconds: int = 60
+
+    def as_fields(self) -> dict[str, str]:
+        """The settings as Redis hash fields."""
+        return {name: str(getattr(self, name)) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How the engine keeps its per-process view of each room fresh."""
+
+    #: seconds between refreshes of each room's counters (one script call per room)
+    refresh_interval: float = 0.2
+    #: a view older than this is not trusted: the engine fails closed
+    stale_after: float = 3.0
+    #: poll interval bounds suggested to waiting visitors, in seconds
+    poll_floor: float = 2.0
+    poll_ceiling: float = 30.0
