@@ -153,7 +153,7 @@ class Status:
     @property
     def ahead(self) -> int | None:
         """How many people stand before the holder."""
-        return None if self.position is None else self.position - 1
+        return None if self.position is None else max(0, self.position - 1)
 
 
 class Room:
@@ -171,7 +171,7 @@ class Room:
         self.keys = RoomKeys.for_room(name)
         self._client = client
         self._scripts = scripts
-        self._signer = signer
+        self.signer = signer
         self._settings = settings
         self._view: RoomView | None = None
 
@@ -302,7 +302,7 @@ class Room:
 
     async def check_admission(self, text: str) -> Admission:
         """The live admission behind a token; raises InvalidToken unless its session still holds."""
-        admission = self._signer.read_admission(text)
+        admission = self.signer.read_admission(text)
         if admission.room != self.name:
             raise InvalidToken("another room")
         view = self.view()

@@ -55,6 +55,10 @@ class Scripts:
 
 async def _run(script: Any, keys: RoomKeys, args: list[Any]) -> Any:
     try:
-        return await script(keys=keys.all(), args=args)
+        result = await script(keys=keys.all(), args=args)
     except RedisError as exc:
         raise StorageUnavailable(str(exc)) from exc
+    # Scripts return flat lists; decode here so the engine works with any client setting.
+    if isinstance(result, list):
+        return [v.decode() if isinstance(v, bytes) else v for v in result]
+    return result

@@ -1,0 +1,1 @@
+"""Antri's aiohttp application and the `antri` command."""

@@ -1,0 +1,85 @@
+"""The operator's API, a sub-app behind the admin token: steer rooms at run time."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from queue_engine.changes import parse_changes
+from queue_engine.errors import InvalidToken, MalformedToken
+
+from .appkeys import ENGINE, SETTINGS
+from .errors import ApiError
+from .gate import Handler
+from .web import json_response, read_json_object
+
+
+@web.middleware
+async def require_admin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse anyone without `Authorization: Bearer <admin token>` (compared in constant time)."""
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    expected = request.config_dict[SETTINGS].admin_token
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "A valid admin token is required.")
+    return await handler(request)
+
+
+async def get_room(request: web.Request) -> web.Response:
+    """GET /api/v1/admin/rooms/{room}: every setting and counter."""
+    room = request.config_dict[ENGINE].room(request.match_info["room"])
+    return json_response(room.settings_state())
+
+
+async def patch_room(request: web.Request) -> web.Response:
+    """PATCH /api/v1/admin/rooms/{room}: change settings; 422 names each refused field."""
+    room = request.config_dict[ENGINE].room(request.match_info["room"])
+    changes = parse_changes(await read_json_object(request))
+    await room.configure(changes.fields, new_cohort=changes.new_cohort)
+    return json_response(room.settings_state())
+
+
+async def put_inventory(request: web.Request) -> web.Response:
+    """PUT /api/v1/admin/rooms/{room}/inventory `{"remaining": int|null}`: 0 means sold out."""
+    room = request.config_dict[ENGINE].room(request.match_info["room"])
+    body = await read_json_object(request)
+    remaining = body.get("remaining")
+    if set(body) != {"remaining"} or not (
+        remaining is None or (isinstance(remaining, int) and not isinstance(remaining, bool))
+    ):
+        raise ApiError(
+            422,
+            "invalid",
+            "Send exactly {'remaining': whole number or null}.",
+            extra={"fields": {"remaining": "must be a whole number or null"}},
+        )
+    await room.set_inventory(remaining)
+    return json_response(room.settings_state())
+
+
+async def revoke(request: web.Request) -> web.Response:
+    """POST /api/v1/admin/rooms/{room}/revoke `{"admission_token": str}`: end that session now."""
+    room = request.config_dict[ENGINE].room(request.match_info["room"])
+    body = await read_json_object(request)
+    token = body.get("admission_token")
+    try:
+        admission = room.signer.read_admission(token if isinstance(token, str) else "")
+    except (MalformedToken, InvalidToken):
+        raise ApiError(
+            422,
+            "invalid",
+            "Not an admission token of this service.",
+            extra={"fields": {"admission_token": "not an admission token of this service"}},
+        ) from None
+    return json_response({"revoked": await room.release(admission.token_id)})
+
+
+def admin_app() -> web.Application:
+    """The admin sub-app, mounted under /api/v1/admin/."""
+    app = web.Application(middlewares=[require_admin])
+    app.router.add_get("/rooms/{room}", get_room)
+    app.router.add_patch("/rooms/{room}", patch_room)
+    app.router.add_put("/rooms/{room}/inventory", put_inventory)
+    app.router.add_post("/rooms/{room}/revoke", revoke)
+    return app

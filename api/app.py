@@ -1,0 +1,59 @@
+"""The application factory: `create_app(settings)` wires the engine, routes and middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from queue_engine.engine import Engine
+from queue_engine.metrics import EngineMetrics
+from queue_engine.scripts import RedisClient
+from queue_engine.tokens import Signer
+
+from .appkeys import ENGINE, HTTP_METRICS, REGISTRY, SETTINGS, TEMPLATES
+from .metrics import HttpMetrics
+from .middlewares import handle
+from .routes import setup_routes
+from .settings import Settings
+from .web import templates
+
+
+def redis_client(url: str, cluster: bool = False) -> RedisClient:
+    """A Redis client with short timeouts, so that an outage is noticed and refused quickly."""
+    if cluster:
+        return aioredis.RedisCluster.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    return aioredis.Redis.from_url(
+        url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=5
+    )
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The Antri web application; settings.redis_url must name a reachable Redis."""
+    if settings.redis_url is None:
+        raise ValueError("create_app needs settings.redis_url (antri up starts one)")
+    registry = CollectorRegistry()
+    app = web.Application(middlewares=[handle], client_max_size=4 * 1024 * 1024)
+    app[SETTINGS] = settings
+    app[REGISTRY] = registry
+    app[HTTP_METRICS] = HttpMetrics(registry)
+    app[TEMPLATES] = templates()
+    app.cleanup_ctx.append(_engine_ctx)
+    setup_routes(app)
+    return app
+
+
+async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.redis_url is not None
+    client = redis_client(settings.redis_url, settings.redis_cluster)
+    engine = Engine(client, Signer(settings.secret), settings.engine, EngineMetrics(app[REGISTRY]))
+    for name in settings.rooms:
+        await engine.add_room(name, settings.room_defaults)
+    await engine.start()
+    app[ENGINE] = engine
+    yield
+    await engine.stop()
+    await client.aclose()

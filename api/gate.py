@@ -1,0 +1,52 @@
+"""The gate: routes the waiting room guards accept only a live admission token."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from aiohttp import web
+
+from queue_engine.errors import InvalidToken, MalformedToken
+from queue_engine.tokens import Admission
+
+from .appkeys import ENGINE, SETTINGS
+from .errors import AdmissionRequired
+
+ADMISSION_COOKIE = "antri_admission"
+ADMISSION = web.RequestKey("admission", Admission)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def admission_text(request: web.Request) -> str | None:
+    """The admission token from `Authorization: Bearer …`, else from the cookie."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.cookies.get(ADMISSION_COOKIE)
+
+
+async def require_admission(request: web.Request) -> Admission:
+    """The caller's live admission to the guarded room; raises AdmissionRequired."""
+    room = request.config_dict[ENGINE].room(request.config_dict[SETTINGS].guard_room)
+    text = admission_text(request)
+    if not text:
+        raise AdmissionRequired(room.name, "no admission token")
+    try:
+        return await room.check_admission(text)
+    except MalformedToken:
+        raise AdmissionRequired(room.name, "not an admission token") from None
+    except InvalidToken as exc:
+        raise AdmissionRequired(room.name, exc.reason) from None
+
+
+def gated(handler: Handler) -> Handler:
+    """Let `handler` run only for holders of a live admission (found in request[ADMISSION])."""
+
+    @wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        request[ADMISSION] = await require_admission(request)
+        return await handler(request)
+
+    return guarded

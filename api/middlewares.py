@@ -1,0 +1,96 @@
+"""One middleware that turns every error into a clear response and counts every request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from queue_engine.changes import InvalidChanges
+from queue_engine.errors import (
+    InvalidToken,
+    MalformedToken,
+    StorageUnavailable,
+    UnknownRoom,
+)
+
+from .appkeys import HTTP_METRICS, TEMPLATES
+from .errors import AdmissionRequired, ApiError
+from .web import html_response, json_response
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _as_api_error(exc: Exception) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, UnknownRoom):
+        return ApiError(404, "unknown_room", f"There is no waiting room called {exc}.")
+    if isinstance(exc, MalformedToken):
+        return ApiError(400, "malformed_ticket", "The ticket is not a ticket of this service.")
+    if isinstance(exc, InvalidToken):
+        return ApiError(
+            401,
+            "invalid_ticket",
+            f"The ticket cannot be used ({exc.reason}); join the line again.",
+            extra={"reason": exc.reason},
+        )
+    if isinstance(exc, StorageUnavailable):
+        return ApiError(
+            503,
+            "unavailable",
+            "The waiting room is briefly unavailable; your place is kept. Try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, InvalidChanges):
+        return ApiError(422, "invalid", "Some fields were refused.", extra={"fields": exc.fields})
+    log.exception("unexpected error", exc_info=exc)
+    return ApiError(500, "internal", "Something went wrong on our side; nothing was changed.")
+
+
+def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
+    if request.path.startswith("/api/"):
+        body = {"error": error.code, "message": error.message, **error.extra}
+        return json_response(body, error.status, error.headers)
+    if isinstance(error, AdmissionRequired):
+        raise web.HTTPSeeOther(f"/antre/{error.room}")
+    env = request.config_dict[TEMPLATES]
+    context = {
+        "status": error.status,
+        "code": error.code,
+        "retry_after": error.headers.get("Retry-After"),
+    }
+    return html_response(env, "error.html", context, error.status, error.headers)
+
+
+@web.middleware
+async def handle(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map refusals and failures to responses (JSON under /api/, pages elsewhere); count them."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except Exception as exc:
+        try:
+            response = _respond(request, _as_api_error(exc))
+        except web.HTTPException as redirect:
+            status = redirect.status
+            raise
+        status = response.status
+        return response
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        request.config_dict[HTTP_METRICS].observe(
+            route, request.method, status, time.perf_counter() - started
+        )

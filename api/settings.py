@@ -1,0 +1,95 @@
+"""Antri's settings, read once from `ANTRI_*` environment variables into a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from queue_engine.keys import ROOM_NAME
+from queue_engine.settings import EngineSettings, RoomSettings
+
+
+class SettingsError(ValueError):
+    """An `ANTRI_*` variable has a value Antri cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application needs to start."""
+
+    secret: bytes
+    admin_token: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("var")
+    #: None: start a private redis-server under data_dir
+    redis_url: str | None = None
+    redis_cluster: bool = False
+    rooms: tuple[str, ...] = ("paspor",)
+    #: the room whose admission the gated routes ask for
+    guard_room: str = "paspor"
+    cookie_secure: bool = False
+    room_defaults: RoomSettings = field(default_factory=RoomSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default: os.environ); secrets are kept under data_dir."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("ANTRI_DATA_DIR", "var"))
+        rooms = tuple(r.strip() for r in env.get("ANTRI_ROOMS", "paspor").split(",") if r.strip())
+        for room in rooms:
+            if not ROOM_NAME.match(room):
+                raise SettingsError(f"ANTRI_ROOMS: {room!r} is not a room name (a-z, 0-9, -)")
+        guard = env.get("ANTRI_GUARD_ROOM", rooms[0] if rooms else "paspor")
+        if guard not in rooms:
+            raise SettingsError(f"ANTRI_GUARD_ROOM: {guard!r} is not one of ANTRI_ROOMS")
+        defaults = RoomSettings(
+            rate_per_minute=_int(env, "ANTRI_RATE_PER_MINUTE", 60),
+            burst=_int(env, "ANTRI_BURST", 10),
+            max_active=_int(env, "ANTRI_MAX_ACTIVE", 200),
+            session_seconds=_int(env, "ANTRI_SESSION_MINUTES", 15) * 60,
+        )
+        secret = env.get("ANTRI_SECRET")
+        return cls(
+            secret=secret.encode() if secret else _kept_secret(data_dir / "secret"),
+            admin_token=env.get("ANTRI_ADMIN_TOKEN")
+            or _kept_secret(data_dir / "admin-token").decode(),
+            host=env.get("ANTRI_HOST", "127.0.0.1"),
+            port=_int(env, "ANTRI_PORT", 8080),
+            data_dir=data_dir,
+            redis_url=env.get("ANTRI_REDIS_URL") or None,
+            redis_cluster=env.get("ANTRI_REDIS_CLUSTER", "") in ("1", "true", "yes"),
+            rooms=rooms,
+            guard_room=guard,
+            cookie_secure=env.get("ANTRI_COOKIE_SECURE", "") in ("1", "true", "yes"),
+            room_defaults=defaults,
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a whole number") from None
+    if value < 1:
+        raise SettingsError(f"{name}: must be at least 1")
+    return value
+
+
+def _kept_secret(path: Path) -> bytes:
+    """A random secret generated on first run and kept in `path` (readable by its owner only)."""
+    if path.exists():
+        return path.read_text().strip().encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value.encode()
