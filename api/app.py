@@ -22,12 +22,18 @@ from .web import templates
 
 
 def redis_client(url: str, cluster: bool = False) -> RedisClient:
-    """A Redis client with short timeouts, so that an outage is noticed and refused quickly."""
+    """A Redis client with short timeouts, so that an outage is noticed and refused quickly.
+
+    A burst of joins waits for one of a bounded set of connections instead of opening one per
+    request; the cluster client has no waiting pool, so its per-node bound is set high.
+    """
+    timeouts = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
     if cluster:
-        return aioredis.RedisCluster.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-    return aioredis.Redis.from_url(
-        url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=5
+        return aioredis.RedisCluster.from_url(url, max_connections=2048, **timeouts)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=64, timeout=2.0, health_check_interval=5, **timeouts
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def create_app(settings: Settings) -> web.Application:
