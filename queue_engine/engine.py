@@ -34,6 +34,7 @@ class Engine:
         self._rooms: dict[str, Room] = {}
         self._defaults: dict[str, RoomSettings] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def room(self, name: str) -> Room:
         """The room called `name`; raises UnknownRoom."""
@@ -49,7 +50,7 @@ class Engine:
 
     async def add_room(self, name: str, defaults: RoomSettings) -> Room:
         """Serve room `name`, creating it in Redis with `defaults` if it does not exist yet."""
-        room = Room(name, self.client, self.scripts, self.signer, self.settings)
+        room = Room(name, self.client, self.scripts, self.signer, self.settings, self.metrics)
         self._rooms[name] = room
         self._defaults[name] = defaults
         try:
@@ -91,17 +92,20 @@ class Engine:
     async def start(self) -> None:
         """Start the background refresher."""
         if self._task is None:
+            self._stopping = asyncio.Event()
             self._task = asyncio.create_task(self._refresh_forever(), name="antri-refresher")
 
     async def stop(self) -> None:
-        """Stop the background refresher."""
+        """Stop the background refresher after its current refresh."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # An event, not cancel(): a cancellation landing inside a Redis call can be turned
+            # into a connection error by the driver and lost, leaving the loop running.
+            self._stopping.set()
+            await self._task
             self._task = None
 
     async def _refresh_forever(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.refresh_all()
-            await asyncio.sleep(self.settings.refresh_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.refresh_interval)

@@ -12,17 +12,22 @@ import math
 import random
 import secrets
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TypeVar
 
 from redis.exceptions import RedisError
 
 from .errors import InvalidToken, StorageUnavailable, UnknownRoom
 from .keys import RoomKeys
+from .metrics import EngineMetrics
 from .scripts import RedisClient, Scripts
 from .settings import EngineSettings, RoomSettings, RoomState
 from .shuffle import commitment, shuffled_index
 from .tokens import Admission, Signer, Ticket
+
+T = TypeVar("T")
 
 
 class VisitState(StrEnum):
@@ -166,6 +171,7 @@ class Room:
         scripts: Scripts,
         signer: Signer,
         settings: EngineSettings,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.name = name
         self.keys = RoomKeys.for_room(name)
@@ -173,6 +179,7 @@ class Room:
         self._scripts = scripts
         self.signer = signer
         self._settings = settings
+        self._metrics = metrics
         self._view: RoomView | None = None
 
     async def create(self, defaults: RoomSettings) -> None:
@@ -195,7 +202,7 @@ class Room:
 
     async def reset(self, defaults: RoomSettings) -> None:
         """Empty the room and start a new epoch: every ticket and token issued before is void."""
-        await self._call("reset", self._client.delete(*self.keys.all()))
+        await self._counted("reset", _wrapped(self._client.delete(*self.keys.all())))
         await self.create(defaults)
         await self.refresh()
 
@@ -226,11 +233,13 @@ class Room:
             except InvalidToken:
                 pass  # spent, silent too long or from another epoch: a new place at the back
         view = self.view()
-        verdict, number, epoch = await self._scripts.join(self.keys)
+        verdict, number, epoch = await self._counted("join", self._scripts.join(self.keys))
         if verdict == "unknown":
             raise UnknownRoom(self.name)
         if verdict == "closed":
             return Status(VisitState.CLOSED, None, poll_after=self._settings.poll_ceiling)
+        if self._metrics:
+            self._metrics.joins.labels(self.name).inc()
         now = int(self.now())
         visitor = held.visitor if held is not None else secrets.token_urlsafe(12)
         ticket = Ticket(self.name, epoch, number, visitor, now, now)
@@ -276,10 +285,12 @@ class Room:
         return Status(VisitState.WAITING, ticket, place, eta, _jitter(poll))
 
     async def _claim(self, ticket: Ticket, position: int, view: RoomView) -> Status:
-        verdict, expires_ms, admitted_ms = await self._scripts.claim(
-            self.keys, ticket.epoch, position
+        verdict, expires_ms, admitted_ms = await self._counted(
+            "claim", self._scripts.claim(self.keys, ticket.epoch, position)
         )
-        if verdict == "admitted":
+        if verdict == "claimed" and self._metrics:
+            self._metrics.claimed.labels(self.name).inc()
+        if verdict in ("claimed", "admitted"):
             admission = Admission(
                 room=self.name,
                 epoch=ticket.epoch,
@@ -309,14 +320,16 @@ class Room:
         if admission.epoch != view.epoch or admission.expires_at <= self.now():
             raise InvalidToken("expired")
         session = self._client.zscore(self.keys.sessions, admission.token_id)
-        expires = await self._call("session", session)
+        expires = await self._counted("session", _wrapped(session))
         if not isinstance(expires, float) or expires <= self.now() * 1000:
             raise InvalidToken("revoked")
         return admission
 
     async def release(self, token_id: str) -> bool:
         """End a session now, freeing its place (also how an operator revokes a token)."""
-        removed = await self._call("release", self._client.zrem(self.keys.sessions, token_id))
+        removed = await self._counted(
+            "release", _wrapped(self._client.zrem(self.keys.sessions, token_id))
+        )
         return bool(removed)
 
     async def configure(self, fields: dict[str, str], *, new_cohort: bool = False) -> None:
@@ -366,11 +379,22 @@ class Room:
             "serving": view.serving,
         }
 
-    async def _call(self, operation: str, pending: object) -> object:
+    async def _counted(self, operation: str, call: Awaitable[T]) -> T:
+        """Await a Redis call, counting its failure before it fails the request closed."""
         try:
-            return await pending  # type: ignore[misc]
-        except RedisError as exc:
-            raise StorageUnavailable(f"{operation}: {exc}") from exc
+            return await call
+        except StorageUnavailable:
+            if self._metrics:
+                self._metrics.redis_errors.labels(self.name, operation).inc()
+            raise
+
+
+async def _wrapped(call: Awaitable[T]) -> T:
+    """A plain client call with driver errors turned into StorageUnavailable."""
+    try:
+        return await call
+    except RedisError as exc:
+        raise StorageUnavailable(str(exc)) from exc
 
 
 def _jitter(seconds: float) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from api.app import create_app, redis_client
 from api.embedded import RedisServer
 from api.settings import Settings
 from queue_engine.engine import Engine
-from queue_engine.settings import EngineSettings
+from queue_engine.settings import EngineSettings, RoomSettings
 from queue_engine.tokens import Signer
 
 from .support import RedisClusterServers
@@ -63,26 +63,31 @@ def room_name() -> str:
     return f"t{next(_room_names)}"
 
 
-def app_settings(redis_url: str, tmp: Path, **changes: object) -> Settings:
-    """Settings for a test app on `redis_url`."""
-    base = Settings(
+def app_settings(redis_url: str, data_dir: Path, **room_defaults: int) -> Settings:
+    """Settings for a test app on `redis_url`, guarding a fresh room and serving another."""
+    guard, other = room_name(), room_name()
+    return Settings(
         secret=SECRET,
         admin_token=ADMIN_TOKEN,
-        data_dir=tmp,
+        data_dir=data_dir,
         redis_url=redis_url,
-        rooms=("paspor", "other"),
-        guard_room="paspor",
+        rooms=(guard, other),
+        guard_room=guard,
+        room_defaults=RoomSettings(**room_defaults),  # type: ignore[arg-type]
         engine=FAST,
     )
-    return Settings(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+AppFactory = Callable[..., Awaitable[TestClient]]
 
 
 @pytest.fixture
-async def client_for(tmp_path: Path) -> AsyncIterator[object]:
-    """A factory of test clients of the real app on a given Redis; all closed at the end."""
+async def make_client(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[AppFactory]:
+    """Start the real app (on the session's Redis unless another URL is given) and a client."""
     clients: list[TestClient] = []
 
-    async def make(settings: Settings) -> TestClient:
+    async def make(redis_url: str | None = None, **room_defaults: int) -> TestClient:
+        settings = app_settings(redis_url or redis_server.url, tmp_path, **room_defaults)
         client = TestClient(TestServer(create_app(settings)))
         await client.start_server()
         clients.append(client)

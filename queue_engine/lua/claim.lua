@@ -2,7 +2,8 @@
 -- KEYS: room hash, sessions zset (member = position index, score = expiry ms), offers zset,
 --       claimed bitmap, recent-claims zset
 -- ARGV[1] room epoch the ticket belongs to, ARGV[2] the ticket's position index
--- Returns {verdict, expires_ms, admitted_ms}; verdict is one of 'admitted', 'spent' (this place
+-- Returns {verdict, expires_ms, admitted_ms}; verdict is one of 'claimed' (just now), 'admitted'
+--         (claimed before and still live), 'spent' (this place
 --         was claimed and its session has ended), 'gone' (another epoch), 'waiting' (not offered
 --         yet), 'full' (cap reached), 'throttled' (claim bucket empty), 'paused', 'closed', 'sold_out'.
 local epoch = ARGV[1]
@@ -36,4 +37,4 @@ redis.call('HINCRBY', KEYS[1], 'claimed_total', 1)
 redis.call('ZADD', KEYS[2], expires, ARGV[2])
 redis.call('SETBIT', KEYS[4], position, 1)
 redis.call('ZADD', KEYS[5], now, ARGV[2])
-return {'admitted', fmt(expires), fmt(now)}
+return {'claimed', fmt(expires), fmt(now)}

@@ -1,0 +1,61 @@
+"""Redis goes away: the waiting room fails closed with 503 and Retry-After, then heals alone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.embedded import RedisServer
+
+from .conftest import AppFactory
+from .test_http import join, rooms, status
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    # fsync always: what Redis acknowledged before the crash is on disk after it.
+    server = RedisServer(tmp_path / "redis", fsync="always").start()
+    yield server
+    server.stop()
+
+
+async def test_redis_killed_then_back(make_client: AppFactory, own_redis: RedisServer) -> None:
+    client = await make_client(own_redis.url, rate_per_minute=1, burst=1)
+    guard, _ = rooms(client)
+    await join(client, guard)
+    client.session.cookie_jar.clear()
+    ticket = (await join(client, guard))["ticket"]
+    before = await status(client, guard, ticket)
+    assert before.status == 200
+    place = (await before.json())["position"]
+
+    own_redis.kill()
+    await asyncio.sleep(1.3)  # longer than the engine's stale_after in the tests
+    down = await status(client, guard, ticket)
+    assert down.status == 503
+    assert int(down.headers["Retry-After"]) > 0
+    assert (await down.json())["error"] == "unavailable"
+    refused = await client.post(f"/api/v1/rooms/{guard}/join")
+    assert refused.status == 503 and "Retry-After" in refused.headers
+    assert (await client.get("/readyz")).status == 503
+    gated = await client.get("/api/v1/session", headers={"Authorization": "Bearer x.y"})
+    assert gated.status in (401, 503)
+    page = await client.get(f"/antre/{guard}")
+    assert page.status == 503 and "Sedang padat" in await page.text()
+
+    own_redis.start()  # same port, same AOF directory
+    started = time.monotonic()
+    while True:
+        back = await status(client, guard, ticket)
+        if back.status == 200:
+            break
+        assert time.monotonic() - started < 10, "did not recover within 10 s"
+        await asyncio.sleep(0.2)
+    body = await back.json()
+    assert body["ticket"] == ticket and 1 <= body["position"] <= place, "the place was kept"
+    assert (await client.get("/readyz")).status == 200
+    assert (await client.post(f"/api/v1/rooms/{guard}/join")).status == 200
