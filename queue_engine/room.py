@@ -232,7 +232,10 @@ class Room:
                 return await self.status(held)
             except InvalidToken:
                 pass  # spent, silent too long or from another epoch: a new place at the back
-        view = self.view()
+        view = self._view
+        if view is None or time.monotonic() - view.fetched_at > self._settings.stale_after:
+            # A join talks to Redis anyway; a stale view is renewed rather than refused.
+            view = await self.refresh()
         verdict, number, epoch = await self._counted("join", self._scripts.join(self.keys))
         if verdict == "unknown":
             raise UnknownRoom(self.name)

@@ -21,7 +21,7 @@ from .support import RedisClusterServers
 
 SECRET = b"test-secret-" + b"x" * 20
 ADMIN_TOKEN = "test-admin-token"
-FAST = EngineSettings(refresh_interval=0.05, stale_after=1.0, poll_floor=0.5)
+FAST = EngineSettings(refresh_interval=0.05, stale_after=2.5, poll_floor=0.5)
 _room_names = itertools.count(1)
 
 

@@ -276,7 +276,7 @@ async def test_abandoned_tickets_do_not_slow_the_line(engine: Engine) -> None:
     room = await new_room(
         engine,
         rate_per_minute=rate,
-        burst=5,
+        burst=40,
         max_active=100_000,
         claim_grace_seconds=1,
         noshow_window_seconds=2,
