@@ -216,9 +216,15 @@ class Room:
 
     def view(self) -> RoomView:
         """The current view; raises StorageUnavailable when too old to trust (fail closed)."""
+        view = self._fresh_view()
+        if view is None:
+            raise StorageUnavailable("the waiting room cannot reach its store")
+        return view
+
+    def _fresh_view(self) -> RoomView | None:
         view = self._view
         if view is None or time.monotonic() - view.fetched_at > self._settings.stale_after:
-            raise StorageUnavailable("the waiting room cannot reach its store")
+            return None
         return view
 
     def now(self) -> float:
@@ -232,10 +238,8 @@ class Room:
                 return await self.status(held)
             except InvalidToken:
                 pass  # spent, silent too long or from another epoch: a new place at the back
-        view = self._view
-        if view is None or time.monotonic() - view.fetched_at > self._settings.stale_after:
-            # A join talks to Redis anyway; a stale view is renewed rather than refused.
-            view = await self.refresh()
+        # A join talks to Redis anyway, so a stale view is renewed rather than refused.
+        view = self._fresh_view() or await self.refresh()
         verdict, number, epoch = await self._counted("join", self._scripts.join(self.keys))
         if verdict == "unknown":
             raise UnknownRoom(self.name)
@@ -246,7 +250,7 @@ class Room:
         now = int(self.now())
         visitor = held.visitor if held is not None else secrets.token_urlsafe(12)
         ticket = Ticket(self.name, epoch, number, visitor, now, now)
-        return self._waiting_status(ticket, view)
+        return self._waiting_status(ticket, view.position_of(number), view)
 
     async def status(self, ticket: Ticket) -> Status:
         """Where `ticket` stands; Redis is asked only when its turn has come."""
@@ -265,11 +269,10 @@ class Room:
             ticket = replace(ticket, seen_at=int(now))
         position = view.position_of(ticket.number)
         if position is not None and position <= view.serving:
-            return await self._claim(ticket, position, view)
-        return self._waiting_status(ticket, view)
+            return await self._claim(ticket, position)
+        return self._waiting_status(ticket, position, view)
 
-    def _waiting_status(self, ticket: Ticket, view: RoomView) -> Status:
-        position = view.position_of(ticket.number)
+    def _waiting_status(self, ticket: Ticket, position: int | None, view: RoomView) -> Status:
         ceiling = self._settings.poll_ceiling
         if view.state is RoomState.CLOSED:
             return Status(VisitState.CLOSED, ticket, poll_after=_jitter(ceiling))
@@ -287,7 +290,7 @@ class Room:
         poll = min(ceiling, max(self._settings.poll_floor, eta[0] / 10))
         return Status(VisitState.WAITING, ticket, place, eta, _jitter(poll))
 
-    async def _claim(self, ticket: Ticket, position: int, view: RoomView) -> Status:
+    async def _claim(self, ticket: Ticket, position: int) -> Status:
         verdict, expires_ms, admitted_ms = await self._counted(
             "claim", self._scripts.claim(self.keys, ticket.epoch, position)
         )
