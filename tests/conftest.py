@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app, redis_client
+from api.appkeys import SETTINGS
 from api.embedded import RedisServer
 from api.settings import Settings
 from queue_engine.engine import Engine
@@ -86,8 +87,14 @@ async def make_client(tmp_path: Path, redis_server: RedisServer) -> AsyncIterato
     """Start the real app (on the session's Redis unless another URL is given) and a client."""
     clients: list[TestClient] = []
 
-    async def make(redis_url: str | None = None, **room_defaults: int) -> TestClient:
-        settings = app_settings(redis_url or redis_server.url, tmp_path, **room_defaults)
+    async def make(
+        redis_url: str | None = None, *, same_as: TestClient | None = None, **room_defaults: int
+    ) -> TestClient:
+        """`same_as`: another process of the app `same_as` serves (same rooms and secret)."""
+        if same_as is not None:
+            settings = same_as.server.app[SETTINGS]
+        else:
+            settings = app_settings(redis_url or redis_server.url, tmp_path, **room_defaults)
         client = TestClient(TestServer(create_app(settings)))
         await client.start_server()
         clients.append(client)
