@@ -15,11 +15,10 @@ named so that Locust's failure table groups them ("HTTP 503", "malformed body: .
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
-from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from locust import FastHttpUser, LoadTestShape, between, events, task
@@ -27,6 +26,7 @@ from locust.contrib.fasthttp import ResponseContextManager
 
 from loadtests.checks import BadBody, json_object, number, retry_after, unexpected, visit_body
 from loadtests.config import TALLY_FILE_ENV, LoadSettings
+from loadtests.tally import TALLY, write
 
 SETTINGS = LoadSettings.from_env()
 ROOM_PATH = f"/api/v1/rooms/{SETTINGS.room}"
@@ -38,15 +38,6 @@ STATUS = "/api/v1/rooms/[room]/status"
 SESSION = "/api/v1/session"
 RELEASE = "/api/v1/session/release"
 ROOM = "/api/v1/rooms/[room]"
-
-#: responses by "name status" (status 0: no response), written to LOAD_TALLY_FILE at the end
-RESPONSES: Counter[str] = Counter()
-#: what applicants went through ("admissions", "polls over the cap", ...), written there too
-EVENTS: Counter[str] = Counter()
-#: per admission: [seconds waited since joining, the eta_seconds low and high the join gave]
-WAITS: list[list[float]] = []
-#: the longest poll_after_seconds the server suggested
-LONGEST_POLL_AFTER = [0.0]
 
 
 class Applicant(FastHttpUser):
@@ -108,7 +99,7 @@ class Applicant(FastHttpUser):
         """Judge a join or status answer and decide the next step and the pause before it."""
         if rejoin_on_401 and resp.status_code == 401:
             resp.success()  # the ticket is no longer valid: the API says to join again
-            EVENTS["rejoins after 401"] += 1
+            TALLY.events["rejoins after 401"] += 1
             self.new_visitor(pause=0.0)
             return
         if message := unexpected(resp):
@@ -133,16 +124,13 @@ class Applicant(FastHttpUser):
             self.admission = body["admission_token"]
             self.pause = random.uniform(SETTINGS.form_min_seconds, SETTINGS.form_max_seconds)
             if self.promised is not None:
-                WAITS.append([round(time.monotonic() - self.joined_at, 2), *self.promised])
+                TALLY.waits.append([round(time.monotonic() - self.joined_at, 2), *self.promised])
         else:
             self.pause = self.poll_pause(float(body["poll_after_seconds"]))
 
     def poll_pause(self, suggested: float) -> float:
         """The server's suggested pause before the next poll, within the cap."""
-        EVENTS["polls suggested"] += 1
-        LONGEST_POLL_AFTER[0] = max(LONGEST_POLL_AFTER[0], suggested)
-        if suggested > SETTINGS.poll_cap_seconds:
-            EVENTS["polls suggested over the cap"] += 1
+        TALLY.suggested_poll(suggested, SETTINGS.poll_cap_seconds)
         return min(max(suggested, 0.0), SETTINGS.poll_cap_seconds)
 
     def open_session(self) -> None:
@@ -160,7 +148,7 @@ class Applicant(FastHttpUser):
             except BadBody as exc:
                 resp.failure(f"malformed body: {exc}")
                 return
-        EVENTS["admissions"] += 1
+        TALLY.events["admissions"] += 1
 
     def release(self) -> None:
         """Leave the booking flow, freeing the place, and come back later as someone new."""
@@ -220,19 +208,11 @@ class FlashCrowd(LoadTestShape):
 @events.request.add_listener
 def _count_status(name: str, response: Any = None, **_: Any) -> None:
     """Tally every response by request name and status code."""
-    status = getattr(response, "status_code", 0) if response is not None else 0
-    RESPONSES[f"{name} {status}"] += 1
+    TALLY.response(name, getattr(response, "status_code", 0) if response is not None else 0)
 
 
 @events.quitting.add_listener
 def _write_tally(environment: Any, **_: Any) -> None:
-    """Leave the tallies where `loadtests.run` can read them."""
+    """Leave the tally and the final stats where `loadtests.run` can read them."""
     if path := os.environ.get(TALLY_FILE_ENV):
-        with open(path, "w", encoding="utf-8") as out:
-            tallies = {
-                "responses": dict(RESPONSES),
-                "events": dict(EVENTS),
-                "waits": WAITS,
-                "longest_poll_after": LONGEST_POLL_AFTER[0],
-            }
-            json.dump(tallies, out, indent=1, sort_keys=True)
+        write(Path(path), environment.stats)

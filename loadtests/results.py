@@ -1,8 +1,7 @@
-"""What a Locust run left behind: its stats and failures CSV files and the locustfile's tallies."""
+"""What a Locust run left behind: Locust's final stats and the locustfile's tally."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ _CATCH_WRAPPER = re.compile(r"^CatchResponseError\('(.*)'\)$")
 
 @dataclass(frozen=True, slots=True)
 class RequestRow:
-    """One line of Locust's stats CSV."""
+    """Locust's stats of one request name (or of all: name "Aggregated")."""
 
     method: str
     name: str
@@ -30,7 +29,7 @@ class RequestRow:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """One line of Locust's failures CSV."""
+    """One kind of failure of one request, as Locust groups them."""
 
     method: str
     name: str
@@ -45,7 +44,7 @@ class Failure:
 
 @dataclass(frozen=True, slots=True)
 class LocustResults:
-    """What the Locust process left behind: its CSV files and the locustfile's tallies."""
+    """What the Locust process left behind: its final stats and the locustfile's tally."""
 
     rows: list[RequestRow]
     failures: list[Failure]
@@ -55,33 +54,20 @@ class LocustResults:
     longest_poll_after: float
 
     @classmethod
-    def read(cls, csv_prefix: Path, tally_file: Path) -> LocustResults:
-        """Read `<prefix>_stats.csv`, `<prefix>_failures.csv` and the tally JSON."""
-        with Path(f"{csv_prefix}_stats.csv").open(newline="") as f:
-            rows = [
-                RequestRow(
-                    r["Type"],
-                    r["Name"],
-                    int(r["Request Count"]),
-                    int(r["Failure Count"]),
-                    _ms(r["50%"]),
-                    _ms(r["99%"]),
-                )
-                for r in csv.DictReader(f)
-            ]
-        with Path(f"{csv_prefix}_failures.csv").open(newline="") as f:
-            failures = [
-                Failure(r["Method"], r["Name"], _unwrap(r["Error"]), int(r["Occurrences"]))
-                for r in csv.DictReader(f)
-            ]
-        tallies = json.loads(tally_file.read_text())
+    def read(cls, tally_file: Path) -> LocustResults:
+        """Read the JSON file the locustfile wrote when Locust quit (see loadtests.tally)."""
+        data = json.loads(tally_file.read_text(encoding="utf-8"))
+        stats = data["stats"]
         return cls(
-            rows,
-            failures,
-            tallies["responses"],
-            tallies["events"],
-            [(w, low, high) for w, low, high in tallies["waits"]],
-            float(tallies["longest_poll_after"]),
+            rows=[RequestRow(**row) for row in stats["rows"]],
+            failures=[
+                Failure(f["method"], f["name"], _unwrap(f["error"]), f["count"])
+                for f in stats["failures"]
+            ],
+            responses=data["responses"],
+            events=data["events"],
+            waits=[(w, low, high) for w, low, high in data["waits"]],
+            longest_poll_after=float(data["longest_poll_after"]),
         )
 
     def row(self, name: str) -> RequestRow | None:
@@ -93,10 +79,6 @@ class LocustResults:
         return sum(
             n for key, n in self.responses.items() if key.rsplit(" ", 1)[1][0] == first_digit
         )
-
-
-def _ms(text: str) -> float | None:
-    return None if text in ("", "N/A") else float(text)
 
 
 def _unwrap(error: str) -> str:

@@ -181,7 +181,7 @@ async def load_phase(
 
     _, after = await snapshot(sampler, keep=opts.out / "metrics.txt")
     try:
-        results = LocustResults.read(opts.out / "locust", opts.out / "tally.json")
+        results = LocustResults.read(opts.out / "tally.json")
     except (OSError, KeyError, ValueError) as exc:
         raise RunError(f"could not read Locust's results: {exc}") from exc
     return Outcome(
