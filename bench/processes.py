@@ -1,0 +1,84 @@
+"""Server subprocesses on loopback: started, awaited until they listen, always stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .serving import HOST
+
+
+class ServerError(RuntimeError):
+    """A server process exited or did not start listening in time."""
+
+
+class Server:
+    """One HTTP server process listening on 127.0.0.1:`port`; its output goes to `log`."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        port: int,
+        log: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """`env` is the process's whole environment (default: this process's)."""
+        self.name = name
+        self.argv = list(argv)
+        self.port = port
+        self.log = log
+        self.env = dict(os.environ if env is None else env)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, without a trailing slash."""
+        return f"http://{HOST}:{self.port}"
+
+    async def start(self, timeout: float = 20.0) -> Server:
+        """Start the process and wait until its port accepts connections."""
+        with self.log.open("wb") as out:
+            self._process = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, env=self.env
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ServerError(f"{self.name} exited at start:\n{self._log_tail()}")
+            if _listening(self.port):
+                return self
+            await asyncio.sleep(0.05)
+        self.stop()
+        raise ServerError(f"{self.name} did not listen on port {self.port}:\n{self._log_tail()}")
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 10 s); safe to call twice."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=0.2):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,283 @@
+"""`make bench`: the waiting room against same-run baselines, on loopback, in one command.
+
+Starts a private redis-server and each server process on free loopback ports, drives them with
+wrk and prints a Markdown report. Targets that form a ratio are measured in interleaved rounds:
+
+1. baseline A (a hello-world aiohttp handler, same request bytes) and the status endpoint of
+   room paspor, its line 1,000 long, 1,000 valid tickets rotating;
+2. 1,000,000 real joins to paspor and Redis memory per waiting visitor; then status with 1,000
+   tickets at the back of that line, and, as its same-window control, status in a second
+   room (kontrol) whose line stayed 1,000 long;
+3. baseline B (an aiohttp handler making one bare EVALSHA) and the join endpoint, every
+   request a new visitor.
+
+The exit status is 0 whether or not the targets are met: this is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from api.embedded import RedisServer, free_port
+
+from . import line
+from .processes import Server
+from .report import Measured, MemoryUse, ratios_table, results_table
+from .serving import HOST
+from .wrk import Load, Result, Target, measure_together
+
+#: visitors joined ahead of the measured tickets, so that the room's trickle (1 a minute) never
+#: brings a measured ticket to the front during the run
+FRONT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What to measure and how hard."""
+
+    load: Load
+    visitors: int
+    fill: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Everything the report shows."""
+
+    measured: Measured
+    memory: MemoryUse
+    fill_seconds: float
+
+
+def log(message: str) -> None:
+    """A progress line on stderr."""
+    print(f"[{datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def _python_module(name: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", name, *args]
+
+
+def _app_env(redis_url: str, port: int, data_dir: Path) -> dict[str, str]:
+    """`antri serve`'s environment: inherited ANTRI_* settings dropped, a slow trickle set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTRI_")}
+    return env | {
+        "ANTRI_HOST": HOST,
+        "ANTRI_PORT": str(port),
+        "ANTRI_REDIS_URL": redis_url,
+        "ANTRI_DATA_DIR": str(data_dir),
+        "ANTRI_ROOMS": f"{line.ROOM},{line.CONTROL_ROOM}",
+        # One admission a minute: measured tickets stay `waiting`, polls stay on the fast path.
+        "ANTRI_RATE_PER_MINUTE": "1",
+        "ANTRI_BURST": "1",
+    }
+
+
+class Bench:
+    """One run: its scratch directory, its Redis, and every server it starts (in `stack`)."""
+
+    def __init__(
+        self, tmp: Path, redis_url: str, opts: Options, stack: contextlib.ExitStack
+    ) -> None:
+        self.tmp = tmp
+        self.redis_url = redis_url
+        self.opts = opts
+        self.stack = stack
+
+    async def start_app(self) -> Server:
+        """`antri serve` (via `python -m api.cli serve`) on a free port."""
+        port = free_port()
+        env = _app_env(self.redis_url, port, self.tmp / "app")
+        return await self._launch("antri", port, _python_module("api.cli", "serve"), env)
+
+    async def start_baseline(self, name: str, module: str, *args: str) -> Server:
+        """One of the baseline apps in bench/ on a free port."""
+        port = free_port()
+        argv = _python_module(module, "--port", str(port), *args)
+        return await self._launch(name, port, argv)
+
+    async def _launch(
+        self, name: str, port: int, argv: list[str], env: dict[str, str] | None = None
+    ) -> Server:
+        server = Server(name, argv, port, self.tmp / f"{name}.log", env)
+        self.stack.callback(server.stop)
+        log(f"starting {name} on {server.url}")
+        return await server.start()
+
+    async def tickets(self, app: Server, room: str) -> tuple[Path, int]:
+        """Join `visitors` new visitors to `room`; their tickets' file and the last one's place."""
+        tickets = await line.join_visitors(app.url, room, self.opts.visitors)
+        place = await line.check_waiting(app.url, room, tickets)
+        path = self.tmp / f"tickets-{room}-{place}.txt"
+        return line.write_tickets(tickets, path), place
+
+    async def measure_status(
+        self, app: Server, targets: list[tuple[str, str, Path]], baseline: Target | None = None
+    ) -> list[Result]:
+        """Measure status (name, room, tickets) targets, then check they stayed on the fast path.
+
+        A ticket held unchanged for over a quarter of the keep-place time (75 s) is re-signed on
+        every poll; the check makes sure no phase ran that long.
+        """
+        status = [Target(name, app.url + line.status_path(room), t) for name, room, t in targets]
+        results = await measure_together(([baseline] if baseline else []) + status, self.opts.load)
+        for _, room, tickets in targets:
+            await line.check_waiting(app.url, room, tickets.read_text().split())
+        return results
+
+    async def run(self) -> Outcome:
+        """Every phase, in order."""
+        app = await self.start_app()
+        hello = await self.start_baseline("hello-world", "bench.hello")
+        evalsha = await self.start_baseline(
+            "one-evalsha", "bench.evalsha", "--redis", self.redis_url
+        )
+        for room in (line.ROOM, line.CONTROL_ROOM):
+            await line.join_visitors(app.url, room, FRONT)
+
+        tickets, place = await self.tickets(app, line.ROOM)
+        log(f"measuring A and status, {self.opts.visitors:,} tickets (last at place {place:,})")
+        hello_result, status_1k = await self.measure_status(
+            app,
+            [(f"status, line of {place:,}", line.ROOM, tickets)],
+            baseline=Target("A: hello-world", f"{hello.url}/", tickets),
+        )
+
+        before = await line.used_memory(self.redis_url)
+        log(f"joining {self.opts.fill:,} visitors to {line.ROOM} with the join script")
+        fill_seconds = await line.fill_line(self.redis_url, self.opts.fill)
+        after = await line.used_memory(self.redis_url)
+        log(f"filled in {fill_seconds:.1f} s; used_memory {before:,} -> {after:,} bytes")
+
+        control, control_place = await self.tickets(app, line.CONTROL_ROOM)
+        tickets, place = await self.tickets(app, line.ROOM)
+        log(f"measuring status at the back of the line (place {place:,}) and in the control room")
+        control_1k, status_1m = await self.measure_status(
+            app,
+            [
+                (
+                    f"status, line of {control_place:,} (room {line.CONTROL_ROOM})",
+                    line.CONTROL_ROOM,
+                    control,
+                ),
+                (f"status, line of {place:,}", line.ROOM, tickets),
+            ],
+        )
+
+        log("measuring B and join (every request a new visitor)")
+        evalsha_result, join = await measure_together(
+            [
+                Target("B: one EVALSHA", f"{evalsha.url}/"),
+                Target("join", app.url + line.join_path(line.ROOM)),
+            ],
+            self.opts.load,
+        )
+        measured = Measured(hello_result, status_1k, control_1k, status_1m, evalsha_result, join)
+        return Outcome(measured, MemoryUse(before, after, self.opts.fill + 1), fill_seconds)
+
+
+def code_version() -> str:
+    """The git commit measured, flagging uncommitted changes to the app's code."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "api", "queue_engine")
+    return f"{commit} (with uncommitted changes to the app)" if dirty else commit
+
+
+def render(outcome: Outcome, opts: Options) -> str:
+    """The Markdown report of one run."""
+    ratios = outcome.measured.ratios(outcome.memory)
+    missed = [r.name for r in ratios if not r.met]
+    dirty = [r.name for r in outcome.measured.all() if not r.clean]
+    fill_rate = opts.fill / outcome.fill_seconds
+    lines = [
+        f"Antri benchmark, {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+        f"Machine: {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}",
+        f"Code: {code_version()}",
+        f"Load: {opts.load.describe()}; every server on 127.0.0.1",
+        "",
+        results_table(outcome.measured.all()),
+        "",
+        ratios_table(ratios),
+        "",
+        f"Bulk fill: {opts.fill:,} joins with the join script in {outcome.fill_seconds:.1f} s "
+        f"({fill_rate:,.0f}/s, pipelined straight into Redis).",
+        "",
+        f"Targets MISSED: {', '.join(missed)}" if missed else "All targets met.",
+    ]
+    if dirty:
+        lines.append(f"**Errors (non-2xx or socket) in: {', '.join(dirty)}**")
+    return "\n".join(lines)
+
+
+def parse_options(argv: Sequence[str] | None) -> Options:
+    """Options from the command line (defaults: the standard run)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--rounds", type=int, default=5, help="interleaved rounds per target")
+    add("--round-seconds", type=int, default=2, help="wrk duration of one round")
+    add("--warmup", type=int, default=2, help="wrk warm-up per target, in seconds")
+    add("--connections", type=int, default=64, help="wrk connections")
+    add("--threads", type=int, default=1, help="wrk threads")
+    add("--visitors", type=int, default=1000, help="tickets rotated by wrk for status")
+    add("--fill", type=int, default=1_000_000, help="joins that make the line long")
+    args = parser.parse_args(argv)
+    load = Load(args.threads, args.connections, args.rounds, args.round_seconds, args.warmup)
+    return Options(load, args.visitors, args.fill)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the cleanup in main()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the whole benchmark and print its report; every process started is stopped."""
+    opts = parse_options(argv)
+    if shutil.which("wrk") is None:
+        print("bench: wrk is not installed (make bench installs it)", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        outcome = _measure(opts)
+    except KeyboardInterrupt:
+        log("interrupted; every process it started is stopped")
+        return 130
+    print(render(outcome, opts))
+    return 0
+
+
+def _measure(opts: Options) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="antri-bench-") as tmp, contextlib.ExitStack() as stack:
+        redis = RedisServer(Path(tmp) / "redis")
+        stack.callback(redis.stop)
+        log(f"starting redis-server on {redis.url}")
+        redis.start()
+        return asyncio.run(Bench(Path(tmp), redis.url, opts, stack).run())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
