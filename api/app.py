@@ -13,9 +13,10 @@ from queue_engine.metrics import EngineMetrics
 from queue_engine.scripts import RedisClient
 from queue_engine.tokens import Signer
 
-from .appkeys import ENGINE, HTTP_METRICS, REGISTRY, SETTINGS, TEMPLATES
+from .appkeys import ENGINE, REGISTRY, SETTINGS, TEMPLATES
 from .metrics import HttpMetrics
-from .middlewares import handle
+from .middlewares import observe
+from .rooms import RoomViews
 from .routes import setup_routes
 from .settings import Settings
 from .web import templates
@@ -41,25 +42,24 @@ def create_app(settings: Settings) -> web.Application:
     if settings.redis_url is None:
         raise ValueError("create_app needs settings.redis_url (antri up starts one)")
     registry = CollectorRegistry()
-    app = web.Application(middlewares=[handle], client_max_size=4 * 1024 * 1024)
+    client = redis_client(settings.redis_url, settings.redis_cluster)
+    engine = Engine(client, Signer(settings.secret), settings.engine, EngineMetrics(registry))
+    env = templates()
+    app = web.Application(middlewares=[observe(HttpMetrics(registry))], client_max_size=4 << 20)
     app[SETTINGS] = settings
     app[REGISTRY] = registry
-    app[HTTP_METRICS] = HttpMetrics(registry)
-    app[TEMPLATES] = templates()
-    app.cleanup_ctx.append(_engine_ctx)
-    setup_routes(app)
+    app[TEMPLATES] = env
+    app[ENGINE] = engine
+    app.cleanup_ctx.append(_serve_rooms)
+    setup_routes(app, RoomViews(engine, settings, env))
     return app
 
 
-async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    assert settings.redis_url is not None
-    client = redis_client(settings.redis_url, settings.redis_cluster)
-    engine = Engine(client, Signer(settings.secret), settings.engine, EngineMetrics(app[REGISTRY]))
+async def _serve_rooms(app: web.Application) -> AsyncIterator[None]:
+    settings, engine = app[SETTINGS], app[ENGINE]
     for name in settings.rooms:
         await engine.add_room(name, settings.room_defaults)
     await engine.start()
-    app[ENGINE] = engine
     yield
     await engine.stop()
-    await client.aclose()
+    await engine.client.aclose()

@@ -8,11 +8,9 @@ from prometheus_client import CollectorRegistry
 
 from queue_engine.engine import Engine
 
-from .metrics import HttpMetrics
 from .settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
-HTTP_METRICS = web.AppKey("http_metrics", HttpMetrics)
 TEMPLATES = web.AppKey("templates", Environment)

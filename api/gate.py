@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from typing import Any
 
 from aiohttp import web
 
@@ -17,6 +18,7 @@ ADMISSION_COOKIE = "antri_admission"
 ADMISSION = web.RequestKey("admission", Admission)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+GatedHandler = Callable[..., Awaitable[web.StreamResponse]]
 
 
 def admission_text(request: web.Request) -> str | None:
@@ -41,12 +43,14 @@ async def require_admission(request: web.Request) -> Admission:
         raise AdmissionRequired(room.name, exc.reason) from None
 
 
-def gated(handler: Handler) -> Handler:
-    """Let `handler` run only for holders of a live admission (found in request[ADMISSION])."""
+def gated(handler: GatedHandler) -> GatedHandler:
+    """Let `handler` (a function or method whose last argument is the request) run only for
+    holders of a live admission, which it finds in request[ADMISSION]."""
 
     @wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
+    async def guarded(*args: Any) -> web.StreamResponse:
+        request: web.Request = args[-1]
         request[ADMISSION] = await require_admission(request)
-        return await handler(request)
+        return await handler(*args)
 
     return guarded

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from queue_engine.changes import InvalidChanges
 from queue_engine.errors import (
@@ -16,8 +17,9 @@ from queue_engine.errors import (
     UnknownRoom,
 )
 
-from .appkeys import HTTP_METRICS, TEMPLATES
+from .appkeys import TEMPLATES
 from .errors import AdmissionRequired, ApiError
+from .metrics import HttpMetrics
 from .web import html_response, json_response
 
 log = logging.getLogger(__name__)
@@ -68,29 +70,33 @@ def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
     return html_response(env, "error.html", context, error.status, error.headers)
 
 
-@web.middleware
-async def handle(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Map refusals and failures to responses (JSON under /api/, pages elsewhere); count them."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except Exception as exc:
+def observe(metrics: HttpMetrics) -> Middleware:
+    """The middleware: map refusals and failures to responses (JSON under /api/, pages
+    elsewhere) and count every request with its latency, in one place that sees the final status.
+    """
+
+    @web.middleware
+    async def handle(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = perf_counter()
+        status = 500
         try:
-            response = _respond(request, _as_api_error(exc))
-        except web.HTTPException as redirect:
-            status = redirect.status
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
             raise
-        status = response.status
-        return response
-    finally:
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
-        request.config_dict[HTTP_METRICS].observe(
-            route, request.method, status, time.perf_counter() - started
-        )
+        except Exception as exc:
+            try:
+                response = _respond(request, _as_api_error(exc))
+            except web.HTTPException as redirect:
+                status = redirect.status
+                raise
+            status = response.status
+            return response
+        finally:
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else "unmatched"
+            metrics.observe(route, request.method, status, perf_counter() - started)
+
+    return handle

@@ -6,11 +6,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import health, rooms
+from . import health
 from .admin import admin_app
+from .rooms import RoomViews
 
 
-def setup_routes(app: web.Application) -> None:
+def setup_routes(app: web.Application, rooms: RoomViews) -> None:
     """Register every route of the application."""
     r = app.router
     r.add_post("/api/v1/rooms/{room}/join", rooms.join)

@@ -20,6 +20,16 @@ def json_response(
     return web.Response(body=orjson.dumps(data), status=status, content_type=JSON, headers=headers)
 
 
+def cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
+    """A Set-Cookie value: HttpOnly, SameSite=Lax, whole site.
+
+    Written by hand because http.cookies costs ~10 µs a cookie on the join path; the values
+    are base64url tokens, which need no quoting.
+    """
+    flags = "; Secure" if secure else ""
+    return f"{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{flags}"
+
+
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object; raises ApiError(400) otherwise."""
     try:

@@ -13,9 +13,9 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from redis.exceptions import RedisError
 
@@ -112,14 +112,17 @@ class RoomView:
 
     @property
     def offer_rate(self) -> float:
-        """Offers per second: the rate compensated for no-shows, within the cap's turnover."""
-        compensated = self.rate_per_minute / 60 / (1 - self.noshow)
-        return min(compensated, self.max_active / self.session_seconds)
+        """Offers per second the bucket aims at: the rate compensated for no-shows."""
+        return self.rate_per_minute / 60 / (1 - self.noshow)
 
     @property
     def measured_rate(self) -> float | None:
-        """Places actually offered per second over the last minute, once there is enough of it."""
-        if self.span_ms < 15_000 or self.served_last_minute <= 0:
+        """Places actually offered per second over the last minute, once there is enough of it.
+
+        When the cap on active sessions binds, this is what tells the truth: sessions end when
+        people finish, not when a model says.
+        """
+        if self.span_ms < 5_000 or self.served_last_minute <= 0:
             return None
         return self.served_last_minute / (self.span_ms / 1000)
 
@@ -144,9 +147,8 @@ class RoomView:
         return math.floor(low), math.ceil(high)
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
-    """What a ticket's holder is told."""
+class Status(NamedTuple):
+    """What a ticket's holder is told (a NamedTuple: one is built on every poll)."""
 
     state: VisitState
     ticket: Ticket | None  #: the ticket to hold from now on (None when a closed room refused it)
@@ -266,7 +268,7 @@ class Room:
         if silent > view.keep_place_seconds * 1.25:
             raise InvalidToken("expired")
         if silent > view.keep_place_seconds / 4:
-            ticket = replace(ticket, seen_at=int(now))
+            ticket = ticket._replace(seen_at=int(now))
         position = view.position_of(ticket.number)
         if position is not None and position <= view.serving:
             return await self._claim(ticket, position)

@@ -219,10 +219,10 @@ async def test_silent_ticket_loses_its_place(engine: Engine) -> None:
     room = await new_room(engine, rate_per_minute=1, burst=1, keep_place_seconds=30)
     ticket = tickets_of([await room.join()])[0]
     await room.refresh()
-    silent = Ticket(**{**ticket_fields(ticket), "seen_at": ticket.seen_at - 60})
+    silent = ticket._replace(seen_at=ticket.seen_at - 60)
     with pytest.raises(InvalidToken, match="expired"):
         await room.status(silent)
-    recent = Ticket(**{**ticket_fields(ticket), "seen_at": ticket.seen_at - 20})
+    recent = ticket._replace(seen_at=ticket.seen_at - 20)
     refreshed = await room.status(recent)
     assert refreshed.ticket is not None and refreshed.ticket.seen_at >= ticket.seen_at
 
@@ -304,6 +304,3 @@ async def test_stale_view_fails_closed(engine: Engine) -> None:
     with pytest.raises(StorageUnavailable):
         await room.status(ticket)
 
-
-def ticket_fields(ticket: Ticket) -> dict[str, object]:
-    return {name: getattr(ticket, name) for name in Ticket.__slots__}

@@ -14,6 +14,16 @@ local function load_room(key)
   return room
 end
 
+-- Only the named fields of the room hash (cheaper than HGETALL on the join path), or nil when
+-- the room was never created.
+local function load_fields(key, names)
+  local values = redis.call('HMGET', key, unpack(names))
+  if not values[1] then return nil end
+  local room = {}
+  for i = 1, #names do room[names[i]] = values[i] end
+  return room
+end
+
 -- Fix the pre-queue cohort the first time anyone acts at or after the event start (or at once
 -- when there is no start time): every ticket numbered up to the arrivals counter at that
 -- instant joined before the release.

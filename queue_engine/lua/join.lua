@@ -3,7 +3,7 @@
 -- ARGV: none
 -- Returns {verdict, number, epoch}: verdict is 'joined', 'closed' (no number) or 'unknown'.
 local now = now_ms()
-local room = load_room(KEYS[1])
+local room = load_fields(KEYS[1], {'state', 'epoch', 'event_starts_at', 'cohort_hi', 'arrivals'})
 if not room then return {'unknown', '0', ''} end
 if room.state == 'closed' then return {'closed', '0', room.epoch} end
 -- A join at the release instant must land behind the cohort, never inside it.
