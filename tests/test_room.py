@@ -303,4 +303,3 @@ async def test_stale_view_fails_closed(engine: Engine) -> None:
     await asyncio.sleep(engine.settings.stale_after + 0.1)
     with pytest.raises(StorageUnavailable):
         await room.status(ticket)
-
