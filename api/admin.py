@@ -1,8 +1,9 @@
-"""The operator's API, a sub-app behind the admin token: steer rooms at run time."""
+"""The operator's API, behind the admin token: steer rooms at run time."""
 
 from __future__ import annotations
 
 import hmac
+from functools import wraps
 
 from aiohttp import web
 
@@ -15,23 +16,29 @@ from .gate import Handler
 from .web import json_response, read_json_object
 
 
-@web.middleware
-async def require_admin(request: web.Request, handler: Handler) -> web.StreamResponse:
+def admin_only(handler: Handler) -> Handler:
     """Refuse anyone without `Authorization: Bearer <admin token>` (compared in constant time)."""
-    header = request.headers.get("Authorization", "")
-    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    expected = request.config_dict[SETTINGS].admin_token
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise ApiError(401, "unauthorized", "A valid admin token is required.")
-    return await handler(request)
+
+    @wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        expected = request.config_dict[SETTINGS].admin_token
+        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(401, "unauthorized", "A valid admin token is required.")
+        return await handler(request)
+
+    return guarded
 
 
+@admin_only
 async def get_room(request: web.Request) -> web.Response:
     """GET /api/v1/admin/rooms/{room}: every setting and counter."""
     room = request.config_dict[ENGINE].room(request.match_info["room"])
     return json_response(room.settings_state())
 
 
+@admin_only
 async def patch_room(request: web.Request) -> web.Response:
     """PATCH /api/v1/admin/rooms/{room}: change settings; 422 names each refused field."""
     room = request.config_dict[ENGINE].room(request.match_info["room"])
@@ -40,6 +47,7 @@ async def patch_room(request: web.Request) -> web.Response:
     return json_response(room.settings_state())
 
 
+@admin_only
 async def put_inventory(request: web.Request) -> web.Response:
     """PUT /api/v1/admin/rooms/{room}/inventory `{"remaining": int|null}`: 0 means sold out."""
     room = request.config_dict[ENGINE].room(request.match_info["room"])
@@ -58,6 +66,7 @@ async def put_inventory(request: web.Request) -> web.Response:
     return json_response(room.settings_state())
 
 
+@admin_only
 async def revoke(request: web.Request) -> web.Response:
     """POST /api/v1/admin/rooms/{room}/revoke `{"admission_token": str}`: end that session now."""
     room = request.config_dict[ENGINE].room(request.match_info["room"])
@@ -73,13 +82,3 @@ async def revoke(request: web.Request) -> web.Response:
             extra={"fields": {"admission_token": "not an admission token of this service"}},
         ) from None
     return json_response({"revoked": await room.release(admission.token_id)})
-
-
-def admin_app() -> web.Application:
-    """The admin sub-app, mounted under /api/v1/admin/."""
-    app = web.Application(middlewares=[require_admin])
-    app.router.add_get("/rooms/{room}", get_room)
-    app.router.add_patch("/rooms/{room}", patch_room)
-    app.router.add_put("/rooms/{room}/inventory", put_inventory)
-    app.router.add_post("/rooms/{room}/revoke", revoke)
-    return app

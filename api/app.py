@@ -15,7 +15,6 @@ from queue_engine.tokens import Signer
 
 from .appkeys import ENGINE, REGISTRY, SETTINGS, TEMPLATES
 from .metrics import HttpMetrics
-from .middlewares import observe
 from .rooms import RoomViews
 from .routes import setup_routes
 from .settings import Settings
@@ -45,13 +44,14 @@ def create_app(settings: Settings) -> web.Application:
     client = redis_client(settings.redis_url, settings.redis_cluster)
     engine = Engine(client, Signer(settings.secret), settings.engine, EngineMetrics(registry))
     env = templates()
-    app = web.Application(middlewares=[observe(HttpMetrics(registry))], client_max_size=4 << 20)
+    # No middlewares: see api/observed.py for why each route is wrapped instead.
+    app = web.Application(client_max_size=4 << 20)
     app[SETTINGS] = settings
     app[REGISTRY] = registry
     app[TEMPLATES] = env
     app[ENGINE] = engine
     app.cleanup_ctx.append(_serve_rooms)
-    setup_routes(app, RoomViews(engine, settings, env))
+    setup_routes(app, RoomViews(engine, settings, env), HttpMetrics(registry))
     return app
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from queue_engine.metrics import NAMESPACE
@@ -10,7 +12,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 
 
 
 class HttpMetrics:
-    """Per-request counter and histogram; label children are cached so a request costs little."""
+    """Per-request counter and histogram, by route."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
@@ -28,17 +30,18 @@ class HttpMetrics:
             registry=registry,
             buckets=LATENCY_BUCKETS,
         )
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
-    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Count one request and its latency."""
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None:
-            children = (
-                self.requests.labels(route, method, str(status)),
-                self.latency.labels(route),
-            )
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+    def route(self, route: str, method: str) -> Callable[[int, float], None]:
+        """A function that counts one request of `route` with its status and latency; label
+        children are looked up once per status, not on every request."""
+        latency = self.latency.labels(route)
+        counters: dict[int, Counter] = {}
+
+        def observe(status: int, seconds: float) -> None:
+            counter = counters.get(status)
+            if counter is None:
+                counter = counters[status] = self.requests.labels(route, method, str(status))
+            counter.inc()
+            latency.observe(seconds)
+
+        return observe

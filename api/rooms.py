@@ -65,7 +65,7 @@ class RoomViews:
         eta = status.eta
         body: dict[str, Any] = {
             "ticket": text,
-            "state": status.state.value,
+            "state": status.state,  # a str enum: orjson writes its value
             "position": status.position,
             "ahead": status.ahead,
             "eta_seconds": {"low": eta[0], "high": eta[1]} if eta else None,
@@ -94,7 +94,7 @@ class RoomViews:
 
     async def status(self, request: web.Request) -> web.Response:
         """GET /api/v1/rooms/{room}/status: where the held ticket stands (no Redis, usually)."""
-        room = self._room(request)
+        room = self.engine.room(request.match_info["room"])
         text = _ticket_text(request)
         if not text:
             raise ApiError(400, "no_ticket", f"Send the ticket in the cookie or {TICKET_HEADER}.")

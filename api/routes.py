@@ -1,4 +1,4 @@
-"""The one route table."""
+"""The one route table; every handler runs inside `observed` (errors, metrics)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,40 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import health
-from .admin import admin_app
+from . import admin, health
+from .errors import ApiError
+from .gate import Handler
+from .metrics import HttpMetrics
+from .observed import observed
 from .rooms import RoomViews
 
 
-def setup_routes(app: web.Application, rooms: RoomViews) -> None:
+async def not_found(request: web.Request) -> web.StreamResponse:
+    """Any other path: 404 in the caller's format (JSON under /api/, a page elsewhere)."""
+    raise ApiError(404, "not_found", "There is nothing at this address.")
+
+
+def setup_routes(app: web.Application, rooms: RoomViews, metrics: HttpMetrics) -> None:
     """Register every route of the application."""
-    r = app.router
-    r.add_post("/api/v1/rooms/{room}/join", rooms.join)
-    r.add_get("/api/v1/rooms/{room}/status", rooms.status)
-    r.add_get("/api/v1/rooms/{room}", rooms.room_state)
-    r.add_get("/api/v1/session", rooms.session)
-    r.add_post("/api/v1/session/release", rooms.release)
-    r.add_get("/", rooms.home_page)
-    r.add_get("/antre/{room}", rooms.waiting_page)
-    r.add_get("/permohonan", rooms.admitted_page)
-    r.add_post("/permohonan/selesai", rooms.leave_page)
-    r.add_get("/healthz", health.healthz)
-    r.add_get("/readyz", health.readyz)
-    r.add_get("/metrics", health.metrics)
-    r.add_static("/static/", Path(__file__).parent / "static", append_version=True)
-    app.add_subapp("/api/v1/admin/", admin_app())
+
+    def add(method: str, path: str, handler: Handler) -> None:
+        app.router.add_route(method, path, observed(metrics, path, method, handler))
+
+    add("POST", "/api/v1/rooms/{room}/join", rooms.join)
+    add("GET", "/api/v1/rooms/{room}/status", rooms.status)
+    add("GET", "/api/v1/rooms/{room}", rooms.room_state)
+    add("GET", "/api/v1/session", rooms.session)
+    add("POST", "/api/v1/session/release", rooms.release)
+    add("GET", "/api/v1/admin/rooms/{room}", admin.get_room)
+    add("PATCH", "/api/v1/admin/rooms/{room}", admin.patch_room)
+    add("PUT", "/api/v1/admin/rooms/{room}/inventory", admin.put_inventory)
+    add("POST", "/api/v1/admin/rooms/{room}/revoke", admin.revoke)
+    add("GET", "/", rooms.home_page)
+    add("GET", "/antre/{room}", rooms.waiting_page)
+    add("GET", "/permohonan", rooms.admitted_page)
+    add("POST", "/permohonan/selesai", rooms.leave_page)
+    add("GET", "/healthz", health.healthz)
+    add("GET", "/readyz", health.readyz)
+    add("GET", "/metrics", health.metrics)
+    app.router.add_static("/static/", Path(__file__).parent / "static", append_version=True)
+    app.router.add_route("*", "/{tail:.*}", observed(metrics, "unmatched", "*", not_found))

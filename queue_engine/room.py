@@ -67,6 +67,11 @@ class RoomView:
     advanced: int  #: places this refresh offered
     clock_offset: float  #: Redis clock minus this process's clock, in seconds
     fetched_at: float  #: time.monotonic() when fetched
+    #: offers per second the bucket aims at: the rate compensated for no-shows
+    offer_rate: float
+    #: places actually offered per second over the last minute, once there are 5 s of it; when
+    #: the cap on active sessions binds, this tells the truth (sessions end when people finish)
+    measured_rate: float | None
 
     @classmethod
     def parse(cls, f: dict[str, str], local_now: float) -> RoomView:
@@ -75,6 +80,8 @@ class RoomView:
         def optional(name: str) -> int | None:
             return int(f[name]) if f[name] != "" else None
 
+        noshow = float(f["noshow"])
+        served, span_ms = int(f["served_last_minute"]), int(f["span_ms"])
         return cls(
             state=RoomState(f["state"]),
             rate_per_minute=int(f["rate_per_minute"]),
@@ -91,13 +98,15 @@ class RoomView:
             arrivals=int(f["arrivals"]),
             serving=int(f["serving"]),
             active=int(f["active"]),
-            noshow=float(f["noshow"]),
+            noshow=noshow,
             admitted_last_minute=int(f["admitted_last_minute"]),
-            served_last_minute=int(f["served_last_minute"]),
-            span_ms=int(f["span_ms"]),
+            served_last_minute=served,
+            span_ms=span_ms,
             advanced=int(f["advanced"]),
             clock_offset=int(f["now_ms"]) / 1000 - local_now,
             fetched_at=time.monotonic(),
+            offer_rate=int(f["rate_per_minute"]) / 60 / (1 - noshow),
+            measured_rate=served / (span_ms / 1000) if span_ms >= 5_000 and served > 0 else None,
         )
 
     @property
@@ -109,22 +118,6 @@ class RoomView:
     def sold_out(self) -> bool:
         """True when the booking flow reported nothing left."""
         return self.inventory is not None and self.inventory <= 0
-
-    @property
-    def offer_rate(self) -> float:
-        """Offers per second the bucket aims at: the rate compensated for no-shows."""
-        return self.rate_per_minute / 60 / (1 - self.noshow)
-
-    @property
-    def measured_rate(self) -> float | None:
-        """Places actually offered per second over the last minute, once there is enough of it.
-
-        When the cap on active sessions binds, this is what tells the truth: sessions end when
-        people finish, not when a model says.
-        """
-        if self.span_ms < 5_000 or self.served_last_minute <= 0:
-            return None
-        return self.served_last_minute / (self.span_ms / 1000)
 
     def position_of(self, number: int) -> int | None:
         """The place in line of arrival `number`; None while its cohort waits for the release."""
@@ -139,12 +132,11 @@ class RoomView:
 
     def eta(self, position: int) -> tuple[int, int]:
         """Seconds until `position` is offered: a range between the modelled and measured rate."""
-        rates = [self.offer_rate]
-        if (measured := self.measured_rate) is not None:
-            rates.append(measured)
-        low = position / max(rates) * 0.9
-        high = position / min(rates) * 1.1 + 1
-        return math.floor(low), math.ceil(high)
+        offer, measured = self.offer_rate, self.measured_rate
+        fast, slow = (
+            (offer, offer) if measured is None else (max(offer, measured), min(offer, measured))
+        )
+        return int(position / fast * 0.9), int(position / slow * 1.1) + 2
 
 
 class Status(NamedTuple):
@@ -407,7 +399,7 @@ async def _wrapped(call: Awaitable[T]) -> T:
 
 def _jitter(seconds: float) -> float:
     """Spread polls so that visitors who joined together do not return together."""
-    return round(seconds * random.uniform(0.85, 1.15), 2)
+    return round(seconds * (0.85 + 0.3 * random.random()), 2)
 
 
 def _iso(unix: float) -> str:
