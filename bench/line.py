@@ -14,7 +14,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from queue_engine.keys import RoomKeys
-from queue_engine.scripts import Scripts, _source
+from queue_engine.scripts import Scripts, script_source
 
 #: the room the million joins go to (the app's default room)
 ROOM = "paspor"
@@ -85,7 +85,7 @@ async def fill_line(redis_url: str, count: int, batch: int = 1000, concurrency: 
     keys = RoomKeys.for_room(ROOM)
     try:
         # The text Scripts registers; the app's joins over HTTP have loaded it into Redis already.
-        sha = client.register_script(_source("join")).sha
+        sha = client.register_script(script_source("join")).sha
         if not (await client.script_exists(sha))[0]:
             raise LineError("Redis does not hold the app's join script: is the source the same?")
         before = int(await client.hget(keys.room, "arrivals") or 0)

@@ -14,7 +14,8 @@ from .keys import RoomKeys
 RedisClient = aioredis.Redis | aioredis.RedisCluster
 
 
-def _source(name: str) -> str:
+def script_source(name: str) -> str:
+    """The full text of script `name`: the shared helpers, then the script itself."""
     lua = resources.files(__package__).joinpath("lua")
     return lua.joinpath("_lib.lua").read_text() + "\n" + lua.joinpath(f"{name}.lua").read_text()
 
@@ -23,10 +24,10 @@ class Scripts:
     """The registered scripts of one Redis client."""
 
     def __init__(self, client: RedisClient) -> None:
-        self._join = client.register_script(_source("join"))
-        self._tick = client.register_script(_source("tick"))
-        self._claim = client.register_script(_source("claim"))
-        self._configure = client.register_script(_source("configure"))
+        self._join = client.register_script(script_source("join"))
+        self._tick = client.register_script(script_source("tick"))
+        self._claim = client.register_script(script_source("claim"))
+        self._configure = client.register_script(script_source("configure"))
 
     async def join(self, keys: RoomKeys) -> tuple[str, int, str]:
         """Take the next number: (verdict, number, epoch)."""
