@@ -133,9 +133,12 @@ class RoomView:
     def eta(self, position: int) -> tuple[int, int]:
         """Seconds until `position` is offered: a range between the modelled and measured rate."""
         offer, measured = self.offer_rate, self.measured_rate
-        fast, slow = (
-            (offer, offer) if measured is None else (max(offer, measured), min(offer, measured))
-        )
+        if measured is None:
+            # Nothing measured yet (the first seconds of a crowd): the cap may hold the line
+            # back more than the rate does, so promise no more than half the rate.
+            fast, slow = offer, offer / 2
+        else:
+            fast, slow = max(offer, measured), min(offer, measured)
         return int(position / fast * 0.9), int(position / slow * 1.1) + 2
 
 
