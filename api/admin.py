@@ -12,8 +12,7 @@ from queue_engine.errors import InvalidToken, MalformedToken
 
 from .appkeys import ENGINE, SETTINGS
 from .errors import ApiError
-from .gate import Handler
-from .web import json_response, read_json_object
+from .web import Handler, bearer_token, json_response, read_json_object
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -21,8 +20,7 @@ def admin_only(handler: Handler) -> Handler:
 
     @wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
-        header = request.headers.get("Authorization", "")
-        given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        given = bearer_token(request) or ""
         expected = request.config_dict[SETTINGS].admin_token
         if not given or not hmac.compare_digest(given.encode(), expected.encode()):
             raise ApiError(401, "unauthorized", "A valid admin token is required.")

@@ -13,20 +13,17 @@ from queue_engine.tokens import Admission
 
 from .appkeys import ENGINE, SETTINGS
 from .errors import AdmissionRequired
+from .web import bearer_token
 
 ADMISSION_COOKIE = "antri_admission"
 ADMISSION = web.RequestKey("admission", Admission)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GatedHandler = Callable[..., Awaitable[web.StreamResponse]]
 
 
 def admission_text(request: web.Request) -> str | None:
     """The admission token from `Authorization: Bearer …`, else from the cookie."""
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return request.cookies.get(ADMISSION_COOKIE)
+    return bearer_token(request) or request.cookies.get(ADMISSION_COOKIE)
 
 
 async def require_admission(request: web.Request) -> Admission:

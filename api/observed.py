@@ -8,7 +8,6 @@ a status poll's throughput. The route's label is fixed when the table is built, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from time import perf_counter
 
 from aiohttp import web
@@ -24,12 +23,11 @@ from queue_engine.errors import (
 from .appkeys import TEMPLATES
 from .errors import AdmissionRequired, ApiError
 from .metrics import HttpMetrics
-from .web import html_response, json_response
+from .web import Handler, html_response, json_response
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _as_api_error(exc: Exception) -> ApiError:

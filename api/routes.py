@@ -8,10 +8,10 @@ from aiohttp import web
 
 from . import admin, health
 from .errors import ApiError
-from .gate import Handler
 from .metrics import HttpMetrics
 from .observed import observed
 from .rooms import RoomViews
+from .web import Handler
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:
