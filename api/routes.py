@@ -25,8 +25,9 @@ def setup_routes(app: web.Application, rooms: RoomViews, metrics: HttpMetrics) -
     def add(method: str, path: str, handler: Handler) -> None:
         app.router.add_route(method, path, observed(metrics, path, method, handler))
 
-    add("POST", "/api/v1/rooms/{room}/join", rooms.join)
+    # The status poll first: the router tries dynamic routes in order, and it is the busiest.
     add("GET", "/api/v1/rooms/{room}/status", rooms.status)
+    add("POST", "/api/v1/rooms/{room}/join", rooms.join)
     add("GET", "/api/v1/rooms/{room}", rooms.room_state)
     add("GET", "/api/v1/session", rooms.session)
     add("POST", "/api/v1/session/release", rooms.release)
