@@ -9,6 +9,7 @@ from aiohttp import web
 
 from queue_engine.changes import parse_changes
 from queue_engine.errors import InvalidToken, MalformedToken
+from queue_engine.room import Room
 
 from .appkeys import ENGINE, SETTINGS
 from .errors import ApiError
@@ -32,14 +33,14 @@ def admin_only(handler: Handler) -> Handler:
 @admin_only
 async def get_room(request: web.Request) -> web.Response:
     """GET /api/v1/admin/rooms/{room}: every setting and counter."""
-    room = request.config_dict[ENGINE].room(request.match_info["room"])
+    room = _room(request)
     return json_response(room.settings_state())
 
 
 @admin_only
 async def patch_room(request: web.Request) -> web.Response:
     """PATCH /api/v1/admin/rooms/{room}: change settings; 422 names each refused field."""
-    room = request.config_dict[ENGINE].room(request.match_info["room"])
+    room = _room(request)
     changes = parse_changes(await read_json_object(request))
     await room.configure(changes.fields, new_cohort=changes.new_cohort)
     return json_response(room.settings_state())
@@ -48,18 +49,13 @@ async def patch_room(request: web.Request) -> web.Response:
 @admin_only
 async def put_inventory(request: web.Request) -> web.Response:
     """PUT /api/v1/admin/rooms/{room}/inventory `{"remaining": int|null}`: 0 means sold out."""
-    room = request.config_dict[ENGINE].room(request.match_info["room"])
+    room = _room(request)
     body = await read_json_object(request)
     remaining = body.get("remaining")
     if set(body) != {"remaining"} or not (
         remaining is None or (isinstance(remaining, int) and not isinstance(remaining, bool))
     ):
-        raise ApiError(
-            422,
-            "invalid",
-            "Send exactly {'remaining': whole number or null}.",
-            extra={"fields": {"remaining": "must be a whole number or null"}},
-        )
+        raise _invalid("remaining", "must be a whole number or null")
     await room.set_inventory(remaining)
     return json_response(room.settings_state())
 
@@ -67,16 +63,19 @@ async def put_inventory(request: web.Request) -> web.Response:
 @admin_only
 async def revoke(request: web.Request) -> web.Response:
     """POST /api/v1/admin/rooms/{room}/revoke `{"admission_token": str}`: end that session now."""
-    room = request.config_dict[ENGINE].room(request.match_info["room"])
+    room = _room(request)
     body = await read_json_object(request)
     token = body.get("admission_token")
     try:
         admission = room.signer.read_admission(token if isinstance(token, str) else "")
     except (MalformedToken, InvalidToken):
-        raise ApiError(
-            422,
-            "invalid",
-            "Not an admission token of this service.",
-            extra={"fields": {"admission_token": "not an admission token of this service"}},
-        ) from None
+        raise _invalid("admission_token", "not an admission token of this service") from None
     return json_response({"revoked": await room.release(admission.token_id)})
+
+
+def _room(request: web.Request) -> Room:
+    return request.config_dict[ENGINE].room(request.match_info["room"])
+
+
+def _invalid(field: str, reason: str) -> ApiError:
+    return ApiError(422, "invalid", f"{field}: {reason}", extra={"fields": {field: reason}})
