@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from jinja2 import Environment
@@ -51,10 +51,11 @@ class RoomViews:
         except (MalformedToken, InvalidToken):
             return None, None
 
-    def _status_response(
+    def _tokens(
         self, room: Room, status: Status, held: Ticket | None, held_text: str | None
-    ) -> web.Response:
-        """The status JSON; sets the ticket cookie when the ticket changed, and the admission's."""
+    ) -> tuple[str, str | None, list[str]]:
+        """The ticket's text, the admission token (if admitted) and the Set-Cookie values:
+        the ticket cookie only when the ticket changed, the admission cookie when admitted."""
         ticket = status.ticket
         if ticket is None:
             text = ""
@@ -62,6 +63,21 @@ class RoomViews:
             text = held_text  # the fast path: same ticket, nothing to sign or set
         else:
             text = room.signer.sign_ticket(ticket)
+        cookies: list[str] = []
+        if text and text != held_text:
+            cookies.append(cookie_header(TICKET_COOKIE, text, TICKET_COOKIE_SECONDS, self.secure))
+        token = None
+        if status.admission is not None:
+            token = room.signer.sign_admission(status.admission)
+            seconds = max(1, status.admission.expires_at - int(room.now()))
+            cookies.append(cookie_header(ADMISSION_COOKIE, token, seconds, self.secure))
+        return text, token, cookies
+
+    def _status_response(
+        self, room: Room, status: Status, held: Ticket | None, held_text: str | None
+    ) -> web.Response:
+        """The status JSON, with the cookies of `_tokens`."""
+        text, token, cookies = self._tokens(room, status, held, held_text)
         eta = status.eta
         body: dict[str, Any] = {
             "ticket": text,
@@ -71,20 +87,10 @@ class RoomViews:
             "eta_seconds": {"low": eta[0], "high": eta[1]} if eta else None,
             "poll_after_seconds": status.poll_after,
         }
-        cookies: list[str] = []
-        if text and text != held_text:
-            cookies.append(cookie_header(TICKET_COOKIE, text, TICKET_COOKIE_SECONDS, self.secure))
-        admission = status.admission
-        if admission is not None:
-            token = room.signer.sign_admission(admission)
+        if status.admission is not None:
             body["admission_token"] = token
-            body["session_expires_at"] = _iso(admission.expires_at)
-            seconds = max(1, admission.expires_at - int(room.now()))
-            cookies.append(cookie_header(ADMISSION_COOKIE, token, seconds, self.secure))
-        response = json_response(body)
-        for cookie in cookies:
-            response.headers.add("Set-Cookie", cookie)
-        return response
+            body["session_expires_at"] = _iso(status.admission.expires_at)
+        return _with_cookies(json_response(body), cookies)
 
     async def join(self, request: web.Request) -> web.Response:
         """POST /api/v1/rooms/{room}/join: a place in line (the same one for a ticket held)."""
@@ -131,12 +137,9 @@ class RoomViews:
         room = self._room(request)
         held, text = self._held_ticket(request, room)
         status = await room.join(held)
-        cookies = self._status_response(room, status, held, text).headers.getall("Set-Cookie", [])
+        cookies = self._tokens(room, status, held, text)[2]
         if status.state is VisitState.ADMITTED:
-            redirect = web.HTTPSeeOther(NEXT_PAGE)
-            for cookie in cookies:
-                redirect.headers.add("Set-Cookie", cookie)
-            raise redirect
+            raise _with_cookies(web.HTTPSeeOther(NEXT_PAGE), cookies)
         context = {
             "room": room.name,
             "status": status,
@@ -144,10 +147,7 @@ class RoomViews:
             "refresh": max(1, round(status.poll_after)),
             "updated": time.strftime("%H:%M:%S", time.localtime(room.now())),
         }
-        page = html_response(self.templates, "antre.html", context)
-        for cookie in cookies:
-            page.headers.add("Set-Cookie", cookie)
-        return page
+        return _with_cookies(html_response(self.templates, "antre.html", context), cookies)
 
     @gated
     async def admitted_page(self, request: web.Request) -> web.Response:
@@ -177,3 +177,12 @@ class RoomViews:
 def _ticket_text(request: web.Request) -> str | None:
     # The header first: reading it is cheaper than parsing the Cookie header.
     return request.headers.get(TICKET_HEADER) or request.cookies.get(TICKET_COOKIE)
+
+
+R = TypeVar("R", bound=web.StreamResponse)
+
+
+def _with_cookies(response: R, cookies: list[str]) -> R:
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie)
+    return response
