@@ -32,8 +32,33 @@ class Settings:
     #: the room whose admission the gated routes ask for
     guard_room: str = "paspor"
     cookie_secure: bool = False
+    #: None: start an embedded PostgreSQL under data_dir
+    database_url: str | None = None
+    database_pool_size: int = 16
+    #: the key NIKs are sealed with (AES-GCM) and hashed with (HMAC) at rest
+    data_key: bytes = b""
+    #: the key the payment gateway signs its callbacks with
+    payment_secret: bytes = b""
+    #: an unpaid booking is cancelled this long after it was made
+    payment_window_seconds: int = 7200
+    #: None: e-mails are written to data_dir/outbox
+    smtp_url: str | None = None
+    #: where the sandbox bank sends its callbacks (default: this server)
+    public_url: str | None = None
+    #: how often each app process expires overdue bookings and feeds the room's inventory
+    sweep_seconds: float = 2.0
     room_defaults: RoomSettings = field(default_factory=RoomSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+
+    @property
+    def outbox(self) -> Path:
+        """Where e-mails go when no SMTP server is configured."""
+        return self.data_dir / "outbox"
+
+    @property
+    def documents_dir(self) -> Path:
+        """Uploaded documents: under data_dir, never under a served directory."""
+        return self.data_dir / "documents"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -53,11 +78,9 @@ class Settings:
             max_active=_int(env, "ANTRI_MAX_ACTIVE", 200),
             session_seconds=_int(env, "ANTRI_SESSION_MINUTES", 15) * 60,
         )
-        secret = env.get("ANTRI_SECRET")
         return cls(
-            secret=secret.encode() if secret else _kept_secret(data_dir / "secret"),
-            admin_token=env.get("ANTRI_ADMIN_TOKEN")
-            or _kept_secret(data_dir / "admin-token").decode(),
+            secret=_secret(env, "ANTRI_SECRET", data_dir / "secret"),
+            admin_token=_secret(env, "ANTRI_ADMIN_TOKEN", data_dir / "admin-token").decode(),
             host=env.get("ANTRI_HOST", "127.0.0.1"),
             port=_int(env, "ANTRI_PORT", 8080),
             data_dir=data_dir,
@@ -66,6 +89,13 @@ class Settings:
             rooms=rooms,
             guard_room=guard,
             cookie_secure=env.get("ANTRI_COOKIE_SECURE", "") in ("1", "true", "yes"),
+            database_url=env.get("ANTRI_DATABASE_URL") or None,
+            database_pool_size=_int(env, "ANTRI_DATABASE_POOL_SIZE", 16),
+            data_key=_secret(env, "ANTRI_DATA_KEY", data_dir / "data-key"),
+            payment_secret=_secret(env, "ANTRI_PAYMENT_SECRET", data_dir / "payment-secret"),
+            payment_window_seconds=_int(env, "ANTRI_PAYMENT_WINDOW_SECONDS", 7200),
+            smtp_url=env.get("ANTRI_SMTP_URL") or None,
+            public_url=env.get("ANTRI_PUBLIC_URL") or None,
             room_defaults=defaults,
         )
 
@@ -81,6 +111,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name}: must be at least 1")
     return value
+
+
+def _secret(env: Mapping[str, str], name: str, path: Path) -> bytes:
+    """The secret in variable `name`, else one generated on first run and kept in `path`."""
+    value = env.get(name)
+    return value.encode() if value else _kept_secret(path)
 
 
 def _kept_secret(path: Path) -> bytes:

@@ -1,0 +1,263 @@
+"""Accounts: registration, e-mail verification, login sessions and their rate limits.
+
+Accounts live in PostgreSQL; login sessions and attempt counters in Redis, where they expire
+by themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from queue_engine.scripts import RedisClient
+
+from .codes import verification_code
+from .errors import Conflict, Forbidden, Invalid, TooManyAttempts, Unauthenticated
+
+SESSION_SECONDS = 12 * 3600
+VERIFICATION_TTL = timedelta(minutes=30)
+VERIFICATION_ATTEMPTS = 5
+#: failed logins per e-mail address in LOGIN_WINDOW before it is locked for the window
+LOGIN_FAILURES = 5
+LOGIN_WINDOW = 15 * 60
+#: login attempts per client address per minute (generous: carriers put many phones behind one)
+LOGIN_PER_ADDRESS = 60
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_PHONE = re.compile(r"^(\+62|62|0)8[0-9]{7,12}$")
+_NAME = re.compile(r"^[^\W\d_][\w .'\-,]{1,98}[\w.]$")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A logged-in account, as the handlers need it."""
+
+    id: int
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What `register` did: the new account, and the code to e-mail to it."""
+
+    account_id: int
+    email: str
+    code: str
+
+
+def _session_key(token: str) -> str:
+    return "antri:login:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _failures_key(email: str) -> str:
+    return "antri:login-failures:" + hashlib.sha256(email.lower().encode()).hexdigest()
+
+
+def _address_key(address: str) -> str:
+    return "antri:login-address:" + address
+
+
+def check_registration(body: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(email, password, name, phone) from a registration body; raises Invalid naming each field."""
+    fields: dict[str, str] = {}
+    allowed = {"email", "password", "name", "phone"}
+    for unknown in sorted(set(body) - allowed):
+        fields[unknown] = "unknown field"
+    values = {}
+    for key in sorted(allowed):
+        value = body.get(key)
+        if value is None:
+            fields[key] = "required"
+        elif not isinstance(value, str):
+            fields[key] = "must be a string"
+        else:
+            values[key] = value.strip() if key != "password" else value
+    email, password = values.get("email", ""), values.get("password", "")
+    name, phone = values.get("name", ""), values.get("phone", "").replace(" ", "")
+    if "email" in values and not (_EMAIL.match(email) and len(email) <= 254):
+        fields["email"] = "not an e-mail address"
+    if "password" in values:
+        if not 8 <= len(password) <= 128:
+            fields["password"] = "must be 8 to 128 characters"
+        elif not any(c.isupper() for c in password) or not any(c.isdigit() for c in password):
+            fields["password"] = "needs at least one capital letter and one digit"
+    if "name" in values and not _NAME.match(name):
+        fields["name"] = "3 to 100 letters, spaces and . ' - ,"
+    if "phone" in values and not _PHONE.match(phone):
+        fields["phone"] = "an Indonesian mobile number, e.g. 081234567890"
+    if fields:
+        raise Invalid(fields)
+    return email, password, name, phone
+
+
+class Accounts:
+    """Registration, verification and login, on PostgreSQL (accounts) and Redis (sessions)."""
+
+    def __init__(self, pool: asyncpg.Pool, redis: RedisClient, secret: bytes) -> None:
+        self.pool = pool
+        self.redis = redis
+        self.hasher = PasswordHasher()
+        self._code_key = hashlib.sha256(b"antri verification code v1" + secret).digest()
+
+    def _code_hash(self, account_id: int, code: str) -> bytes:
+        return hmac.new(self._code_key, f"{account_id}:{code}".encode(), "sha256").digest()
+
+    async def hash_password(self, password: str) -> str:
+        """An argon2id hash, computed off the event loop (it takes tens of milliseconds)."""
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def register(self, body: dict[str, Any]) -> Registration:
+        """Create an unverified account; the caller mails the returned code."""
+        email, password, name, phone = check_registration(body)
+        password_hash = await self.hash_password(password)
+        async with self.pool.acquire() as conn, conn.transaction():
+            account_id = await conn.fetchval(
+                "INSERT INTO accounts (email, name, phone, password_hash) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                email,
+                name,
+                phone,
+                password_hash,
+            )
+            if account_id is None:
+                raise Conflict("email_taken", "An account with this e-mail address exists.")
+            code = await self._new_code(conn, account_id)
+        return Registration(account_id, email, code)
+
+    async def _new_code(self, conn: asyncpg.Connection, account_id: int) -> str:
+        code = verification_code()
+        await conn.execute(
+            "INSERT INTO email_verifications (account_id, code_hash, expires_at)"
+            " VALUES ($1, $2, now() + $3)"
+            " ON CONFLICT (account_id) DO UPDATE"
+            " SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = 0",
+            account_id,
+            self._code_hash(account_id, code),
+            VERIFICATION_TTL,
+        )
+        return code
+
+    async def verify(self, email: str, code: str) -> None:
+        """Mark the account verified if `code` is its current code; attempts are limited."""
+        refused = Invalid({"code": "the code is wrong or has expired"}, {"code": "wrong_code"})
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT a.id, a.verified_at, v.code_hash, v.expires_at > now() AS live, v.attempts"
+                " FROM accounts a LEFT JOIN email_verifications v ON v.account_id = a.id"
+                " WHERE lower(a.email) = lower($1) FOR UPDATE OF a",
+                email,
+            )
+            if row is None:
+                raise refused
+            if row["verified_at"] is not None:
+                return
+            if row["code_hash"] is None or not row["live"]:
+                raise refused
+            if row["attempts"] >= VERIFICATION_ATTEMPTS:
+                raise TooManyAttempts(
+                    "too_many_attempts", "Too many wrong codes; register again later.", 900
+                )
+            if not hmac.compare_digest(row["code_hash"], self._code_hash(row["id"], code)):
+                await conn.execute(
+                    "UPDATE email_verifications SET attempts = attempts + 1 WHERE account_id = $1",
+                    row["id"],
+                )
+                raise refused
+            await conn.execute("UPDATE accounts SET verified_at = now() WHERE id = $1", row["id"])
+            await conn.execute("DELETE FROM email_verifications WHERE account_id = $1", row["id"])
+
+    async def login(self, email: str, password: str, address: str) -> tuple[str, Account]:
+        """A new session token for a verified account; failures and addresses are rate-limited."""
+        await self._limit(_address_key(address), LOGIN_PER_ADDRESS, 60)
+        failures_key = _failures_key(email)
+        failures = int(await self.redis.get(failures_key) or 0)
+        if failures >= LOGIN_FAILURES:
+            ttl = await self.redis.ttl(failures_key)
+            raise TooManyAttempts(
+                "too_many_attempts",
+                "Too many failed logins for this account; try again later.",
+                max(1, int(ttl)),
+            )
+        row = await self.pool.fetchrow(
+            "SELECT id, email, name, password_hash, verified_at FROM accounts"
+            " WHERE lower(email) = lower($1)",
+            email,
+        )
+        if row is None or not await self._password_matches(row["password_hash"], password):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(failures_key)
+            pipe.expire(failures_key, LOGIN_WINDOW, nx=True)
+            await pipe.execute()
+            raise Unauthenticated("bad_credentials", "The e-mail address or password is wrong.")
+        if row["verified_at"] is None:
+            raise Forbidden("email_not_verified", "Verify your e-mail address first.")
+        await self.redis.delete(failures_key)
+        token = secrets.token_urlsafe(32)
+        await self.redis.set(_session_key(token), row["id"], ex=SESSION_SECONDS)
+        return token, Account(row["id"], row["email"], row["name"])
+
+    async def _password_matches(self, password_hash: str, password: str) -> bool:
+        try:
+            return await asyncio.to_thread(self.hasher.verify, password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _limit(self, key: str, limit: int, window: int) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, window, nx=True)
+        count, _ = await pipe.execute()
+        if int(count) > limit:
+            raise TooManyAttempts("too_many_attempts", "Too many attempts; wait a minute.", window)
+
+    async def logout(self, token: str) -> None:
+        """End the session (idempotent)."""
+        await self.redis.delete(_session_key(token))
+
+    async def account_id(self, token: str) -> int | None:
+        """The account a session token belongs to, if the session is live."""
+        value = await self.redis.get(_session_key(token))
+        return int(value) if value is not None else None
+
+    async def create(self, email: str, password: str, name: str, phone: str, verified: bool) -> int:
+        """An account made by an operator (`antri accounts create`), verified if asked."""
+        check_registration({"email": email, "password": password, "name": name, "phone": phone})
+        password_hash = await self.hash_password(password)
+        account_id = await self.pool.fetchval(
+            "INSERT INTO accounts (email, name, phone, password_hash, verified_at)"
+            " VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            email,
+            name,
+            phone,
+            password_hash,
+            verified,
+        )
+        if account_id is None:
+            raise Conflict("email_taken", f"An account with {email} exists.")
+        return int(account_id)
+
+    async def bulk_create(self, count: int, prefix: str, password: str) -> int:
+        """Verified accounts `<prefix><n>@antri.test` for load tests, one password hash for all;
+        existing ones are kept. Returns how many were new."""
+        password_hash = await self.hash_password(password)
+        emails = [f"{prefix}{n}@antri.test" for n in range(1, count + 1)]
+        result = await self.pool.fetchval(
+            "WITH new AS (INSERT INTO accounts (email, name, phone, password_hash, verified_at)"
+            " SELECT e, 'Pemohon Uji', '081200000000', $2, now() FROM unnest($1::text[]) e"
+            " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM new",
+            emails,
+            password_hash,
+        )
+        return int(result)

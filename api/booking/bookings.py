@@ -1,0 +1,769 @@
+"""Bookings: take a place, pay, reschedule, cancel, expire, and the officer's status steps.
+
+Every change of a place happens inside PostgreSQL in one transaction with the booking (see the
+`create_booking` and `expire_unpaid` functions of the migrations); Python never reads a count
+and writes it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from . import calendar
+from .application import BookingRequest
+from .codes import billing_code, booking_code
+from .errors import Conflict, Invalid, NotFound
+from .fees import FeeSchedule
+from .nik import mask_nik
+from .offices import Office
+from .proof import Proof
+from .sealing import NikSealer
+
+#: statuses in which a booking holds (or has used) its place
+ACTIVE = ("awaiting_payment", "confirmed", "checked_in", "interviewed", "approved", "printing",
+          "ready")  # fmt: skip
+#: the officer's steps: from each status, the statuses it may move to
+OFFICER_STEPS: Mapping[str, tuple[str, ...]] = {
+    "confirmed": ("checked_in",),
+    "checked_in": ("interviewed",),
+    "interviewed": ("approved", "rejected"),
+    "approved": ("printing",),
+    "printing": ("ready",),
+    "ready": ("collected",),
+}
+#: the statuses from which an applicant may cancel or reschedule
+CHANGEABLE = ("awaiting_payment", "confirmed")
+MAX_PEOPLE_PER_ACCOUNT = 5
+#: how codes are printed on the proof (Bahasa Indonesia)
+LABELS: Mapping[str, str] = {
+    "reguler": "Reguler", "percepatan": "Percepatan", "prioritas": "Prioritas",
+    "baru": "Baru", "penggantian": "Penggantian", "hilang": "Hilang", "rusak": "Rusak",
+    "biasa": "Paspor biasa", "elektronik": "Paspor elektronik",
+    "confirmed": "Lunas - terjadwal", "checked_in": "Hadir", "interviewed": "Wawancara selesai",
+    "approved": "Disetujui", "printing": "Dicetak", "ready": "Siap diambil",
+    "collected": "Sudah diambil", "rejected": "Ditolak",
+}  # fmt: skip
+#: how many days of slots exist ahead of today (dates past the release show as not released)
+SLOT_DAYS_AHEAD = 60
+
+_BOOKING_COLUMNS = """
+    b.id, b.account_id, b.status, b.application_kind, b.passport_type, b.validity_years,
+    b.nik_masked, b.applicant, b.amount, b.fee_lines, b.billing_code, b.expires_at, b.paid_at,
+    b.booking_code, b.reschedules, b.created_at, b.expires_at <= now() AS overdue,
+    s.office_id, s.day, s.session_id, s.lane, s.starts_at, s.ends_at
+"""
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new booking awaiting payment; `remaining` is what is left in its slot."""
+
+    body: dict[str, Any]
+    booking_id: UUID
+    expires_at: datetime
+    remaining: int
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A payment accepted (or a replay of one already accepted)."""
+
+    booking_id: UUID
+    booking_code: str
+    replayed: bool
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def request_hash(key: bytes, body: bytes) -> bytes:
+    """A keyed hash of a request body, to tell a replay from a different request under one key
+    (keyed, because the body holds a NIK)."""
+    return hmac.new(key, body, hashlib.sha256).digest()
+
+
+class Bookings:
+    """The booking service, on a PostgreSQL pool."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        offices: Mapping[str, Office],
+        fees: FeeSchedule,
+        holidays: calendar.Holidays,
+        sealer: NikSealer,
+        payment_window: timedelta,
+        secret: bytes,
+    ) -> None:
+        self.pool = pool
+        self.offices = offices
+        self.fees = fees
+        self.holidays = holidays
+        self.sealer = sealer
+        self.payment_window = payment_window
+        self._qr_key = hashlib.sha256(b"antri qr v1" + secret).digest()
+
+    # -- offices and slots ------------------------------------------------------------------
+
+    async def sync_offices(self, now: datetime, days: int = SLOT_DAYS_AHEAD) -> int:
+        """Write the offices and create the slots of their open days from today to `days` ahead
+        (existing slots are kept as they are). Returns the number of slots created."""
+        rows: list[tuple[Any, ...]] = []
+        for office in self.offices.values():
+            today = calendar.local_today(office, now)
+            for offset in range(days + 1):
+                day = today + timedelta(days=offset)
+                if not calendar.is_open_day(office, day, self.holidays):
+                    continue
+                for session in office.sessions:
+                    starts = calendar.session_start(office, day, session)
+                    ends = starts + (
+                        datetime.combine(day, session.end) - datetime.combine(day, session.start)
+                    )
+                    for lane, capacity in office.capacity.items():
+                        rows.append((office.id, day, session.id, lane, starts, ends, capacity))
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO offices (id, name, city, province, timezone)"
+                " VALUES ($1, $2, $3, $4, $5)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city,"
+                " province = excluded.province, timezone = excluded.timezone",
+                [(o.id, o.name, o.city, o.province, o.timezone) for o in self.offices.values()],
+            )
+            created = await conn.fetchval(
+                "WITH new AS (INSERT INTO slots"
+                " (office_id, day, session_id, lane, starts_at, ends_at, capacity)"
+                " SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[],"
+                " $5::timestamptz[], $6::timestamptz[], $7::int[])"
+                " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM new",
+                *(list(column) for column in zip(*rows, strict=True)),
+            )
+        return int(created)
+
+    def office(self, office_id: str) -> Office:
+        """The office, or NotFound."""
+        office = self.offices.get(office_id)
+        if office is None:
+            raise NotFound("unknown_office", "There is no office with this id.")
+        return office
+
+    async def availability(
+        self, office_id: str, start: date, days: int, now: datetime
+    ) -> dict[str, Any]:
+        """Each date from `start` for `days` days: released or not, its sessions and lanes."""
+        office = self.office(office_id)
+        until = calendar.released_until(office, now)
+        today = calendar.local_today(office, now)
+        rows = await self.pool.fetch(
+            "SELECT day, session_id, lane, capacity, capacity - booked AS remaining FROM slots"
+            " WHERE office_id = $1 AND day >= $2 AND day < $3 ORDER BY day, starts_at, lane",
+            office.id,
+            start,
+            start + timedelta(days=days),
+        )
+        by_day: dict[date, dict[str, dict[str, dict[str, int]]]] = {}
+        for row in rows:
+            sessions = by_day.setdefault(row["day"], {})
+            lanes = sessions.setdefault(row["session_id"], {})
+            lanes[row["lane"]] = {"capacity": row["capacity"], "remaining": row["remaining"]}
+        dates = []
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            open_day = calendar.is_open_day(office, day, self.holidays)
+            sessions = by_day.get(day, {})
+            dates.append(
+                {
+                    "date": day.isoformat(),
+                    "open": open_day,
+                    "released": open_day and today < day <= until,
+                    "sessions": [
+                        {
+                            "id": s.id,
+                            "start": s.start.strftime("%H:%M"),
+                            "end": s.end.strftime("%H:%M"),
+                            "lanes": sessions[s.id],
+                        }
+                        for s in office.sessions
+                        if s.id in sessions
+                    ],
+                }
+            )
+        return {
+            "office_id": office.id,
+            "timezone": office.zone_label,
+            "released_until": until.isoformat(),
+            "next_release": _iso(calendar.next_release(office, now)),
+            "dates": dates,
+        }
+
+    async def inventory(self, now: datetime) -> int:
+        """Places left on every released, bookable date of every office: what the waiting
+        room's inventory is fed with."""
+        ids, starts, ends = [], [], []
+        for office in self.offices.values():
+            ids.append(office.id)
+            starts.append(calendar.local_today(office, now) + timedelta(days=1))
+            ends.append(calendar.released_until(office, now))
+        total = await self.pool.fetchval(
+            "SELECT coalesce(sum(s.capacity - s.booked), 0) FROM slots s"
+            " JOIN unnest($1::text[], $2::date[], $3::date[]) AS r(office_id, first, last)"
+            " ON s.office_id = r.office_id AND s.day BETWEEN r.first AND r.last",
+            ids,
+            starts,
+            ends,
+        )
+        return int(total)
+
+    def _check_bookable(self, office: Office, day: date, now: datetime) -> None:
+        if not calendar.is_open_day(office, day, self.holidays):
+            raise Conflict("date_closed", "The office is closed on this date.")
+        if day <= calendar.local_today(office, now):
+            raise Conflict("date_passed", "Book from tomorrow onwards.")
+        if day > calendar.released_until(office, now):
+            raise Conflict(
+                "not_released",
+                "This date is not released yet; it opens at the next quota release.",
+            )
+
+    # -- booking ---------------------------------------------------------------------------
+
+    async def create(
+        self,
+        account_id: int,
+        request: BookingRequest,
+        now: datetime,
+        idempotency: tuple[str, bytes] | None = None,
+    ) -> Created | dict[str, Any]:
+        """Take a place for `request`, awaiting payment. With `idempotency` (key, request hash),
+        the first outcome for the key is replayed: a dict body, or the same Conflict."""
+        office = self.office(request.office_id)
+        self._check_bookable(office, request.date, now)
+        if idempotency is None:
+            async with self.pool.acquire() as conn:
+                return await self._take(conn, account_id, office, request, now)
+        key, digest = idempotency
+        async with self.pool.acquire() as conn, conn.transaction():
+            # A concurrent request with the same key waits here until the first one commits,
+            # then finds its row: 50 copies at once have one effect.
+            claimed = await conn.fetchval(
+                "INSERT INTO idempotency_keys (account_id, key, request_hash) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                account_id,
+                key,
+                digest,
+            )
+            if not claimed:
+                return await self._replay(conn, account_id, key, digest)
+            created: Created | None = None
+            try:
+                async with conn.transaction():  # a savepoint: a refusal undoes only the booking
+                    created = await self._take(conn, account_id, office, request, now)
+                    stored: dict[str, Any] = created.body
+            except Conflict as refusal:
+                stored = {"error": refusal.code, "message": refusal.message}
+            await conn.execute(
+                "UPDATE idempotency_keys SET response = $3 WHERE account_id = $1 AND key = $2",
+                account_id,
+                key,
+                orjson.dumps(stored).decode(),
+            )
+        if created is None:
+            raise Conflict(stored["error"], stored["message"])
+        return created
+
+    async def _replay(
+        self, conn: asyncpg.Connection, account_id: int, key: str, digest: bytes
+    ) -> dict[str, Any]:
+        row = await conn.fetchrow(
+            "SELECT request_hash, response FROM idempotency_keys"
+            " WHERE account_id = $1 AND key = $2",
+            account_id,
+            key,
+        )
+        if row is None or not hmac.compare_digest(bytes(row["request_hash"]), digest):
+            raise Invalid(
+                {"Idempotency-Key": "this key was used with a different request"},
+                {"Idempotency-Key": "idempotency_key_reused"},
+            )
+        stored: dict[str, Any] = orjson.loads(row["response"])
+        if "error" in stored:
+            raise Conflict(stored["error"], stored["message"])
+        return stored
+
+    async def _take(
+        self,
+        conn: asyncpg.Connection,
+        account_id: int,
+        office: Office,
+        request: BookingRequest,
+        now: datetime,
+    ) -> Created:
+        applicant = request.applicant
+        quote = self.fees.in_force(calendar.local_today(office, now)).quote(
+            request.passport_type, request.validity_years, request.lane, request.application_kind
+        )
+        expires_at = now + self.payment_window
+        details = {
+            "full_name": applicant.full_name,
+            "birth_place": applicant.birth_place,
+            "birth_date": applicant.birth_date.isoformat(),
+            "sex": applicant.sex,
+            "phone": applicant.phone,
+            "address": applicant.address,
+            "marital_status": applicant.marital_status,
+            "purpose": applicant.purpose,
+            "destination": applicant.destination,
+            "applicant_type": applicant.applicant_type(request.date),
+        }
+        fee_lines = [
+            {"code": line.code, "label_id": line.label_id, "label_en": line.label_en,
+             "amount": line.amount}
+            for line in quote.lines
+        ]  # fmt: skip
+        code = billing_code()
+        try:
+            row = await conn.fetchrow(
+                "SELECT * FROM create_booking($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+                " $13, $14, $15, $16, $17)",
+                account_id,
+                office.id,
+                request.date,
+                request.session_id,
+                request.lane,
+                MAX_PEOPLE_PER_ACCOUNT,
+                self.sealer.seal(applicant.nik),
+                self.sealer.digest(applicant.nik),
+                mask_nik(applicant.nik),
+                request.application_kind,
+                request.passport_type,
+                request.validity_years,
+                orjson.dumps(details).decode(),
+                quote.total,
+                orjson.dumps(fee_lines).decode(),
+                code,
+                expires_at,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "bookings_one_active_per_nik":
+                raise Conflict(
+                    "nik_has_active_booking",
+                    "This NIK already has an active booking; cancel it or wait until it ends.",
+                ) from None
+            raise
+        if row["outcome"] == "slot_full":
+            raise Conflict("slot_full", "This session has no places left in this lane.")
+        if row["outcome"] == "too_many_applicants":
+            raise Conflict(
+                "too_many_applicants",
+                f"An account can apply for at most {MAX_PEOPLE_PER_ACCOUNT} people at a time.",
+            )
+        body = {
+            "id": str(row["booking_id"]),
+            "status": "awaiting_payment",
+            "billing_code": code,
+            "amount": quote.total,
+            "currency": "IDR",
+            "expires_at": _iso(expires_at),
+            "fee_lines": fee_lines,
+        }
+        return Created(body, row["booking_id"], expires_at, row["remaining"])
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def _row(self, conn: asyncpg.Connection, booking_id: UUID, lock: bool = False) -> Any:
+        return await conn.fetchrow(
+            f"SELECT {_BOOKING_COLUMNS} FROM bookings b JOIN slots s ON s.id = b.slot_id"
+            f" WHERE b.id = $1{' FOR UPDATE OF b' if lock else ''}",
+            booking_id,
+        )
+
+    async def _owned(
+        self, conn: asyncpg.Connection, account_id: int, booking_id: str, lock: bool = False
+    ) -> Any:
+        """The booking's row if it is the account's; anyone else's looks like no booking."""
+        try:
+            uuid = UUID(booking_id)
+        except ValueError:
+            raise NotFound("unknown_booking", "There is no such booking.") from None
+        row = await self._row(conn, uuid, lock)
+        if row is None or row["account_id"] != account_id:
+            raise NotFound("unknown_booking", "There is no such booking.")
+        if row["status"] == "awaiting_payment" and row["overdue"]:
+            # The check on read: a deadline passed is acted on now, not when a job runs.
+            await conn.fetch("SELECT * FROM expire_unpaid($1, NULL, 1)", uuid)
+            row = await self._row(conn, uuid, lock)
+        return row
+
+    def _view(self, row: Any, events: list[Any] | None = None) -> dict[str, Any]:
+        office = self.offices[row["office_id"]]
+        session = office.session(row["session_id"])
+        applicant = orjson.loads(row["applicant"])
+        awaiting = row["status"] == "awaiting_payment"
+        view = {
+            "id": str(row["id"]),
+            "status": row["status"],
+            "office": office.public_json() | {"sessions": None},
+            "date": row["day"].isoformat(),
+            "session": {
+                "id": row["session_id"],
+                "start": session.start.strftime("%H:%M") if session else None,
+                "end": session.end.strftime("%H:%M") if session else None,
+                "starts_at": _iso(row["starts_at"]),
+            },
+            "lane": row["lane"],
+            "application_kind": row["application_kind"],
+            "passport": {"type": row["passport_type"], "validity_years": row["validity_years"]},
+            "applicant": applicant | {"nik_masked": row["nik_masked"]},
+            "amount": row["amount"],
+            "currency": "IDR",
+            "fee_lines": orjson.loads(row["fee_lines"]),
+            "billing_code": row["billing_code"] if awaiting else None,
+            "expires_at": _iso(row["expires_at"]) if awaiting else None,
+            "paid_at": _iso(row["paid_at"]) if row["paid_at"] else None,
+            "booking_code": row["booking_code"],
+            "qr_text": self.qr_text(row["booking_code"]) if row["booking_code"] else None,
+            "reschedules_left": 1 - row["reschedules"],
+            "created_at": _iso(row["created_at"]),
+        }
+        view["office"].pop("sessions")
+        if events is not None:
+            view["timeline"] = [
+                {"status": e["status"], "at": _iso(e["at"]), "note": e["note"]} for e in events
+            ]
+        return view
+
+    def qr_text(self, code: str) -> str:
+        """What the proof's QR code holds: the booking code and a tag that only Antri can make,
+        so the office can tell a real proof from a printed fake."""
+        tag = hmac.new(self._qr_key, code.encode(), hashlib.sha256).hexdigest()[:16]
+        return f"ANTRI:{code}:{tag}"
+
+    def code_from_qr(self, text: str) -> str | None:
+        """The booking code in a genuine QR text (or a bare booking code), else None."""
+        parts = text.strip().split(":")
+        if len(parts) == 1:
+            return parts[0].upper()
+        if (
+            len(parts) == 3
+            and parts[0] == "ANTRI"
+            and hmac.compare_digest(self.qr_text(parts[1]), text.strip())
+        ):
+            return parts[1]
+        return None
+
+    async def get(self, account_id: int, booking_id: str) -> dict[str, Any]:
+        """One of the account's bookings with its timeline and documents."""
+        async with self.pool.acquire() as conn:
+            row = await self._owned(conn, account_id, booking_id)
+            events = await conn.fetch(
+                "SELECT status, at, note FROM booking_events WHERE booking_id = $1 ORDER BY id",
+                row["id"],
+            )
+            documents = await conn.fetch(
+                "SELECT kind, media_type, size, uploaded_at FROM documents WHERE booking_id = $1"
+                " ORDER BY kind",
+                row["id"],
+            )
+        view = self._view(row, events)
+        view["documents"] = [
+            {"kind": d["kind"], "media_type": d["media_type"], "size": d["size"],
+             "uploaded_at": _iso(d["uploaded_at"])}
+            for d in documents
+        ]  # fmt: skip
+        return view
+
+    async def list_for(self, account_id: int) -> list[dict[str, Any]]:
+        """The account's bookings, newest first (overdue unpaid ones expired first)."""
+        query = (
+            f"SELECT {_BOOKING_COLUMNS} FROM bookings b JOIN slots s ON s.id = b.slot_id"
+            " WHERE b.account_id = $1 ORDER BY b.created_at DESC LIMIT 100"
+        )
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(query, account_id)
+            overdue = [r["id"] for r in rows if r["status"] == "awaiting_payment" and r["overdue"]]
+            if overdue:
+                for booking_id in overdue:
+                    await conn.fetch("SELECT * FROM expire_unpaid($1, NULL, 1)", booking_id)
+                rows = await conn.fetch(query, account_id)
+        return [self._view(r) for r in rows]
+
+    # -- changes by the applicant -------------------------------------------------------------
+
+    async def cancel(self, account_id: int, booking_id: str) -> dict[str, Any]:
+        """Cancel an unpaid or confirmed booking; its place goes back to the pool."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._owned(conn, account_id, booking_id, lock=True)
+            if row["status"] not in CHANGEABLE:
+                raise Conflict(
+                    "not_cancellable", f"A booking that is {row['status']} cannot be cancelled."
+                )
+            await conn.execute(
+                "UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE id = $1",
+                row["id"],
+            )
+            await conn.execute(
+                "UPDATE slots SET booked = booked - 1 WHERE id ="
+                " (SELECT slot_id FROM bookings WHERE id = $1)",
+                row["id"],
+            )
+            await conn.execute(
+                "INSERT INTO booking_events (booking_id, status) VALUES ($1, 'cancelled')",
+                row["id"],
+            )
+        return await self.get(account_id, booking_id)
+
+    async def reschedule(
+        self, account_id: int, booking_id: str, day: date, session_id: str, now: datetime
+    ) -> dict[str, Any]:
+        """Move a booking once, until the day before (H-1), into a released place of the same
+        office and lane."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._owned(conn, account_id, booking_id, lock=True)
+            office = self.offices[row["office_id"]]
+            if row["status"] not in CHANGEABLE:
+                raise Conflict(
+                    "not_reschedulable",
+                    f"A booking that is {row['status']} cannot be rescheduled.",
+                )
+            if row["reschedules"] >= 1:
+                raise Conflict("already_rescheduled", "A booking can be rescheduled once.")
+            if now >= calendar.reschedule_allowed_until(office, row["day"]):
+                raise Conflict(
+                    "too_late", "Rescheduling closes at the end of the day before (H-1)."
+                )
+            if (day, session_id) == (row["day"], row["session_id"]):
+                raise Conflict("same_slot", "This is the booking's current date and session.")
+            self._check_bookable(office, day, now)
+            moved = await conn.fetchval(
+                "UPDATE slots SET booked = booked + 1 WHERE office_id = $1 AND day = $2"
+                " AND session_id = $3 AND lane = $4 AND booked < capacity RETURNING id",
+                office.id,
+                day,
+                session_id,
+                row["lane"],
+            )
+            if moved is None:
+                raise Conflict("slot_full", "This session has no places left in this lane.")
+            await conn.execute(
+                "UPDATE slots SET booked = booked - 1 WHERE id ="
+                " (SELECT slot_id FROM bookings WHERE id = $1)",
+                row["id"],
+            )
+            await conn.execute(
+                "UPDATE bookings SET slot_id = $2, reschedules = reschedules + 1,"
+                " updated_at = now() WHERE id = $1",
+                row["id"],
+                moved,
+            )
+            await conn.execute(
+                "INSERT INTO booking_events (booking_id, status, note)"
+                " VALUES ($1, 'rescheduled', $2)",
+                row["id"],
+                f"{row['day'].isoformat()} {row['session_id']} -> {day.isoformat()} {session_id}",
+            )
+        return await self.get(account_id, booking_id)
+
+    # -- payment -----------------------------------------------------------------------------
+
+    async def amount_due(self, code: str) -> int:
+        """What the bank is to collect for a billing code still payable; NotFound/Conflict else."""
+        row = await self.pool.fetchrow(
+            "SELECT status, amount, expires_at <= now() AS overdue FROM bookings"
+            " WHERE billing_code = $1",
+            code,
+        )
+        if row is None:
+            raise NotFound("unknown_billing_code", "There is no such billing code.")
+        if row["status"] != "awaiting_payment" or row["overdue"]:
+            raise _not_payable(row["status"], row["overdue"])
+        return int(row["amount"])
+
+    async def pay(self, code: str, amount: int, transaction_id: str, paid_at: datetime) -> Paid:
+        """Record the bank's payment of a billing code: the booking is confirmed. A repeated
+        callback for the same transaction is a no-op; a late one is refused and the booking
+        expired."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT id, status, amount, booking_code, expires_at <= now() AS overdue"
+                " FROM bookings WHERE billing_code = $1 FOR UPDATE",
+                code,
+            )
+            if row is None:
+                raise NotFound("unknown_billing_code", "There is no such billing code.")
+            earlier = await conn.fetchval(
+                "SELECT transaction_id FROM payments WHERE booking_id = $1", row["id"]
+            )
+            if earlier is not None:
+                if earlier == transaction_id:
+                    return Paid(row["id"], row["booking_code"], replayed=True)
+                raise Conflict("already_paid", "This billing code has been paid already.")
+            refusal = None
+            if row["status"] == "awaiting_payment" and row["overdue"]:
+                await conn.fetch("SELECT * FROM expire_unpaid($1, NULL, 1)", row["id"])
+                refusal = _not_payable("expired", True)
+            elif row["status"] != "awaiting_payment":
+                refusal = _not_payable(row["status"], False)
+            elif amount != row["amount"]:
+                raise Invalid(
+                    {"amount": f"must be {row['amount']}"}, {"amount": "amount_mismatch"}
+                )
+            else:
+                new_code = booking_code()
+                await conn.execute(
+                    "UPDATE bookings SET status = 'confirmed', paid_at = $2, booking_code = $3,"
+                    " updated_at = now() WHERE id = $1",
+                    row["id"],
+                    paid_at,
+                    new_code,
+                )
+                await conn.execute(
+                    "INSERT INTO payments (transaction_id, booking_id, amount, paid_at)"
+                    " VALUES ($1, $2, $3, $4)",
+                    transaction_id,
+                    row["id"],
+                    amount,
+                    paid_at,
+                )
+                await conn.execute(
+                    "INSERT INTO booking_events (booking_id, status) VALUES ($1, 'confirmed')",
+                    row["id"],
+                )
+        if refusal is not None:
+            raise refusal  # after the commit, so that the expiry above is kept
+        return Paid(row["id"], new_code, replayed=False)
+
+    # -- the office --------------------------------------------------------------------------
+
+    async def find_by_code(self, code: str) -> dict[str, Any]:
+        """A booking by its booking code (for the officer)."""
+        async with self.pool.acquire() as conn:
+            booking_id = await conn.fetchval(
+                "SELECT id FROM bookings WHERE booking_code = $1", code.upper()
+            )
+            if booking_id is None:
+                raise NotFound("unknown_booking", "There is no booking with this code.")
+            account_id = await conn.fetchval(
+                "SELECT account_id FROM bookings WHERE id = $1", booking_id
+            )
+        return await self.get(account_id, str(booking_id))
+
+    async def set_status(self, booking_id: str, status: str, note: str | None) -> dict[str, Any]:
+        """The officer moves a booking one step along OFFICER_STEPS."""
+        try:
+            uuid = UUID(booking_id)
+        except ValueError:
+            raise NotFound("unknown_booking", "There is no such booking.") from None
+        steps = {s for nexts in OFFICER_STEPS.values() for s in nexts}
+        if status not in steps:
+            raise Invalid({"status": f"must be one of {', '.join(sorted(steps))}"})
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                row = await self._row(conn, uuid, lock=True)
+                if row is None:
+                    raise NotFound("unknown_booking", "There is no such booking.")
+                if status not in OFFICER_STEPS.get(row["status"], ()):
+                    raise Conflict(
+                        "invalid_step", f"A booking that is {row['status']} cannot become {status}."
+                    )
+                await conn.execute(
+                    "UPDATE bookings SET status = $2, updated_at = now() WHERE id = $1",
+                    uuid,
+                    status,
+                )
+                await conn.execute(
+                    "INSERT INTO booking_events (booking_id, status, note) VALUES ($1, $2, $3)",
+                    uuid,
+                    status,
+                    note,
+                )
+            account_id = row["account_id"]
+        return await self.get(account_id, booking_id)
+
+    async def proof_of(self, booking_id: UUID) -> tuple[str, Proof] | None:
+        """The account's e-mail and the proof of a paid booking (None if it is not paid)."""
+        async with self.pool.acquire() as conn:
+            row = await self._row(conn, booking_id)
+            if row is None or row["booking_code"] is None:
+                return None
+            email = await conn.fetchval(
+                "SELECT email FROM accounts WHERE id = $1", row["account_id"]
+            )
+        return email, self.proof(self._view(row))
+
+    def proof(self, view: Mapping[str, Any]) -> Proof:
+        """The printable proof of a paid booking's view."""
+        office = self.offices[view["office"]["id"]]
+        session = office.session(view["session"]["id"])
+        assert session is not None and view["booking_code"] is not None
+        return Proof(
+            booking_code=view["booking_code"],
+            qr_text=view["qr_text"],
+            office_name=office.name,
+            office_city=office.city,
+            zone_label=office.zone_label,
+            date=date.fromisoformat(view["date"]),
+            session_start=session.start,
+            session_end=session.end,
+            lane=LABELS.get(view["lane"], view["lane"]),
+            application_kind=LABELS.get(view["application_kind"], view["application_kind"]),
+            passport_type=LABELS.get(view["passport"]["type"], view["passport"]["type"]),
+            validity_years=view["passport"]["validity_years"],
+            applicant_name=view["applicant"]["full_name"],
+            nik_masked=view["applicant"]["nik_masked"],
+            amount=view["amount"],
+            paid_at=datetime.fromisoformat(view["paid_at"]),
+            status=LABELS.get(view["status"], view["status"]),
+        )
+
+    async def mark_notified(self, booking_id: UUID) -> None:
+        """Note that the confirmation e-mail went out."""
+        await self.pool.execute(
+            "UPDATE bookings SET notified_at = now() WHERE id = $1 AND notified_at IS NULL",
+            booking_id,
+        )
+
+    async def unnotified(self, older_than: timedelta = timedelta(minutes=2)) -> list[UUID]:
+        """Paid bookings whose confirmation has not gone out for a while (a lost job)."""
+        rows = await self.pool.fetch(
+            "SELECT id FROM bookings WHERE notified_at IS NULL AND paid_at IS NOT NULL"
+            " AND paid_at < now() - $1::interval LIMIT 500",
+            older_than,
+        )
+        return [r["id"] for r in rows]
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    async def expire_due(self, limit: int = 500) -> list[UUID]:
+        """Expire every unpaid booking past its deadline (up to `limit`); the sweeper's work."""
+        rows = await self.pool.fetch("SELECT * FROM expire_unpaid(NULL, NULL, $1)", limit)
+        return [r[0] for r in rows]
+
+    async def expire(self, booking_id: UUID) -> bool:
+        """Expire one booking if it is unpaid and past its deadline (the scheduled job)."""
+        rows = await self.pool.fetch("SELECT * FROM expire_unpaid($1, NULL, 1)", booking_id)
+        return bool(rows)
+
+    async def forget_idempotency_keys(self) -> int:
+        """Drop idempotency keys older than 24 hours."""
+        result = await self.pool.execute(
+            "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
+        )
+        return int(result.split()[-1])
+
+
+def _not_payable(status: str, overdue: bool) -> Conflict:
+    if status in ("expired",) or (status == "awaiting_payment" and overdue):
+        return Conflict("billing_expired", "The billing code has expired; book again.")
+    if status == "cancelled":
+        return Conflict("booking_cancelled", "The booking was cancelled.")
+    return Conflict("already_paid", "This billing code has been paid already.")

@@ -1,0 +1,237 @@
+"""Applicant document uploads: checked by content, stored outside the web root."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO
+
+from api.booking.errors import BookingError
+
+
+class DocumentKind(StrEnum):
+    """Which document an upload is; one file per kind per booking."""
+
+    #: Kartu Tanda Penduduk, the applicant's (or for a child, a parent's) identity card.
+    KTP = "ktp"
+    #: Kartu Keluarga, the family card.
+    KK = "kk"
+    #: Birth certificate, marriage book/certificate or diploma.
+    SUPPORTING = "pendukung"
+    #: The previous passport, required for replacements.
+    OLD_PASSPORT = "paspor_lama"
+
+
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+
+#: Long enough for every signature below (PNG's is the longest).
+SNIFF_BYTES = 8
+#: How far into an image to look for markup that would make it a polyglot.
+POLYGLOT_WINDOW = 64 * 1024
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+)
+_ACTIVE_CONTENT = "The file carries scripts or markup and was refused."
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
+# Browsers parse tags case-insensitively, so images are scanned lower-cased.
+_IMAGE_MARKERS = (b"<script", b"<?php", b"<html")
+# PDF names are case-sensitive; "/JS" is the key holding a JavaScript action's code. Names written
+# with #xx escapes or hidden in compressed object streams get past this: a cheap filter, not AV.
+_PDF_MARKERS = (b"/JavaScript", b"/JS")
+
+
+def sniff_media_type(head: bytes) -> str | None:
+    """The media type of a document from its first bytes, or None if it is not one we accept."""
+    for signature, media_type in _SIGNATURES:
+        if head.startswith(signature):
+            return media_type
+    return None
+
+
+class DocumentRejected(BookingError):
+    """An upload refused before it was stored; status and code are meant for the HTTP reply."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def too_large(cls) -> DocumentRejected:
+        """The upload passed MAX_DOCUMENT_BYTES."""
+        limit_mib = MAX_DOCUMENT_BYTES // (1024 * 1024)
+        return cls(413, "too_large", f"The document is larger than {limit_mib} MiB.")
+
+    @classmethod
+    def unsupported_type(
+        cls, detail: str = "Only JPEG, PNG or PDF files are accepted."
+    ) -> DocumentRejected:
+        """The content is not a JPEG, PNG or PDF, or carries active content."""
+        return cls(415, "unsupported_type", detail)
+
+    @classmethod
+    def empty(cls) -> DocumentRejected:
+        """The upload had no bytes."""
+        return cls(422, "empty", "The document is empty.")
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document on disk; `path` is relative to the store root (what the database keeps)."""
+
+    kind: DocumentKind
+    media_type: str
+    size: int
+    sha256: str
+    path: Path
+
+
+class _MarkerScan:
+    """Looks for byte markers across chunk boundaries, up to an optional limit."""
+
+    def __init__(self, markers: tuple[bytes, ...], *, limit: int | None, fold_case: bool) -> None:
+        self._markers = markers
+        self._limit = limit
+        self._fold_case = fold_case
+        self._overlap = max(len(m) for m in markers) - 1
+        self._tail = b""
+        self._seen = 0
+
+    def feed(self, chunk: bytes) -> bool:
+        """Scan one more chunk; True when a marker was found."""
+        if self._limit is not None:
+            chunk = chunk[: max(self._limit - self._seen, 0)]
+            if not chunk:
+                return False
+        self._seen += len(chunk)
+        if self._fold_case:
+            chunk = chunk.lower()
+        window = self._tail + chunk
+        self._tail = window[-self._overlap :]
+        return any(marker in window for marker in self._markers)
+
+
+def _scanner_for(media_type: str) -> _MarkerScan:
+    if media_type == "application/pdf":
+        return _MarkerScan(_PDF_MARKERS, limit=None, fold_case=False)
+    return _MarkerScan(_IMAGE_MARKERS, limit=POLYGLOT_WINDOW, fold_case=True)
+
+
+class DocumentStore:
+    """Documents under <root>/<booking_id>/, one file per kind, private to the service user."""
+
+    def __init__(self, root: Path) -> None:
+        # The root must sit outside any static/web root: files are only served through `open`.
+        self.root = root
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def save(
+        self, booking_id: int | str, kind: DocumentKind, chunks: Iterable[bytes]
+    ) -> StoredDocument:
+        """Stream an upload to disk, checking size and content; replaces that kind's old file."""
+        directory = self.root / str(booking_id)
+        directory.mkdir(mode=0o700, exist_ok=True)
+        # mkstemp creates the file 0o600; a dot-prefix keeps it out of the kind globs below.
+        fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".part")
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                media_type, size, sha256 = self._receive(chunks, out)
+                out.flush()
+                os.fsync(out.fileno())
+            name = f"{kind.value}-{sha256[:16]}{_EXTENSIONS[media_type]}"
+            with self._locked(directory):
+                os.replace(temp, directory / name)
+                # Replace first, then delete: the booking never has zero files of this kind.
+                for old in directory.glob(f"{kind.value}-*"):
+                    if old.name != name:
+                        old.unlink(missing_ok=True)
+            _fsync_directory(directory)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return StoredDocument(
+            kind=kind,
+            media_type=media_type,
+            size=size,
+            sha256=sha256,
+            path=Path(str(booking_id)) / name,
+        )
+
+    def open(self, stored_path: Path) -> BinaryIO:
+        """Open a stored document for reading; refuses paths that resolve outside the root."""
+        root = self.root.resolve()
+        target = (root / stored_path).resolve()
+        if not target.is_relative_to(root) or target == root:
+            raise ValueError(f"{stored_path} is outside the document store")
+        return target.open("rb")
+
+    @staticmethod
+    def _receive(chunks: Iterable[bytes], out: BinaryIO) -> tuple[str, int, str]:
+        """Write chunks to `out`; returns (media type, size, sha256) or raises DocumentRejected."""
+        digest = hashlib.sha256()
+        size = 0
+        # Bytes held back until SNIFF_BYTES have arrived; at most SNIFF_BYTES-1 plus one chunk.
+        pending = b""
+        media_type: str | None = None
+        scan: _MarkerScan | None = None
+        for chunk in chunks:
+            if not chunk:
+                continue
+            size += len(chunk)
+            if size > MAX_DOCUMENT_BYTES:
+                raise DocumentRejected.too_large()
+            digest.update(chunk)
+            out.write(chunk)
+            if scan is None:
+                pending += chunk
+                if len(pending) < SNIFF_BYTES:
+                    continue
+                media_type = sniff_media_type(pending[:SNIFF_BYTES])
+                if media_type is None:
+                    raise DocumentRejected.unsupported_type()
+                scan = _scanner_for(media_type)
+                chunk, pending = pending, b""
+            if scan.feed(chunk):
+                raise DocumentRejected.unsupported_type(_ACTIVE_CONTENT)
+        if size == 0:
+            raise DocumentRejected.empty()
+        if media_type is None:
+            # Fewer than SNIFF_BYTES in total: still fine if a shorter signature matches.
+            media_type = sniff_media_type(pending)
+            if media_type is None:
+                raise DocumentRejected.unsupported_type()
+            if _scanner_for(media_type).feed(pending):
+                raise DocumentRejected.unsupported_type(_ACTIVE_CONTENT)
+        return media_type, size, digest.hexdigest()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _locked(directory: Path) -> Iterator[None]:
+        # Two concurrent uploads of one kind would otherwise each delete the other's file.
+        fd = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing drops the lock
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable, not only the file's bytes.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,218 @@
+"""Background jobs, run by RQ workers (`antri worker`): expiry, e-mails, receipts, the sweeper.
+
+RQ runs each job at least once, so every job is idempotent: expiry is a conditional UPDATE,
+mail is sent under a key that the mailer refuses to send twice, a receipt is rewritten whole.
+The sweeper re-does what a lost job would have done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+import redis
+from rq import Queue
+
+from .booking.bookings import Bookings
+from .booking.proof import proof_pdf
+from .database import create_pool
+from .mail import Mailer, Message
+from .services import bookings_service
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "antri"
+SWEEP_EVERY = timedelta(seconds=30)
+T = TypeVar("T")
+
+
+@dataclass
+class _Context:
+    settings: Settings | None = None
+
+
+_context = _Context()
+
+
+def configure(settings: Settings) -> None:
+    """Give the jobs of this process their settings (the worker does this before it starts;
+    otherwise they are read from the environment)."""
+    _context.settings = settings
+
+
+def _settings() -> Settings:
+    if _context.settings is None:
+        _context.settings = Settings.from_env()
+    return _context.settings
+
+
+def _with_bookings(work: Callable[[Bookings], Awaitable[T]]) -> T:
+    """Run `work` with a booking service on a small pool of its own (jobs are synchronous)."""
+
+    async def run() -> T:
+        settings = _settings()
+        assert settings.database_url is not None, "jobs need ANTRI_DATABASE_URL"
+        pool = await create_pool(settings.database_url, size=2)
+        try:
+            return await work(bookings_service(pool, settings))
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+def _mailer() -> Mailer:
+    settings = _settings()
+    return Mailer(settings.smtp_url, settings.outbox)
+
+
+# -- the jobs ---------------------------------------------------------------------------------
+
+
+def expire_booking(booking_id: str) -> bool:
+    """Cancel the booking if it is still unpaid at its deadline; its place returns to the pool."""
+    return _with_bookings(lambda bookings: bookings.expire(UUID(booking_id)))
+
+
+def send_verification(email: str, name: str, code: str) -> str:
+    """E-mail the verification code of a new account."""
+    text = (
+        f"Halo {name},\n\nKode verifikasi akun Antri Anda: {code}\n"
+        "Kode berlaku 30 menit. Jangan berikan kode ini kepada siapa pun, termasuk petugas.\n\n"
+        f"Your Antri verification code is {code}; it is valid for 30 minutes.\n"
+    )
+    message = Message(to=email, subject=f"Kode verifikasi Antri: {code}", text=text)
+    digest = hashlib.sha256(f"{email}:{code}".encode()).hexdigest()[:24]
+    return _mailer().send(message, key=f"verify-{digest}")
+
+
+def send_confirmation(booking_id: str) -> str | None:
+    """E-mail the proof of a paid booking (with its PDF) once, and note that it was sent."""
+
+    async def work(bookings: Bookings) -> str | None:
+        found = await bookings.proof_of(UUID(booking_id))
+        if found is None:
+            return None
+        email, proof = found
+        text = (
+            f"Pembayaran diterima. Kode booking: {proof.booking_code}\n"
+            f"Kantor: {proof.office_name}, {proof.office_city}\n"
+            f"Jadwal: {proof.date.isoformat()} {proof.session_start:%H:%M}-"
+            f"{proof.session_end:%H:%M} {proof.zone_label}\n\n"
+            "Bukti pendaftaran terlampir. Bawa dokumen asli dan datang 30 menit lebih awal.\n\n"
+            "Payment received; your proof of registration is attached.\n"
+        )
+        message = Message(
+            to=email,
+            subject=f"Bukti pendaftaran paspor {proof.booking_code}",
+            text=text,
+            attachments=((f"bukti-{proof.booking_code}.pdf", "application/pdf", proof_pdf(proof)),),
+        )
+        name = await asyncio.to_thread(_mailer().send, message, f"confirmed-{booking_id}")
+        await bookings.mark_notified(UUID(booking_id))
+        return name
+
+    return _with_bookings(work)
+
+
+def write_receipt(booking_id: str) -> str | None:
+    """Write the PDF proof of a paid booking under data_dir/receipts (rewritten whole)."""
+
+    async def work(bookings: Bookings) -> str | None:
+        found = await bookings.proof_of(UUID(booking_id))
+        if found is None:
+            return None
+        directory = _settings().data_dir / "receipts"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{booking_id}.pdf"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(proof_pdf(found[1]))
+        partial.replace(path)
+        return str(path)
+
+    return _with_bookings(work)
+
+
+def sweep() -> dict[str, int]:
+    """Expire overdue bookings, re-queue missing confirmations, drop old idempotency keys and
+    create the slots of newly reached dates; then schedule the next sweep."""
+
+    async def work(bookings: Bookings) -> dict[str, int]:
+        now = datetime.now(UTC)
+        expired = await bookings.expire_due()
+        unsent = await bookings.unnotified()
+        for booking_id in unsent:
+            queue().enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
+        forgotten = await bookings.forget_idempotency_keys()
+        slots = await bookings.sync_offices(now)
+        return {"expired": len(expired), "resent": len(unsent), "keys": forgotten, "slots": slots}
+
+    try:
+        return _with_bookings(work)
+    finally:
+        schedule_sweep()
+
+
+# -- queueing -----------------------------------------------------------------------------------
+
+
+def queue(settings: Settings | None = None) -> Queue:
+    """The job queue on the jobs' Redis."""
+    settings = settings or _settings()
+    assert settings.redis_url is not None
+    return Queue(QUEUE_NAME, connection=redis.Redis.from_url(settings.redis_url))
+
+
+def schedule_sweep(settings: Settings | None = None) -> None:
+    """Keep one sweep scheduled (a fixed job id: re-scheduling replaces, never duplicates)."""
+    queue(settings).enqueue_in(SWEEP_EVERY, sweep, job_id="antri-sweep")
+
+
+class JobQueue:
+    """Enqueueing from the web app: RQ's client is synchronous, so it runs in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._queue = queue(settings)
+
+    async def _enqueue(self, call: Callable[[], Any]) -> None:
+        try:
+            await asyncio.to_thread(call)
+        except Exception:
+            # The booking is already committed; the sweeper does what this job would have.
+            log.exception("could not enqueue a job")
+
+    async def expiry(self, booking_id: UUID, at: datetime) -> None:
+        """Expire the booking at its deadline."""
+        await self._enqueue(
+            lambda: self._queue.enqueue_at(
+                at, expire_booking, str(booking_id), job_id=f"expire-{booking_id}"
+            )
+        )
+
+    async def paid(self, booking_id: UUID) -> None:
+        """Mail the proof and write the receipt of a booking just paid."""
+        await self._enqueue(
+            lambda: self._queue.enqueue(
+                send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}"
+            )
+        )
+        await self._enqueue(
+            lambda: self._queue.enqueue(
+                write_receipt, str(booking_id), job_id=f"receipt-{booking_id}"
+            )
+        )
+
+    async def verification(self, email: str, name: str, code: str) -> None:
+        """Mail a verification code."""
+        await self._enqueue(lambda: self._queue.enqueue(send_verification, email, name, code))
+
+    def close(self) -> None:
+        """Close the queue's Redis connections."""
+        self._queue.connection.close()
