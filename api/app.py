@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -13,11 +14,28 @@ from queue_engine.metrics import EngineMetrics
 from queue_engine.scripts import RedisClient
 from queue_engine.tokens import Signer
 
-from .appkeys import ENGINE, REGISTRY, SETTINGS, TEMPLATES
+from .appkeys import (
+    ACCOUNTS,
+    BOOKINGS,
+    DOCUMENTS,
+    ENGINE,
+    JOBS,
+    REGISTRY,
+    SETTINGS,
+    SWEEPER,
+    TEMPLATES,
+)
+from .booking.accounts import Accounts
+from .booking.documents import DocumentStore
+from .database import migrate, unready_pool
+from .handlers.offices import OfficeViews
+from .jobs import JobQueue
 from .metrics import HttpMetrics
 from .rooms import RoomViews
 from .routes import setup_routes
+from .services import bookings_service
 from .settings import Settings
+from .sweeper import Sweeper
 from .web import templates
 
 
@@ -38,8 +56,8 @@ def redis_client(url: str, cluster: bool = False) -> RedisClient:
 
 def create_app(settings: Settings) -> web.Application:
     """The Antri web application; settings.redis_url must name a reachable Redis."""
-    if settings.redis_url is None:
-        raise ValueError("create_app needs settings.redis_url (antri up starts one)")
+    if settings.redis_url is None or settings.database_url is None:
+        raise ValueError("create_app needs a Redis and a database URL (antri up starts both)")
     registry = CollectorRegistry()
     client = redis_client(settings.redis_url, settings.redis_cluster)
     engine = Engine(client, Signer(settings.secret), settings.engine, EngineMetrics(registry))
@@ -50,8 +68,20 @@ def create_app(settings: Settings) -> web.Application:
     app[REGISTRY] = registry
     app[TEMPLATES] = env
     app[ENGINE] = engine
+    # The pool is made now and opened at start-up, so that handlers can be bound to it.
+    bookings = bookings_service(
+        unready_pool(settings.database_url, settings.database_pool_size), settings
+    )
+    app[BOOKINGS] = bookings
+    app[ACCOUNTS] = Accounts(bookings.pool, client, settings.secret)
+    app[DOCUMENTS] = DocumentStore(settings.documents_dir)
+    app[JOBS] = JobQueue(settings)
+    app[SWEEPER] = Sweeper(bookings, settings.sweep_seconds)
     app.cleanup_ctx.append(_serve_rooms)
-    setup_routes(app, RoomViews(engine, settings, env), HttpMetrics(registry))
+    app.cleanup_ctx.append(_serve_bookings)
+    setup_routes(
+        app, RoomViews(engine, settings, env), OfficeViews(bookings), HttpMetrics(registry)
+    )
     return app
 
 
@@ -63,3 +93,17 @@ async def _serve_rooms(app: web.Application) -> AsyncIterator[None]:
     yield
     await engine.stop()
     await engine.client.aclose()
+
+
+async def _serve_bookings(app: web.Application) -> AsyncIterator[None]:
+    settings, bookings, sweeper = app[SETTINGS], app[BOOKINGS], app[SWEEPER]
+    await bookings.pool  # opens the pool
+    async with bookings.pool.acquire() as conn:
+        await migrate(conn)
+    await bookings.sync_offices(datetime.now(UTC))
+    room = app[ENGINE].room(settings.guard_room) if settings.feed_inventory else None
+    sweeper.start(room)
+    yield
+    await sweeper.stop()
+    app[JOBS].close()
+    await bookings.pool.close()

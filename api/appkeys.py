@@ -8,9 +8,19 @@ from prometheus_client import CollectorRegistry
 
 from queue_engine.engine import Engine
 
+from .booking.accounts import Accounts
+from .booking.bookings import Bookings
+from .booking.documents import DocumentStore
+from .jobs import JobQueue
 from .settings import Settings
+from .sweeper import Sweeper
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 TEMPLATES = web.AppKey("templates", Environment)
+BOOKINGS = web.AppKey("bookings", Bookings)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+DOCUMENTS = web.AppKey("documents", DocumentStore)
+JOBS = web.AppKey("jobs", JobQueue)
+SWEEPER = web.AppKey("sweeper", Sweeper)

@@ -114,10 +114,16 @@ async def migrate_url(url: str) -> list[str]:
         await connection.close()
 
 
-async def create_pool(url: str, size: int = 16) -> asyncpg.Pool:
-    """A connection pool; statements are prepared once per connection and cached."""
-    pool = await asyncpg.create_pool(
+def unready_pool(url: str, size: int = 16) -> asyncpg.Pool:
+    """A connection pool not yet opened (`await pool` opens it); statements are prepared once
+    per connection and cached."""
+    return asyncpg.create_pool(
         url, min_size=2, max_size=size, command_timeout=10, max_inactive_connection_lifetime=300
     )
-    assert pool is not None
+
+
+async def create_pool(url: str, size: int = 16) -> asyncpg.Pool:
+    """An open connection pool."""
+    pool = unready_pool(url, size)
+    await pool
     return pool

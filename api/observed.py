@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from time import perf_counter
 
+import asyncpg
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from queue_engine.changes import InvalidChanges
 from queue_engine.errors import (
@@ -21,6 +23,16 @@ from queue_engine.errors import (
 )
 
 from .appkeys import TEMPLATES
+from .booking.documents import DocumentRejected
+from .booking.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Refused,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from .errors import AdmissionRequired, ApiError
 from .metrics import HttpMetrics
 from .web import Handler, html_response, json_response
@@ -51,10 +63,36 @@ def _as_api_error(exc: Exception) -> ApiError:
             "The waiting room is briefly unavailable; your place is kept. Try again shortly.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, Invalid):
+        extra: dict[str, object] = {"fields": exc.fields, "codes": exc.codes}
+        return ApiError(422, "invalid", "Some fields were refused.", extra=extra)
+    if isinstance(exc, Refused):
+        return _refusal(exc)
+    if isinstance(exc, DocumentRejected):
+        return ApiError(exc.status, exc.code, exc.message)
+    if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                        asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
+                        RedisError, ConnectionError, TimeoutError)):  # fmt: skip
+        log.warning("storage unavailable: %r", exc)
+        return ApiError(
+            503,
+            "unavailable",
+            "The service is briefly unavailable; nothing was changed. Try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, InvalidChanges):
         return ApiError(422, "invalid", "Some fields were refused.", extra={"fields": exc.fields})
     log.exception("unexpected error", exc_info=exc)
     return ApiError(500, "internal", "Something went wrong on our side; nothing was changed.")
+
+
+_REFUSAL_STATUS = {Conflict: 409, NotFound: 404, Unauthenticated: 401, Forbidden: 403}
+
+
+def _refusal(exc: Refused) -> ApiError:
+    if isinstance(exc, TooManyAttempts):
+        return ApiError(429, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)})
+    return ApiError(_REFUSAL_STATUS.get(type(exc), 409), exc.code, exc.message)
 
 
 def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import admin, health
+from . import admin, health, openapi
 from .errors import ApiError
+from .handlers import accounts, bookings, mailbox, officers, payments
+from .handlers.offices import OfficeViews
 from .metrics import HttpMetrics
 from .observed import observed
 from .rooms import RoomViews
@@ -19,7 +21,9 @@ async def not_found(request: web.Request) -> web.StreamResponse:
     raise ApiError(404, "not_found", "There is nothing at this address.")
 
 
-def setup_routes(app: web.Application, rooms: RoomViews, metrics: HttpMetrics) -> None:
+def setup_routes(
+    app: web.Application, rooms: RoomViews, offices: OfficeViews, metrics: HttpMetrics
+) -> None:
     """Register every route of the application."""
 
     def add(method: str, path: str, handler: Handler) -> None:
@@ -35,6 +39,26 @@ def setup_routes(app: web.Application, rooms: RoomViews, metrics: HttpMetrics) -
     add("PATCH", "/api/v1/admin/rooms/{room}", admin.patch_room)
     add("PUT", "/api/v1/admin/rooms/{room}/inventory", admin.put_inventory)
     add("POST", "/api/v1/admin/rooms/{room}/revoke", admin.revoke)
+    add("GET", "/api/v1/offices", offices.offices)
+    add("GET", "/api/v1/offices/{id}/availability", offices.availability)
+    add("GET", "/api/v1/fees", offices.fees)
+    add("POST", "/api/v1/accounts", accounts.register)
+    add("POST", "/api/v1/accounts/verify", accounts.verify)
+    add("POST", "/api/v1/login", accounts.login)
+    add("POST", "/api/v1/logout", accounts.logout)
+    add("POST", "/api/v1/bookings", bookings.create)
+    add("GET", "/api/v1/bookings", bookings.index)
+    add("GET", "/api/v1/bookings/{id}", bookings.show)
+    add("POST", "/api/v1/bookings/{id}/documents", bookings.documents)
+    add("POST", "/api/v1/bookings/{id}/reschedule", bookings.reschedule)
+    add("POST", "/api/v1/bookings/{id}/cancel", bookings.cancel)
+    add("GET", "/api/v1/bookings/{id}/proof.pdf", bookings.proof)
+    add("POST", "/api/v1/payments/sandbox/pay", payments.sandbox_pay)
+    add("POST", "/api/v1/payments/callback", payments.callback)
+    add("GET", "/api/v1/admin/bookings", officers.lookup)
+    add("POST", "/api/v1/admin/bookings/{id}/status", officers.set_status)
+    add("GET", "/api/openapi.json", openapi.document)
+    add("GET", "/kotak-surat", mailbox.mailbox)
     add("GET", "/", rooms.home_page)
     add("GET", "/antre/{room}", rooms.waiting_page)
     add("GET", "/permohonan", rooms.admitted_page)

@@ -47,6 +47,8 @@ class Settings:
     public_url: str | None = None
     #: how often each app process expires overdue bookings and feeds the room's inventory
     sweep_seconds: float = 2.0
+    #: feed the guard room's inventory from the places left (off: set it by hand)
+    feed_inventory: bool = True
     room_defaults: RoomSettings = field(default_factory=RoomSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
 

@@ -70,3 +70,26 @@ def html_response(
     """Render `template` into an HTML response."""
     body = env.get_template(template).render(**context)
     return web.Response(text=body, status=status, content_type="text/html", headers=headers)
+
+
+def strict_fields(
+    body: dict[str, Any], required: dict[str, type], optional: dict[str, type] | None = None
+) -> dict[str, Any]:
+    """`body` checked against the fields it may hold (with their JSON types); 422 naming every
+    unknown, missing or mistyped field."""
+    optional = optional or {}
+    fields: dict[str, str] = {}
+    for name in body.keys() - required.keys() - optional.keys():
+        fields[name] = "unknown field"
+    for name, kind in (required | optional).items():
+        if name not in body:
+            if name in required:
+                fields[name] = "required"
+        elif not isinstance(body[name], kind) or isinstance(body[name], bool) is not (kind is bool):
+            fields[name] = f"must be {_TYPE_NAMES.get(kind, kind.__name__)}"
+    if fields:
+        raise ApiError(422, "invalid", "Some fields were refused.", extra={"fields": fields})
+    return body
+
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object"}

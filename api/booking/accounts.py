@@ -53,6 +53,7 @@ class Registration:
 
     account_id: int
     email: str
+    name: str
     code: str
 
 
@@ -133,7 +134,7 @@ class Accounts:
             if account_id is None:
                 raise Conflict("email_taken", "An account with this e-mail address exists.")
             code = await self._new_code(conn, account_id)
-        return Registration(account_id, email, code)
+        return Registration(account_id, email, name, code)
 
     async def _new_code(self, conn: asyncpg.Connection, account_id: int) -> str:
         code = verification_code()

@@ -21,6 +21,7 @@ import orjson
 from . import calendar
 from .application import BookingRequest
 from .codes import billing_code, booking_code
+from .documents import StoredDocument
 from .errors import Conflict, Invalid, NotFound
 from .fees import FeeSchedule
 from .nik import mask_nik
@@ -573,6 +574,21 @@ class Bookings:
             )
         return await self.get(account_id, booking_id)
 
+    async def record_document(self, booking_id: str, stored: StoredDocument) -> None:
+        """Note an uploaded document (a new upload of a kind replaces the earlier one)."""
+        await self.pool.execute(
+            "INSERT INTO documents (booking_id, kind, media_type, size, sha256, path)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (booking_id, kind) DO UPDATE SET"
+            " media_type = excluded.media_type, size = excluded.size, sha256 = excluded.sha256,"
+            " path = excluded.path, uploaded_at = now()",
+            UUID(booking_id),
+            stored.kind.value,
+            stored.media_type,
+            stored.size,
+            stored.sha256,
+            str(stored.path),
+        )
+
     # -- payment -----------------------------------------------------------------------------
 
     async def amount_due(self, code: str) -> int:
@@ -614,9 +630,7 @@ class Bookings:
             elif row["status"] != "awaiting_payment":
                 refusal = _not_payable(row["status"], False)
             elif amount != row["amount"]:
-                raise Invalid(
-                    {"amount": f"must be {row['amount']}"}, {"amount": "amount_mismatch"}
-                )
+                raise Invalid({"amount": f"must be {row['amount']}"}, {"amount": "amount_mismatch"})
             else:
                 new_code = booking_code()
                 await conn.execute(

@@ -1,0 +1,156 @@
+"""Bookings over HTTP: thin handlers over the booking service."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+
+import orjson
+from aiohttp import BodyPartReader, web
+
+from ..appkeys import BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
+from ..booking.application import parse_booking_request, parse_reschedule
+from ..booking.bookings import CHANGEABLE, Created, request_hash
+from ..booking.documents import MAX_DOCUMENT_BYTES, DocumentKind, DocumentRejected
+from ..booking.proof import proof_pdf
+from ..errors import ApiError
+from ..gate import gated
+from ..login import require_account
+from ..web import json_response, read_json_object
+
+#: Stripe's rule for keys: printable, at most 255 characters
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KINDS = {kind.value: kind for kind in DocumentKind}
+
+
+@gated
+async def create(request: web.Request) -> web.Response:
+    """POST /api/v1/bookings (admitted and logged in): take a place, awaiting payment."""
+    account_id = await require_account(request)
+    body = await read_json_object(request)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise ApiError(
+            422,
+            "invalid",
+            "Idempotency-Key: 1 to 255 printable characters",
+            extra={"fields": {"Idempotency-Key": "1 to 255 printable characters"}},
+        )
+    bookings = request.config_dict[BOOKINGS]
+    now = datetime.now(UTC)
+    booking = parse_booking_request(body, bookings.offices, now.date())
+    idempotency = None
+    if key is not None:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        idempotency = (key, request_hash(request.config_dict[SETTINGS].secret, canonical))
+    result = await bookings.create(account_id, booking, now, idempotency)
+    if isinstance(result, Created):
+        await request.config_dict[JOBS].expiry(result.booking_id, result.expires_at)
+        if result.remaining == 0:
+            request.config_dict[SWEEPER].poke()
+        return json_response(result.body, 201)
+    return json_response(result, 201)
+
+
+async def index(request: web.Request) -> web.Response:
+    """GET /api/v1/bookings: the account's bookings."""
+    account_id = await require_account(request)
+    return json_response(await request.config_dict[BOOKINGS].list_for(account_id))
+
+
+async def show(request: web.Request) -> web.Response:
+    """GET /api/v1/bookings/{id}: one booking with its timeline (owner only)."""
+    account_id = await require_account(request)
+    booking_id = request.match_info["id"]
+    return json_response(await request.config_dict[BOOKINGS].get(account_id, booking_id))
+
+
+async def cancel(request: web.Request) -> web.Response:
+    """POST /api/v1/bookings/{id}/cancel."""
+    account_id = await require_account(request)
+    booking_id = request.match_info["id"]
+    view = await request.config_dict[BOOKINGS].cancel(account_id, booking_id)
+    request.config_dict[SWEEPER].poke()
+    return json_response(view)
+
+
+@gated
+async def reschedule(request: web.Request) -> web.Response:
+    """POST /api/v1/bookings/{id}/reschedule `{"date", "session_id"}` (admitted): once, H-1."""
+    account_id = await require_account(request)
+    bookings = request.config_dict[BOOKINGS]
+    booking_id = request.match_info["id"]
+    current = await bookings.get(account_id, booking_id)
+    day, session_id = parse_reschedule(
+        await read_json_object(request), bookings.office(current["office"]["id"])
+    )
+    view = await bookings.reschedule(account_id, booking_id, day, session_id, datetime.now(UTC))
+    return json_response(view)
+
+
+async def proof(request: web.Request) -> web.Response:
+    """GET /api/v1/bookings/{id}/proof.pdf: the proof of registration, once paid."""
+    account_id = await require_account(request)
+    bookings = request.config_dict[BOOKINGS]
+    view = await bookings.get(account_id, request.match_info["id"])
+    if view["booking_code"] is None:
+        raise ApiError(409, "not_paid", "The proof is issued once the booking is paid.")
+    pdf = await asyncio.to_thread(proof_pdf, bookings.proof(view))
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="bukti-{view["booking_code"]}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+async def documents(request: web.Request) -> web.Response:
+    """POST /api/v1/bookings/{id}/documents (multipart; one part per kind: ktp, kk, pendukung,
+    paspor_lama): JPEG, PNG or PDF by content, at most 2 MB each."""
+    account_id = await require_account(request)
+    bookings = request.config_dict[BOOKINGS]
+    view = await bookings.get(account_id, request.match_info["id"])
+    if view["status"] not in CHANGEABLE:
+        raise ApiError(409, "not_changeable", f"A booking that is {view['status']} is closed.")
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(415, "unsupported_type", "Send the documents as multipart/form-data.")
+    if (request.content_length or 0) > len(_KINDS) * (MAX_DOCUMENT_BYTES + 64 * 1024):
+        raise ApiError(413, "too_large", "Each document may be at most 2 MB.")
+    store = request.config_dict[DOCUMENTS]
+    saved = []
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name not in _KINDS:
+            raise ApiError(
+                422,
+                "invalid",
+                "Each part must be named ktp, kk, pendukung or paspor_lama.",
+                extra={"fields": {str(getattr(part, "name", "")): "unknown document kind"}},
+            )
+        chunks = await _read_limited(part)
+        try:
+            stored = await asyncio.to_thread(store.save, view["id"], _KINDS[part.name], chunks)
+        except DocumentRejected as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+        await bookings.record_document(view["id"], stored)
+        saved.append({"kind": stored.kind.value, "media_type": stored.media_type,
+                      "size": stored.size})  # fmt: skip
+    if not saved:
+        raise ApiError(422, "invalid", "No document was sent.", extra={"fields": {}})
+    return json_response({"saved": saved}, 201)
+
+
+async def _read_limited(part: BodyPartReader) -> list[bytes]:
+    """The part's bytes in chunks, refused with 413 as soon as they pass the limit (so an
+    oversized upload is never held whole)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(64 * 1024):
+        size += len(chunk)
+        if size > MAX_DOCUMENT_BYTES:
+            raise ApiError(413, "too_large", "Each document may be at most 2 MB.")
+        chunks.append(chunk)
+    return chunks

@@ -1,0 +1,62 @@
+"""Public reference data: offices, their availability, the fee table."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+
+import orjson
+from aiohttp import web
+
+from ..booking.bookings import Bookings
+from ..booking.calendar import local_today
+from ..errors import ApiError
+from ..web import JSON, json_response
+
+#: availability is served from a cache at most this old (a release stampede reads it a lot)
+CACHE_SECONDS = 1.0
+MAX_DAYS = 62
+
+
+class OfficeViews:
+    """Offices, availability (cached briefly per office and range) and fees."""
+
+    def __init__(self, bookings: Bookings) -> None:
+        self.bookings = bookings
+        self._cache: dict[tuple[str, date, int], tuple[float, bytes]] = {}
+        self._offices = orjson.dumps([o.public_json() for o in bookings.offices.values()])
+
+    async def offices(self, request: web.Request) -> web.Response:
+        """GET /api/v1/offices."""
+        return web.Response(body=self._offices, content_type=JSON)
+
+    async def availability(self, request: web.Request) -> web.Response:
+        """GET /api/v1/offices/{id}/availability?from=YYYY-MM-DD&days=N."""
+        office = self.bookings.office(request.match_info["id"])
+        now = datetime.now(UTC)
+        try:
+            start = date.fromisoformat(
+                request.query.get("from") or local_today(office, now).isoformat()
+            )
+        except ValueError:
+            raise _bad("from", "must be a date YYYY-MM-DD") from None
+        raw_days = request.query.get("days", "14")
+        if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
+            raise _bad("days", f"must be a whole number from 1 to {MAX_DAYS}")
+        key = (office.id, start, int(raw_days))
+        clock = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is None or cached[0] < clock:
+            body = await self.bookings.availability(office.id, start, int(raw_days), now)
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            cached = self._cache[key] = (clock + CACHE_SECONDS, orjson.dumps(body))
+        return web.Response(body=cached[1], content_type=JSON)
+
+    async def fees(self, request: web.Request) -> web.Response:
+        """GET /api/v1/fees: the table in force today, and the earlier ones."""
+        return json_response(self.bookings.fees.as_json(datetime.now(UTC).date()))
+
+
+def _bad(field: str, reason: str) -> ApiError:
+    return ApiError(422, "invalid", f"{field}: {reason}", extra={"fields": {field: reason}})

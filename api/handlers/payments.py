@@ -1,0 +1,88 @@
+"""Payments: the bank's signed callback, and the sandbox bank that stands in for it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from ..appkeys import BOOKINGS, JOBS, SETTINGS
+from ..booking import signatures
+from ..errors import ApiError
+from ..web import JSON, json_response, read_json_object, strict_fields
+
+
+async def callback(request: web.Request) -> web.Response:
+    """POST /api/v1/payments/callback: the bank says a billing code was paid (HMAC-signed).
+
+    Idempotent: the same transaction again answers as the first time did.
+    """
+    raw = await request.read()
+    secret = request.config_dict[SETTINGS].payment_secret
+    header = request.headers.get(signatures.HEADER, "")
+    if not signatures.verify(secret, raw, header, time.time()):
+        raise ApiError(401, "bad_signature", "The callback's signature is missing or wrong.")
+    body = strict_fields(
+        await read_json_object(request),
+        {"billing_code": str, "amount": int, "transaction_id": str, "paid_at": str},
+    )
+    try:
+        paid_at = datetime.fromisoformat(body["paid_at"].replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            422, "invalid", "paid_at", extra={"fields": {"paid_at": "must be an ISO time"}}
+        ) from None
+    if paid_at.tzinfo is None:
+        paid_at = paid_at.replace(tzinfo=UTC)
+    paid = await request.config_dict[BOOKINGS].pay(
+        body["billing_code"], body["amount"], body["transaction_id"], paid_at
+    )
+    if not paid.replayed:
+        await request.config_dict[JOBS].paid(paid.booking_id)
+    return json_response(
+        {
+            "status": "confirmed",
+            "booking_id": str(paid.booking_id),
+            "booking_code": paid.booking_code,
+            "replayed": paid.replayed,
+        }
+    )
+
+
+async def sandbox_pay(request: web.Request) -> web.Response:
+    """POST /api/v1/payments/sandbox/pay `{"billing_code"}`: the sandbox bank collects the
+    amount due and calls the payment callback, signed, as a real bank would."""
+    body = strict_fields(await read_json_object(request), {"billing_code": str})
+    code = body["billing_code"].strip()
+    amount = await request.config_dict[BOOKINGS].amount_due(code)
+    settings = request.config_dict[SETTINGS]
+    notice = orjson.dumps(
+        {
+            "billing_code": code,
+            "amount": amount,
+            "transaction_id": f"SBX-{uuid.uuid4().hex}",
+            "paid_at": datetime.now(UTC).isoformat(),
+        }
+    )
+    headers = {
+        "Content-Type": JSON,
+        signatures.HEADER: signatures.sign(settings.payment_secret, notice, int(time.time())),
+    }
+    base = settings.public_url or str(request.url.origin())
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.post(f"{base}/api/v1/payments/callback", data=notice, headers=headers) as reply,
+    ):
+        answer = await reply.json(content_type=None)
+        if reply.status != 200:
+            raise ApiError(
+                reply.status if reply.status < 500 else 502,
+                answer.get("error", "payment_refused"),
+                answer.get("message", "The payment was refused."),
+            )
+    return json_response({"paid": True, "amount": amount, **answer})

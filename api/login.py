@@ -1,0 +1,25 @@
+"""The login session of a request: a cookie for browsers, a header for API clients."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .appkeys import ACCOUNTS
+from .errors import ApiError
+
+SESSION_COOKIE = "antri_session"
+SESSION_HEADER = "X-Session-Token"
+
+
+def session_token(request: web.Request) -> str | None:
+    """The session token the caller sent, if any."""
+    return request.headers.get(SESSION_HEADER) or request.cookies.get(SESSION_COOKIE)
+
+
+async def require_account(request: web.Request) -> int:
+    """The logged-in account's id; raises 401 otherwise."""
+    token = session_token(request)
+    account_id = await request.config_dict[ACCOUNTS].account_id(token) if token else None
+    if account_id is None:
+        raise ApiError(401, "login_required", "Log in first.", extra={"login": "/api/v1/login"})
+    return account_id

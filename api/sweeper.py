@@ -1,0 +1,64 @@
+"""Each app process's housekeeping loop: expire overdue bookings and feed the waiting room the
+number of places left, so that its waiters hear `sold_out` as soon as the last one goes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from queue_engine.room import Room
+
+from .booking.bookings import Bookings
+
+log = logging.getLogger(__name__)
+
+
+class Sweeper:
+    """Runs every `interval` seconds, or at once when poked (a booking took a slot's last place)."""
+
+    def __init__(self, bookings: Bookings, interval: float) -> None:
+        self.bookings = bookings
+        self.interval = interval
+        self.room: Room | None = None
+        self._poked = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._fed: int | None = None
+
+    def poke(self) -> None:
+        """Sweep now rather than at the next tick."""
+        self._poked.set()
+
+    async def sweep(self) -> None:
+        """One round: expire what is due, then feed the room."""
+        await self.bookings.expire_due()
+        if self.room is not None:
+            remaining = await self.bookings.inventory(datetime.now(UTC))
+            if remaining != self._fed:
+                await self.room.set_inventory(remaining)
+                self._fed = remaining
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sweep failed; retrying at the next tick")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), self.interval)
+            self._poked.clear()
+
+    def start(self, room: Room | None) -> None:
+        """Start the loop in the background, feeding `room` (if any) its inventory."""
+        self.room = room
+        self._task = asyncio.create_task(self._run(), name="antri-sweeper")
+
+    async def stop(self) -> None:
+        """Stop the loop after its current round (an event, not cancel(): a cancelled Redis call
+        can be swallowed by redis-py)."""
+        self._stopping.set()
+        self._poked.set()
+        if self._task is not None:
+            await self._task
