@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app, redis_client
 from api.appkeys import SETTINGS
+from api.database import EmbeddedPostgres, create_pool, migrate
 from api.embedded import RedisServer
+from api.services import bookings_service
 from api.settings import Settings
 from queue_engine.engine import Engine
 from queue_engine.settings import EngineSettings, RoomSettings
@@ -23,7 +29,11 @@ from .support import RedisClusterServers
 SECRET = b"test-secret-" + b"x" * 20
 ADMIN_TOKEN = "test-admin-token"
 FAST = EngineSettings(refresh_interval=0.05, stale_after=2.5, poll_floor=0.5)
+DATA_KEY = b"test-data-key-" + b"d" * 18
+PAYMENT_SECRET = b"test-payment-secret-" + b"p" * 12
 _room_names = itertools.count(1)
+_database_names = itertools.count(1)
+TEMPLATE_DATABASE = "antri_template"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +41,53 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL (pgserver's embedded build) for the whole run."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg")).start()
+    yield server
+    server.stop()
+
+
+def database_url(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server of `server_url`."""
+    base, _, query = server_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+async def template_database(postgres_server: EmbeddedPostgres) -> str:
+    """A database with every migration applied and the offices' slots created; each test's
+    database is a copy of it (CREATE DATABASE … TEMPLATE is much faster than migrating)."""
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DATABASE}")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE_DATABASE}")
+    finally:
+        await admin.close()
+    url = database_url(postgres_server.url, TEMPLATE_DATABASE)
+    pool = await create_pool(url, size=2)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        await bookings_service(pool, test_settings(url, Path("."))).sync_offices(datetime.now(UTC))
+    finally:
+        await pool.close()
+    return TEMPLATE_DATABASE
+
+
+@pytest.fixture
+async def database(postgres_server: EmbeddedPostgres, template_database: str) -> str:
+    """The URL of a fresh database of this test's own, migrated and seeded."""
+    name = f"test_{next(_database_names)}"
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    finally:
+        await admin.close()
+    return database_url(postgres_server.url, name)
 
 
 @pytest.fixture(scope="session")
@@ -64,18 +121,32 @@ def room_name() -> str:
     return f"t{next(_room_names)}"
 
 
-def app_settings(redis_url: str, data_dir: Path, **room_defaults: int) -> Settings:
-    """Settings for a test app on `redis_url`, guarding a fresh room and serving another."""
-    guard, other = room_name(), room_name()
+def test_settings(
+    database: str, data_dir: Path, redis_url: str = "redis://127.0.0.1:1/0"
+) -> Settings:
+    """Settings of a test app (its rooms are set by `app_settings`)."""
     return Settings(
         secret=SECRET,
         admin_token=ADMIN_TOKEN,
         data_dir=data_dir,
         redis_url=redis_url,
+        database_url=database,
+        data_key=DATA_KEY,
+        payment_secret=PAYMENT_SECRET,
+        feed_inventory=False,
+        sweep_seconds=0.5,
+        engine=FAST,
+    )
+
+
+def app_settings(redis_url: str, database: str, data_dir: Path, **room_defaults: int) -> Settings:
+    """Settings for a test app on `redis_url`, guarding a fresh room and serving another."""
+    guard, other = room_name(), room_name()
+    return dataclasses.replace(
+        test_settings(database, data_dir, redis_url),
         rooms=(guard, other),
         guard_room=guard,
         room_defaults=RoomSettings(**room_defaults),  # type: ignore[arg-type]
-        engine=FAST,
     )
 
 
@@ -83,18 +154,29 @@ AppFactory = Callable[..., Awaitable[TestClient]]
 
 
 @pytest.fixture
-async def make_client(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[AppFactory]:
-    """Start the real app (on the session's Redis unless another URL is given) and a client."""
+async def make_client(
+    tmp_path: Path, redis_server: RedisServer, database: str
+) -> AsyncIterator[AppFactory]:
+    """Start the real app (on the session's Redis unless another URL is given, and on this
+    test's database) and a client."""
     clients: list[TestClient] = []
 
     async def make(
-        redis_url: str | None = None, *, same_as: TestClient | None = None, **room_defaults: int
+        redis_url: str | None = None,
+        *,
+        same_as: TestClient | None = None,
+        changes: dict[str, Any] | None = None,
+        **room_defaults: int,
     ) -> TestClient:
-        """`same_as`: another process of the app `same_as` serves (same rooms and secret)."""
+        """`same_as`: another process of the app `same_as` serves (same rooms and secret);
+        `changes`: settings to override."""
         if same_as is not None:
             settings = same_as.server.app[SETTINGS]
         else:
-            settings = app_settings(redis_url or redis_server.url, tmp_path, **room_defaults)
+            settings = app_settings(
+                redis_url or redis_server.url, database, tmp_path, **room_defaults
+            )
+        settings = dataclasses.replace(settings, **(changes or {}))
         client = TestClient(TestServer(create_app(settings)))
         await client.start_server()
         clients.append(client)

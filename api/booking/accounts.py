@@ -204,9 +204,13 @@ class Accounts:
         if row["verified_at"] is None:
             raise Forbidden("email_not_verified", "Verify your e-mail address first.")
         await self.redis.delete(failures_key)
+        return await self.open_session(row["id"]), Account(row["id"], row["email"], row["name"])
+
+    async def open_session(self, account_id: int) -> str:
+        """A new session token for the account (after its password was checked)."""
         token = secrets.token_urlsafe(32)
-        await self.redis.set(_session_key(token), row["id"], ex=SESSION_SECONDS)
-        return token, Account(row["id"], row["email"], row["name"])
+        await self.redis.set(_session_key(token), account_id, ex=SESSION_SECONDS)
+        return token
 
     async def _password_matches(self, password_hash: str, password: str) -> bool:
         try:

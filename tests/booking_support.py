@@ -1,0 +1,142 @@
+"""Helpers for the booking tests: applicants with valid NIKs, logged-in admitted clients, the
+database's invariants."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient
+
+from api.appkeys import ACCOUNTS, BOOKINGS, SETTINGS
+
+from .test_http import admitted
+
+OFFICE = "tanjung-priok"
+_serials = itertools.count(1)
+_emails = itertools.count(1)
+
+
+def nik(birth: date = date(1990, 5, 17), sex: str = "L", serial: int | None = None) -> str:
+    """A valid NIK of Jakarta Utara (31 72 01) for this birth date and sex; unique by serial."""
+    day = birth.day + (40 if sex == "P" else 0)
+    number = next(_serials) if serial is None else serial
+    return f"317201{day:02d}{birth.month:02d}{birth.year % 100:02d}{number:04d}"
+
+
+def applicant(**changes: Any) -> dict[str, Any]:
+    """A valid applicant (adult man born 1990-05-17) with a fresh NIK."""
+    person = {
+        "nik": nik(),
+        "full_name": "Budi Santoso",
+        "birth_place": "Jakarta",
+        "birth_date": "1990-05-17",
+        "sex": "L",
+        "phone": "081234567890",
+        "address": "Jl. Enggano No. 10, Tanjung Priok, Jakarta Utara",
+        "marital_status": "kawin",
+        "purpose": "wisata",
+        "destination": "Jepang",
+    }
+    return person | changes
+
+
+def booking_body(day: str, session_id: str = "s1", **changes: Any) -> dict[str, Any]:
+    """A valid booking request for `day` at OFFICE."""
+    body = {
+        "office_id": OFFICE,
+        "date": day,
+        "session_id": session_id,
+        "lane": "reguler",
+        "application_kind": "baru",
+        "passport": {"type": "elektronik", "validity_years": 10},
+        "applicant": applicant(),
+    }
+    return body | changes
+
+
+async def released_days(client: TestClient, office: str = OFFICE) -> list[str]:
+    """The released dates of the office that have sessions, earliest first."""
+    response = await client.get(f"/api/v1/offices/{office}/availability?days=40")
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    return [d["date"] for d in body["dates"] if d["released"] and d["sessions"]]
+
+
+async def new_account(client: TestClient) -> tuple[int, dict[str, str]]:
+    """A verified account and the headers of a live login session for it."""
+    accounts = client.server.app[ACCOUNTS]
+    n = next(_emails)
+    account_id = await accounts.pool.fetchval(
+        "INSERT INTO accounts (email, name, phone, password_hash, verified_at)"
+        " VALUES ($1, 'Pemohon Uji', '081200000000', 'x', now()) RETURNING id",
+        f"pemohon{n}-{id(client)}@antri.test",
+    )
+    token = await accounts.open_session(account_id)
+    return account_id, {"X-Session-Token": token}
+
+
+async def admission(client: TestClient) -> dict[str, str]:
+    """The header of a live admission to the guarded room."""
+    guard = client.server.app[SETTINGS].guard_room
+    status = await admitted(client, guard)
+    return {"Authorization": f"Bearer {status['admission_token']}"}
+
+
+async def booker(client: TestClient) -> dict[str, str]:
+    """Headers of an admitted, logged-in applicant."""
+    _, login = await new_account(client)
+    return login | await admission(client)
+
+
+def pool(client: TestClient) -> asyncpg.Pool:
+    """The app's database pool."""
+    return client.server.app[BOOKINGS].pool
+
+
+async def set_capacity(client: TestClient, day: str, session_id: str, capacity: int) -> None:
+    """Make one reguler slot of OFFICE this small."""
+    await pool(client).execute(
+        "UPDATE slots SET capacity = $4 WHERE office_id = $1 AND day = $2 AND session_id = $3"
+        " AND lane = 'reguler'",
+        OFFICE,
+        date.fromisoformat(day),
+        session_id,
+        capacity,
+    )
+
+
+async def booked(client: TestClient, day: str, session_id: str = "s1") -> int:
+    """Places taken in a reguler slot of OFFICE."""
+    value = await pool(client).fetchval(
+        "SELECT booked FROM slots WHERE office_id = $1 AND day = $2 AND session_id = $3"
+        " AND lane = 'reguler'",
+        OFFICE,
+        date.fromisoformat(day),
+        session_id,
+    )
+    return int(value)
+
+
+async def assert_invariants(client: TestClient) -> None:
+    """The whole database: no slot over capacity, each slot's count equal to the bookings that
+    hold a place in it, and no NIK with two active bookings."""
+    db = pool(client)
+    over = await db.fetchval("SELECT count(*) FROM slots WHERE booked > capacity OR booked < 0")
+    assert over == 0, "a slot is over capacity"
+    drift = await db.fetch(
+        "SELECT s.id, s.booked, count(b.id) AS holding FROM slots s"
+        " LEFT JOIN bookings b ON b.slot_id = s.id AND b.status IN ('awaiting_payment',"
+        " 'confirmed', 'checked_in', 'interviewed', 'approved', 'rejected', 'printing',"
+        " 'ready', 'collected')"
+        " GROUP BY s.id HAVING s.booked <> count(b.id)"
+    )
+    assert not drift, f"slot counts differ from their bookings: {drift[:5]}"
+    doubles = await db.fetchval(
+        "SELECT count(*) FROM (SELECT nik_hash FROM bookings WHERE status IN"
+        " ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed', 'approved',"
+        " 'printing', 'ready') GROUP BY nik_hash HAVING count(*) > 1) d"
+    )
+    assert doubles == 0, "a NIK has two active bookings"
