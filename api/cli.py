@@ -66,7 +66,7 @@ def worker_for(settings: Settings) -> Iterator[None]:
             worker.kill()
 
 
-def _work(settings: Settings) -> None:
+def _work(settings: Settings, burst: bool = False) -> None:
     from rq import Worker
 
     from . import jobs
@@ -74,7 +74,7 @@ def _work(settings: Settings) -> None:
     jobs.configure(settings)
     queue = jobs.queue(settings)
     jobs.schedule_sweep(settings)
-    Worker([queue], connection=queue.connection).work(with_scheduler=True)
+    Worker([queue], connection=queue.connection).work(with_scheduler=True, burst=burst)
 
 
 def _accounts(settings: Settings, args: argparse.Namespace) -> int:
@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--host", help="address to listen on (ANTRI_HOST, default 127.0.0.1)")
         cmd.add_argument("--port", type=int, help="port to listen on (ANTRI_PORT, default 8080)")
-    sub.add_parser("worker", help="run an RQ worker with the scheduler (needs both URLs)")
+    worker = sub.add_parser("worker", help="run an RQ worker with the scheduler (needs both URLs)")
+    worker.add_argument("--burst", action="store_true", help="run what is due, then exit")
     sub.add_parser("migrate", help="apply the database migrations (needs ANTRI_DATABASE_URL)")
     accounts = sub.add_parser("accounts", help="create accounts").add_subparsers(
         dest="action", required=True
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         _serve(settings)
     elif args.command == "worker":
-        _work(settings)
+        _work(settings, burst=args.burst)
     elif args.command == "migrate":
         assert settings.database_url is not None
         applied = asyncio.run(migrate_url(settings.database_url))

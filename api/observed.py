@@ -12,7 +12,8 @@ from time import perf_counter
 
 import asyncpg
 from aiohttp import web
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from queue_engine.changes import InvalidChanges
 from queue_engine.errors import (
@@ -72,7 +73,7 @@ def _as_api_error(exc: Exception) -> ApiError:
         return ApiError(exc.status, exc.code, exc.message)
     if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                         asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
-                        RedisError, ConnectionError, TimeoutError)):  # fmt: skip
+                        RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)):  # fmt: skip
         log.warning("storage unavailable: %r", exc)
         return ApiError(
             503,

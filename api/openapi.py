@@ -1,14 +1,1216 @@
-"""The OpenAPI 3 document of Antri's JSON API (placeholder until the full document lands)."""
+"""The OpenAPI 3.1 document of Antri's JSON API, served at GET /api/openapi.json.
+
+Built once at import from small helpers. Enumerations come from the domain modules (lanes, fee
+choices, statuses, room settings), so the document cannot drift from them; the field lists of
+the strict request bodies are checked against their parsers by tests/test_openapi.py.
+
+Every route answers an error as `{"error": code, "message": text, ...}` (api/observed.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
 from aiohttp import web
 
+from queue_engine.room import VisitState
+from queue_engine.settings import RoomState
+
+from .booking.application import MARITAL_STATUSES, PURPOSES, SEXES
+from .booking.bookings import ACTIVE, OFFICER_STEPS
+from .booking.documents import MAX_DOCUMENT_BYTES, DocumentKind
+from .booking.fees import APPLICATION_KINDS, PASSPORT_TYPES, VALIDITY_YEARS
+from .booking.offices import LANES, ZONE_LABELS
+from .handlers.offices import MAX_DAYS
 from .web import json_response
+
+Json = dict[str, Any]
+
+JSON_TYPE = "application/json"
+BOOKING_STATUSES: Final = (*ACTIVE, "collected", "rejected", "cancelled", "expired")
+OFFICER_TARGETS: Final = tuple(sorted({s for nexts in OFFICER_STEPS.values() for s in nexts}))
+
+# -- schema helpers ---------------------------------------------------------------------------
+
+
+def ref(name: str, kind: str = "schemas") -> Json:
+    """A reference to a component."""
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def nullable(schema: Json) -> Json:
+    """`schema` or JSON null (OpenAPI 3.1: plain JSON Schema, no `nullable`)."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def string(description: str | None = None, **extra: Any) -> Json:
+    """A string schema."""
+    schema: Json = {"type": "string", **extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def integer(description: str | None = None, **extra: Any) -> Json:
+    """An integer schema."""
+    schema: Json = {"type": "integer", **extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def enum(values: Iterable[str], description: str | None = None) -> Json:
+    """A string schema restricted to `values`."""
+    return string(description, enum=list(values))
+
+
+def array(items: Json, description: str | None = None) -> Json:
+    """An array schema."""
+    schema: Json = {"type": "array", "items": items}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def obj(
+    properties: Mapping[str, Json],
+    *,
+    optional: Iterable[str] = (),
+    strict: bool = False,
+    description: str | None = None,
+) -> Json:
+    """An object whose properties are all required except `optional`; `strict` for request
+    bodies the server refuses unknown fields of."""
+    skip = set(optional)
+    schema: Json = {"type": "object", "properties": dict(properties)}
+    required = [name for name in properties if name not in skip]
+    if required:
+        schema["required"] = required
+    if strict:
+        schema["additionalProperties"] = False
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def extends(
+    base: str,
+    properties: Mapping[str, Json],
+    description: str | None = None,
+    optional: Iterable[str] = (),
+) -> Json:
+    """Schema `base` with more properties (required except `optional`)."""
+    schema: Json = {"allOf": [ref(base), obj(properties, optional=optional)]}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+DATE = string("A calendar date, YYYY-MM-DD.", format="date")
+INSTANT = string("A UTC instant, ISO 8601 (…Z).", format="date-time")
+CLOCK = string("Office-local time of day, HH:MM.", pattern=r"^\d{2}:\d{2}$")
+RUPIAH = integer("Rupiah.", minimum=0)
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+# -- component schemas ------------------------------------------------------------------------
+
+_FEE_LINE = obj(
+    {
+        "code": string("Machine code, e.g. paspor_elektronik_10, percepatan."),
+        "label_id": string("Label in Bahasa Indonesia."),
+        "label_en": string("Label in English."),
+        "amount": RUPIAH,
+    }
+)
+_SESSION = obj({"id": string("Session id, e.g. s1."), "start": CLOCK, "end": CLOCK})
+_OFFICE_FIELDS: Json = {
+    "id": string("Office slug, e.g. jakarta-selatan."),
+    "name": string(),
+    "city": string(),
+    "province": string(),
+    "timezone": enum(sorted(set(ZONE_LABELS.values())), "Zone label: WIB, WITA or WIT."),
+    "tz": enum(sorted(ZONE_LABELS), "IANA time zone."),
+}
+_APPLICANT_FIELDS: Json = {
+    "full_name": string("As on the KTP; letters, spaces and ' . - ,", minLength=3, maxLength=100),
+    "birth_place": string(minLength=2, maxLength=60),
+    "birth_date": DATE,
+    "sex": enum(SEXES, "L (laki-laki) or P (perempuan), as on the KTP."),
+    "phone": string("Indonesian mobile number, 08… or +628… (answered as +628…)."),
+    "address": string(minLength=5, maxLength=200),
+    "marital_status": enum(MARITAL_STATUSES),
+    "purpose": enum(PURPOSES, "Purpose of travel."),
+    "destination": string("Destination country.", minLength=2, maxLength=60),
+}
+_PASSPORT = {
+    "type": enum(PASSPORT_TYPES),
+    "validity_years": {
+        "type": "integer",
+        "enum": list(VALIDITY_YEARS),
+        "description": "10 needs the applicant to be 17 or older on the date, or married.",
+    },
+}
+
+SCHEMAS: Final[Json] = {
+    # errors
+    "Error": {
+        "type": "object",
+        "description": "Every refusal: a machine-readable code and a message for people; some "
+        "codes add fields of their own.",
+        "properties": {"error": string("Machine-readable code."), "message": string()},
+        "required": ["error", "message"],
+    },
+    "InvalidError": extends(
+        "Error",
+        {
+            "fields": {**STRING_MAP, "description": "Dotted field path -> what is wrong with it."},
+            "codes": {**STRING_MAP, "description": "Dotted field path -> machine code."},
+        },
+        "error = invalid: some fields were refused. Booking-domain refusals also carry `codes`.",
+        optional=("codes",),
+    ),
+    "AdmissionRequiredError": extends(
+        "Error",
+        {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
+        "error = admission_required: no live admission token of the guarded room.",
+    ),
+    "LoginRequiredError": extends(
+        "Error",
+        {"login": string("Where to log in.")},
+        "error = login_required: no live login session.",
+    ),
+    "InvalidTicketError": extends(
+        "Error",
+        {"reason": string("forged, expired, another room…")},
+        "error = invalid_ticket: the ticket cannot be used; join again.",
+    ),
+    # the waiting room
+    "WaitingStatus": obj(
+        {
+            "ticket": string(
+                "The ticket to hold from now on (also set as a cookie); empty "
+                "when a closed room refused it."
+            ),
+            "state": enum(VisitState),
+            "position": nullable(integer("1 = next in line; null in the pre-queue.")),
+            "ahead": nullable(integer(minimum=0)),
+            "eta_seconds": nullable(obj({"low": integer(), "high": integer()})),
+            "poll_after_seconds": {"type": "number", "description": "When to poll next."},
+            "admission_token": string(
+                "Once admitted: the token for the gated routes (also set "
+                "as the antri_admission cookie)."
+            ),
+            "session_expires_at": INSTANT,
+        },
+        optional=("admission_token", "session_expires_at"),
+    ),
+    "RoomState": obj(
+        {
+            "room": string(),
+            "state": enum(RoomState),
+            "waiting": integer(),
+            "active": integer("Live admitted sessions."),
+            "rate_per_minute": integer(),
+            "event_starts_at": nullable(INSTANT),
+            "admitted_last_minute": integer(),
+            "no_show_share": {"type": "number"},
+            "sold_out": {"type": "boolean"},
+            "shuffle": obj(
+                {
+                    "commitment": string("Hash of the seed, published before the release."),
+                    "seed": nullable(string("Revealed once the cohort is fixed.")),
+                    "cohort_first": integer(),
+                    "cohort_last": nullable(integer()),
+                },
+                description="The audit trail of the fair shuffle of the pre-queue.",
+            ),
+        }
+    ),
+    "RoomSettings": extends(
+        "RoomState",
+        {
+            "burst": integer(),
+            "max_active": integer(),
+            "session_minutes": {"type": "number"},
+            "keep_place_seconds": integer(),
+            "inventory": nullable(integer("Places left to book; null when unknown.")),
+            "arrivals": integer(),
+            "serving": integer(),
+        },
+        "The operator's view: every setting and counter.",
+    ),
+    "RoomChanges": obj(
+        {
+            "rate_per_minute": integer(minimum=1, maximum=1_000_000),
+            "burst": integer(minimum=1, maximum=100_000),
+            "max_active": integer(minimum=1, maximum=10_000_000),
+            "session_minutes": {"type": "number", "minimum": 1, "maximum": 240},
+            "keep_place_seconds": integer(minimum=30, maximum=86_400),
+            "state": enum(RoomState),
+            "event_starts_at": nullable(
+                string(
+                    "With a zone; a future instant opens a new shuffled cohort.", format="date-time"
+                )
+            ),
+        },
+        optional=(
+            "rate_per_minute",
+            "burst",
+            "max_active",
+            "session_minutes",
+            "keep_place_seconds",
+            "state",
+            "event_starts_at",
+        ),
+        strict=True,
+        description="At least one setting to change.",
+    )
+    | {"minProperties": 1},
+    "Session": obj({"room": string(), "admitted_at": INSTANT, "expires_at": INSTANT}),
+    # reference data
+    "Office": obj(_OFFICE_FIELDS | {"sessions": array(ref("SessionTime"))}),
+    "OfficeSummary": obj(_OFFICE_FIELDS, description="An office without its sessions."),
+    "SessionTime": _SESSION,
+    "Availability": obj(
+        {
+            "office_id": string(),
+            "timezone": _OFFICE_FIELDS["timezone"],
+            "released_until": DATE,
+            "next_release": INSTANT,
+            "dates": array(
+                obj(
+                    {
+                        "date": DATE,
+                        "open": {"type": "boolean", "description": "Not a weekend or holiday."},
+                        "released": {"type": "boolean", "description": "Bookable now."},
+                        "sessions": array(
+                            extends(
+                                "SessionTime",
+                                {
+                                    "lanes": {
+                                        "type": "object",
+                                        "propertyNames": {"enum": list(LANES)},
+                                        "additionalProperties": obj(
+                                            {"capacity": integer(), "remaining": integer()}
+                                        ),
+                                    }
+                                },
+                            )
+                        ),
+                    }
+                )
+            ),
+        }
+    ),
+    "FeeLine": _FEE_LINE,
+    "FeeTable": obj(
+        {
+            "regulation": string("e.g. PP 45/2024."),
+            "effective_from": DATE,
+            "passports": array(
+                obj(
+                    {
+                        "type": enum(PASSPORT_TYPES),
+                        "validity_years": _PASSPORT["validity_years"],
+                        "amount": RUPIAH,
+                    }
+                )
+            ),
+            "surcharges": array(
+                extends(
+                    "FeeLine",
+                    {
+                        "by_passport_type": {
+                            "type": "object",
+                            "additionalProperties": RUPIAH,
+                            "description": "Amounts that differ by passport type.",
+                        }
+                    },
+                    optional=("by_passport_type",),
+                )
+            ),
+            "per_application": array(ref("FeeLine")),
+        }
+    ),
+    "Fees": obj({"in_force": ref("FeeTable"), "history": array(ref("FeeTable"), "Newest first.")}),
+    # accounts
+    "RegistrationRequest": obj(
+        {
+            "email": string(format="email", maxLength=254),
+            "password": string(
+                "A capital letter and a digit at least.", minLength=8, maxLength=128
+            ),
+            "name": string("3 to 100 letters, spaces and . ' - ,"),
+            "phone": string(
+                "Indonesian mobile number, e.g. 081234567890.", pattern=r"^(\+62|62|0)8[0-9]{7,12}$"
+            ),
+        },
+        strict=True,
+    ),
+    "AccountCreated": obj(
+        {"id": integer(), "email": string(), "verified": {"type": "boolean", "const": False}}
+    ),
+    "VerifyRequest": obj(
+        {"email": string(), "code": string("The code sent by e-mail.")}, strict=True
+    ),
+    "Verified": obj({"email": string(), "verified": {"type": "boolean", "const": True}}),
+    "LoginRequest": obj({"email": string(), "password": string()}, strict=True),
+    "LoginResult": obj(
+        {
+            "account": obj({"id": integer(), "email": string(), "name": string()}),
+            "session_token": string("Send as X-Session-Token (also set as a cookie)."),
+            "expires_in": integer("Seconds."),
+        }
+    ),
+    # bookings
+    "BookingRequest": obj(
+        {
+            "office_id": string(),
+            "date": string("From tomorrow, within the released dates.", format="date"),
+            "session_id": string("One of the office's sessions."),
+            "lane": enum(LANES),
+            "application_kind": enum(APPLICATION_KINDS),
+            "passport": obj(_PASSPORT, strict=True),
+            "applicant": obj(
+                {
+                    "nik": string(
+                        "16-digit NIK, consistent with birth date and sex.", pattern=r"^\d{16}$"
+                    )
+                }
+                | _APPLICANT_FIELDS,
+                strict=True,
+            ),
+        },
+        strict=True,
+        description="Parsed strictly: every problem, unknown fields included, is reported at "
+        "once as a 422 with `fields` and `codes` by dotted path (e.g. applicant.nik).",
+    ),
+    "BookingCreated": obj(
+        {
+            "id": string(format="uuid"),
+            "status": {"type": "string", "const": "awaiting_payment"},
+            "billing_code": string("15-digit code to pay at the bank.", pattern=r"^\d{15}$"),
+            "amount": RUPIAH,
+            "currency": {"type": "string", "const": "IDR"},
+            "expires_at": string("Unpaid by then, the place is released.", format="date-time"),
+            "fee_lines": array(ref("FeeLine")),
+        }
+    ),
+    "Booking": obj(
+        {
+            "id": string(format="uuid"),
+            "status": enum(BOOKING_STATUSES),
+            "office": ref("OfficeSummary"),
+            "date": DATE,
+            "session": obj(
+                {
+                    "id": string(),
+                    "start": nullable(CLOCK),
+                    "end": nullable(CLOCK),
+                    "starts_at": INSTANT,
+                }
+            ),
+            "lane": enum(LANES),
+            "application_kind": enum(APPLICATION_KINDS),
+            "passport": obj(_PASSPORT),
+            "applicant": obj(
+                _APPLICANT_FIELDS
+                | {
+                    "applicant_type": enum(("dewasa", "anak")),
+                    "nik_masked": string("First 4 and last 2 digits of the NIK."),
+                }
+            ),
+            "amount": RUPIAH,
+            "currency": {"type": "string", "const": "IDR"},
+            "fee_lines": array(ref("FeeLine")),
+            "billing_code": nullable(string("While awaiting payment.")),
+            "expires_at": nullable(INSTANT),
+            "paid_at": nullable(INSTANT),
+            "booking_code": nullable(string("Once paid, XXXX-XXXX-XXXXX.")),
+            "qr_text": nullable(string("What the proof's QR code holds.")),
+            "reschedules_left": integer(minimum=0, maximum=1),
+            "created_at": INSTANT,
+        },
+        description="A booking as listed.",
+    ),
+    "BookingDetail": extends(
+        "Booking",
+        {
+            "timeline": array(
+                obj(
+                    {
+                        "status": enum((*BOOKING_STATUSES, "rescheduled")),
+                        "at": INSTANT,
+                        "note": nullable(string()),
+                    }
+                )
+            ),
+            "documents": array(ref("StoredDocument")),
+        },
+        "One booking with its timeline and uploaded documents.",
+    ),
+    "StoredDocument": obj(
+        {
+            "kind": enum(DocumentKind),
+            "media_type": enum(("image/jpeg", "image/png", "application/pdf")),
+            "size": integer(maximum=MAX_DOCUMENT_BYTES),
+            "uploaded_at": INSTANT,
+        },
+        optional=("uploaded_at",),
+    ),
+    "RescheduleRequest": obj(
+        {"date": DATE, "session_id": string()},
+        strict=True,
+        description="Once per booking, until the end of the day before (H-1), same office and "
+        "lane.",
+    ),
+    "OfficerStatusRequest": obj(
+        {"status": enum(OFFICER_TARGETS), "note": string()}, optional=("note",), strict=True
+    ),
+    # payments
+    "SandboxPayRequest": obj({"billing_code": string()}, strict=True),
+    "PaymentCallback": obj(
+        {
+            "billing_code": string(),
+            "amount": integer("Must equal the amount due.", minimum=0),
+            "transaction_id": string("The bank's id; a repeat of it is answered as before."),
+            "paid_at": string("ISO 8601; without a zone, UTC.", format="date-time"),
+        },
+        strict=True,
+    ),
+    "PaymentConfirmed": obj(
+        {
+            "status": {"type": "string", "const": "confirmed"},
+            "booking_id": string(format="uuid"),
+            "booking_code": string(),
+            "replayed": {"type": "boolean", "description": "A repeat of a callback accepted."},
+        }
+    ),
+    "SandboxPayment": extends(
+        "PaymentConfirmed",
+        {"paid": {"type": "boolean", "const": True}, "amount": RUPIAH},
+    ),
+    # operations
+    "Health": obj({"status": enum(("ok", "unavailable")), "redis": string()}, optional=("redis",)),
+}
+
+# -- responses --------------------------------------------------------------------------------
+
+HEADERS: Final[Json] = {
+    "RetryAfter": {"description": "Seconds to wait before trying again.", "schema": integer()},
+    "SetCookie": {
+        "description": "Session cookies (HttpOnly, SameSite=Lax).",
+        "schema": string(),
+    },
+}
+
+#: the default error body schema of each status
+_ERROR_SCHEMA = {422: "InvalidError"}
+_RETRY = {429, 503}
+
+
+def failure(status: int, *codes: str, note: str = "", schema: Json | None = None) -> Json:
+    """An error response whose `error` is one of `codes`."""
+    listed = ", ".join(f"`{code}`" for code in codes)
+    description = " ".join(part for part in (listed, note) if part) or "Refused."
+    response: Json = {
+        "description": description,
+        "content": {JSON_TYPE: {"schema": schema or ref(_ERROR_SCHEMA.get(status, "Error"))}},
+    }
+    if status in _RETRY:
+        response["headers"] = {"Retry-After": ref("RetryAfter", "headers")}
+    return response
+
+
+def ok(schema: Json, description: str = "OK", cookies: bool = False) -> Json:
+    """A JSON success response."""
+    response: Json = {"description": description, "content": {JSON_TYPE: {"schema": schema}}}
+    if cookies:
+        response["headers"] = {"Set-Cookie": ref("SetCookie", "headers")}
+    return response
+
+
+RESPONSES: Final[Json] = {
+    "BadJson": failure(400, "bad_json", note="The body is not a JSON object."),
+    "Unavailable": failure(
+        503, "unavailable", note="Redis or PostgreSQL is briefly unreachable; nothing changed."
+    ),
+    "AdminOnly": failure(401, "unauthorized", note="A valid admin token is required."),
+    "AdmissionRequired": failure(401, "admission_required", schema=ref("AdmissionRequiredError")),
+    "LoginRequired": failure(401, "login_required", schema=ref("LoginRequiredError")),
+    "AdmissionOrLoginRequired": failure(
+        401,
+        "admission_required",
+        "login_required",
+        note="The admission is checked first, then the login.",
+        schema={"oneOf": [ref("AdmissionRequiredError"), ref("LoginRequiredError")]},
+    ),
+    "UnknownRoom": failure(404, "unknown_room"),
+    "UnknownBooking": failure(404, "unknown_booking", note="No such booking, or not yours."),
+    "Internal": failure(500, "internal", note="Unexpected failure; nothing was changed."),
+}
+
+
+def use(name: str) -> Json:
+    """A shared response."""
+    return ref(name, "responses")
+
+
+# -- parameters and security ------------------------------------------------------------------
+
+
+def path_param(name: str, description: str) -> Json:
+    """A path parameter."""
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": string(),
+    }
+
+
+PARAMETERS: Final[Json] = {
+    "Room": path_param("room", "Waiting-room name (a-z, 0-9, -), e.g. paspor."),
+    "BookingId": path_param("id", "Booking id (a UUID; anything else is 404)."),
+    "OfficeId": path_param("id", "Office slug."),
+    "TicketHeader": {
+        "name": "X-Antri-Ticket",
+        "in": "header",
+        "description": "The waiting-room ticket (preferred over the cookie).",
+        "schema": string(),
+    },
+    "TicketCookie": {
+        "name": "antri_ticket",
+        "in": "cookie",
+        "description": "The waiting-room ticket, as set by join.",
+        "schema": string(),
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "description": "Makes the request safe to retry: a repeat with the same key (per account, "
+        "kept 24 hours) gets the first outcome again (the same 201 body or the same 409) without "
+        "a second booking; the same key with a different body is refused with 422 "
+        "(`codes`: idempotency_key_reused).",
+        "schema": string(pattern=r"^[\x21-\x7e]{1,255}$"),
+    },
+}
+
+SECURITY_SCHEMES: Final[Json] = {
+    "admissionBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Admission token from the waiting room (status `admission_token`).",
+    },
+    "admissionCookie": {"type": "apiKey", "in": "cookie", "name": "antri_admission"},
+    "sessionHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Session-Token",
+        "description": "Login session token from POST /api/v1/login.",
+    },
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "antri_session"},
+    "adminBearer": {"type": "http", "scheme": "bearer", "description": "The admin token."},
+    "paymentSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Antri-Signature",
+        "description": '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with the '
+        "payment secret; refused more than 300 s from now.",
+    },
+}
+
+Security = list[dict[str, list[str]]]
+ADMISSION: Final[Security] = [{"admissionBearer": []}, {"admissionCookie": []}]
+LOGIN: Final[Security] = [{"sessionHeader": []}, {"sessionCookie": []}]
+ADMIN: Final[Security] = [{"adminBearer": []}]
+SIGNED: Final[Security] = [{"paymentSignature": []}]
+#: admitted AND logged in: every pairing of an admission scheme with a login scheme
+ADMITTED_LOGIN: Final[Security] = [a | s for a in ADMISSION for s in LOGIN]
+
+# -- operations -------------------------------------------------------------------------------
+
+
+def operation(
+    operation_id: str,
+    summary: str,
+    tag: str,
+    responses: Mapping[int, Json],
+    *,
+    description: str | None = None,
+    parameters: Iterable[Json] = (),
+    body: Json | None = None,
+    security: Security | None = None,
+) -> Json:
+    """One operation; `body` is the JSON request schema (or a full requestBody with content)."""
+    op: Json = {"operationId": operation_id, "summary": summary, "tags": [tag]}
+    if description:
+        op["description"] = description
+    params = list(parameters)
+    if params:
+        op["parameters"] = params
+    if body is not None:
+        if "content" in body:
+            op["requestBody"] = {"required": True, **body}
+        else:  # a JSON body: read_json_object refuses anything but an object with 400
+            op["requestBody"] = {"required": True, "content": {JSON_TYPE: {"schema": body}}}
+            responses = {400: use("BadJson"), **responses}
+    if security is not None:
+        op["security"] = security
+    ordered = sorted(responses.items())
+    op["responses"] = {str(status): response for status, response in ordered}
+    op["responses"]["default"] = use("Internal")
+    return op
+
+
+ROOM = ref("Room", "parameters")
+BOOKING_ID = ref("BookingId", "parameters")
+TICKET = [ref("TicketHeader", "parameters"), ref("TicketCookie", "parameters")]
+UNAVAILABLE = {503: use("Unavailable")}
+INVALID = {422: failure(422, "invalid")}
+BOOKING_INVALID = {422: failure(422, "invalid", note="With `fields` and `codes` by dotted path.")}
+SLOT_CONFLICTS = ("date_closed", "date_passed", "not_released", "slot_full")
+
+PATHS: Final[Json] = {
+    # the waiting room
+    "/api/v1/rooms/{room}/join": {
+        "post": operation(
+            "joinRoom",
+            "Take a place in line (the same place again for a ticket held)",
+            "waiting room",
+            {
+                200: ok(ref("WaitingStatus"), "The ticket's status; cookies set.", cookies=True),
+                404: use("UnknownRoom"),
+                **UNAVAILABLE,
+            },
+            description="A ticket held (header or cookie) keeps its place; a bad one is ignored "
+            "and a new place taken. No request body.",
+            parameters=[ROOM, *TICKET],
+        )
+    },
+    "/api/v1/rooms/{room}/status": {
+        "get": operation(
+            "getTicketStatus",
+            "Where the held ticket stands (poll after poll_after_seconds)",
+            "waiting room",
+            {
+                200: ok(ref("WaitingStatus"), "Admitted: includes the admission token.", True),
+                400: failure(400, "no_ticket", "malformed_ticket"),
+                401: failure(401, "invalid_ticket", schema=ref("InvalidTicketError")),
+                404: use("UnknownRoom"),
+                **UNAVAILABLE,
+            },
+            description="The ticket is required, in X-Antri-Ticket or the antri_ticket cookie.",
+            parameters=[ROOM, *TICKET],
+        )
+    },
+    "/api/v1/rooms/{room}": {
+        "get": operation(
+            "getRoomState",
+            "The room's public state and the shuffle's audit trail",
+            "waiting room",
+            {200: ok(ref("RoomState")), 404: use("UnknownRoom"), **UNAVAILABLE},
+            parameters=[ROOM],
+        )
+    },
+    "/api/v1/session": {
+        "get": operation(
+            "getSession",
+            "The caller's admitted session",
+            "waiting room",
+            {200: ok(ref("Session")), 401: use("AdmissionRequired"), **UNAVAILABLE},
+            security=ADMISSION,
+        )
+    },
+    "/api/v1/session/release": {
+        "post": operation(
+            "releaseSession",
+            "End the admitted session now, so the next visitor can come in",
+            "waiting room",
+            {
+                200: ok(
+                    obj({"released": {"type": "boolean", "const": True}}),
+                    "Released; the admission cookie is cleared.",
+                    cookies=True,
+                ),
+                401: use("AdmissionRequired"),
+                **UNAVAILABLE,
+            },
+            security=ADMISSION,
+        )
+    },
+    # the operator
+    "/api/v1/admin/rooms/{room}": {
+        "get": operation(
+            "adminGetRoom",
+            "Every setting and counter of a room",
+            "admin",
+            {
+                200: ok(ref("RoomSettings")),
+                401: use("AdminOnly"),
+                404: use("UnknownRoom"),
+                **UNAVAILABLE,
+            },
+            parameters=[ROOM],
+            security=ADMIN,
+        ),
+        "patch": operation(
+            "adminPatchRoom",
+            "Change a room's settings at run time",
+            "admin",
+            {
+                200: ok(ref("RoomSettings")),
+                401: use("AdminOnly"),
+                404: use("UnknownRoom"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            description="422 names each refused or unknown field.",
+            parameters=[ROOM],
+            body=ref("RoomChanges"),
+            security=ADMIN,
+        ),
+    },
+    "/api/v1/admin/rooms/{room}/inventory": {
+        "put": operation(
+            "adminPutInventory",
+            "Tell the room how many places are left (0: sold out, null: unknown)",
+            "admin",
+            {
+                200: ok(ref("RoomSettings")),
+                401: use("AdminOnly"),
+                404: use("UnknownRoom"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[ROOM],
+            body=obj({"remaining": nullable(integer())}, strict=True),
+            security=ADMIN,
+        )
+    },
+    "/api/v1/admin/rooms/{room}/revoke": {
+        "post": operation(
+            "adminRevoke",
+            "End the session of an admission token now",
+            "admin",
+            {
+                200: ok(
+                    obj(
+                        {
+                            "revoked": {
+                                "type": "boolean",
+                                "description": "False: no such live session.",
+                            }
+                        }
+                    )
+                ),
+                401: use("AdminOnly"),
+                404: use("UnknownRoom"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[ROOM],
+            body=obj({"admission_token": string()}),
+            security=ADMIN,
+        )
+    },
+    # reference data
+    "/api/v1/offices": {
+        "get": operation(
+            "listOffices",
+            "The immigration offices and their daily sessions",
+            "reference",
+            {200: ok(array(ref("Office")))},
+        )
+    },
+    "/api/v1/offices/{id}/availability": {
+        "get": operation(
+            "getAvailability",
+            "Places left per date, session and lane (cached up to 1 s)",
+            "reference",
+            {
+                200: ok(ref("Availability")),
+                404: failure(404, "unknown_office"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[
+                ref("OfficeId", "parameters"),
+                {
+                    "name": "from",
+                    "in": "query",
+                    "description": "First date (default: today, office-local).",
+                    "schema": DATE,
+                },
+                {
+                    "name": "days",
+                    "in": "query",
+                    "schema": integer(minimum=1, maximum=MAX_DAYS, default=14),
+                },
+            ],
+        )
+    },
+    "/api/v1/fees": {
+        "get": operation(
+            "getFees",
+            "The PNBP fee table in force today, and the earlier ones",
+            "reference",
+            {200: ok(ref("Fees"))},
+        )
+    },
+    # accounts
+    "/api/v1/accounts": {
+        "post": operation(
+            "registerAccount",
+            "Register; a verification code is e-mailed",
+            "accounts",
+            {
+                201: ok(ref("AccountCreated"), "Created, not yet verified."),
+                409: failure(409, "email_taken"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            body=ref("RegistrationRequest"),
+        )
+    },
+    "/api/v1/accounts/verify": {
+        "post": operation(
+            "verifyAccount",
+            "Verify the e-mail address with the code sent",
+            "accounts",
+            {
+                200: ok(ref("Verified"), "Verified (also when it already was)."),
+                422: failure(
+                    422, "invalid", note="`codes`: wrong_code (also for an unknown address)."
+                ),
+                429: failure(429, "too_many_attempts"),
+                **UNAVAILABLE,
+            },
+            body=ref("VerifyRequest"),
+        )
+    },
+    "/api/v1/login": {
+        "post": operation(
+            "login",
+            "Log in: a session token and cookie (12 hours)",
+            "accounts",
+            {
+                200: ok(ref("LoginResult"), "Logged in; the antri_session cookie is set.", True),
+                401: failure(401, "bad_credentials"),
+                403: failure(403, "email_not_verified"),
+                **INVALID,
+                429: failure(429, "too_many_attempts", note="Per address and per account."),
+                **UNAVAILABLE,
+            },
+            body=ref("LoginRequest"),
+        )
+    },
+    "/api/v1/logout": {
+        "post": operation(
+            "logout",
+            "End the login session (idempotent; works without one)",
+            "accounts",
+            {
+                200: ok(
+                    obj({"logged_out": {"type": "boolean", "const": True}}),
+                    "The session cookie is cleared.",
+                    cookies=True,
+                ),
+                **UNAVAILABLE,
+            },
+            security=[*LOGIN, {}],
+        )
+    },
+    # bookings
+    "/api/v1/bookings": {
+        "post": operation(
+            "createBooking",
+            "Take a place, awaiting payment (admitted and logged in)",
+            "bookings",
+            {
+                201: ok(ref("BookingCreated"), "Booked; pay the billing code before expires_at."),
+                401: use("AdmissionOrLoginRequired"),
+                409: failure(409, *SLOT_CONFLICTS, "too_many_applicants", "nik_has_active_booking"),
+                422: failure(
+                    422,
+                    "invalid",
+                    note="Any field refused (with `fields` and "
+                    "`codes`), a malformed Idempotency-Key, or a key reused with a "
+                    "different body.",
+                ),
+                **UNAVAILABLE,
+            },
+            parameters=[ref("IdempotencyKey", "parameters")],
+            body=ref("BookingRequest"),
+            security=ADMITTED_LOGIN,
+        ),
+        "get": operation(
+            "listBookings",
+            "The account's bookings, newest first (at most 100)",
+            "bookings",
+            {200: ok(array(ref("Booking"))), 401: use("LoginRequired"), **UNAVAILABLE},
+            security=LOGIN,
+        ),
+    },
+    "/api/v1/bookings/{id}": {
+        "get": operation(
+            "getBooking",
+            "One booking with its timeline and documents",
+            "bookings",
+            {
+                200: ok(ref("BookingDetail")),
+                401: use("LoginRequired"),
+                404: use("UnknownBooking"),
+                **UNAVAILABLE,
+            },
+            parameters=[BOOKING_ID],
+            security=LOGIN,
+        )
+    },
+    "/api/v1/bookings/{id}/documents": {
+        "post": operation(
+            "uploadDocuments",
+            "Upload supporting documents (JPEG, PNG or PDF, 2 MB each)",
+            "bookings",
+            {
+                201: ok(obj({"saved": array(ref("StoredDocument"))}), "Stored."),
+                401: use("LoginRequired"),
+                404: use("UnknownBooking"),
+                409: failure(409, "not_changeable", note="The booking is closed."),
+                413: failure(413, "too_large"),
+                415: failure(415, "unsupported_type", note="Not multipart, or not JPEG/PNG/PDF."),
+                422: failure(
+                    422,
+                    "invalid",
+                    "empty",
+                    note="A part with an unknown name, no part, or an empty file.",
+                    schema=ref("Error"),
+                ),
+                **UNAVAILABLE,
+            },
+            description="A new upload of a kind replaces the earlier one.",
+            parameters=[BOOKING_ID],
+            body={
+                "content": {
+                    "multipart/form-data": {
+                        "schema": obj(
+                            {kind.value: string(format="binary") for kind in DocumentKind},
+                            optional=[kind.value for kind in DocumentKind],
+                            strict=True,
+                            description="One part per document kind, named after it.",
+                        )
+                    }
+                }
+            },
+            security=LOGIN,
+        )
+    },
+    "/api/v1/bookings/{id}/reschedule": {
+        "post": operation(
+            "rescheduleBooking",
+            "Move the booking once, until the day before (admitted and logged in)",
+            "bookings",
+            {
+                200: ok(ref("BookingDetail")),
+                401: use("AdmissionOrLoginRequired"),
+                404: use("UnknownBooking"),
+                409: failure(
+                    409,
+                    "not_reschedulable",
+                    "already_rescheduled",
+                    "too_late",
+                    "same_slot",
+                    *SLOT_CONFLICTS,
+                ),
+                **BOOKING_INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[BOOKING_ID],
+            body=ref("RescheduleRequest"),
+            security=ADMITTED_LOGIN,
+        )
+    },
+    "/api/v1/bookings/{id}/cancel": {
+        "post": operation(
+            "cancelBooking",
+            "Cancel an unpaid or confirmed booking; its place goes back to the pool",
+            "bookings",
+            {
+                200: ok(ref("BookingDetail")),
+                401: use("LoginRequired"),
+                404: use("UnknownBooking"),
+                409: failure(409, "not_cancellable"),
+                **UNAVAILABLE,
+            },
+            parameters=[BOOKING_ID],
+            security=LOGIN,
+        )
+    },
+    "/api/v1/bookings/{id}/proof.pdf": {
+        "get": operation(
+            "getProof",
+            "The printable proof of registration, once paid",
+            "bookings",
+            {
+                200: {
+                    "description": "The PDF (Content-Disposition: inline).",
+                    "content": {"application/pdf": {"schema": string(format="binary")}},
+                },
+                401: use("LoginRequired"),
+                404: use("UnknownBooking"),
+                409: failure(409, "not_paid"),
+                **UNAVAILABLE,
+            },
+            parameters=[BOOKING_ID],
+            security=LOGIN,
+        )
+    },
+    # payments
+    "/api/v1/payments/sandbox/pay": {
+        "post": operation(
+            "sandboxPay",
+            "The sandbox bank: pay a billing code (calls the signed callback)",
+            "payments",
+            {
+                200: ok(ref("SandboxPayment")),
+                401: failure(401, "bad_signature", note="Passed on from the callback."),
+                404: failure(404, "unknown_billing_code"),
+                409: failure(409, "billing_expired", "booking_cancelled", "already_paid"),
+                **BOOKING_INVALID,
+                502: failure(502, note="The callback failed; its code and message are passed on."),
+                **UNAVAILABLE,
+            },
+            description="Refusals of the callback are passed on with its status (5xx as 502).",
+            body=ref("SandboxPayRequest"),
+        )
+    },
+    "/api/v1/payments/callback": {
+        "post": operation(
+            "paymentCallback",
+            "The bank reports a billing code paid (HMAC-signed; idempotent)",
+            "payments",
+            {
+                200: ok(
+                    ref("PaymentConfirmed"),
+                    "Confirmed, or a repeat of the same transaction (`replayed`).",
+                ),
+                401: failure(401, "bad_signature"),
+                404: failure(404, "unknown_billing_code"),
+                409: failure(409, "billing_expired", "booking_cancelled", "already_paid"),
+                422: failure(422, "invalid", note="A field refused, or `codes`: amount_mismatch."),
+                **UNAVAILABLE,
+            },
+            body=ref("PaymentCallback"),
+            security=SIGNED,
+        )
+    },
+    # the office
+    "/api/v1/admin/bookings": {
+        "get": operation(
+            "officerLookup",
+            "Find a booking by its booking code or its proof's QR text",
+            "office",
+            {
+                200: ok(ref("BookingDetail")),
+                401: use("AdminOnly"),
+                404: failure(404, "unknown_booking", note="Also for a forged QR text."),
+                **UNAVAILABLE,
+            },
+            parameters=[
+                {
+                    "name": "code",
+                    "in": "query",
+                    "required": True,
+                    "description": "XXXX-XXXX-XXXXX, or ANTRI:<code>:<tag>.",
+                    "schema": string(),
+                },
+            ],
+            security=ADMIN,
+        )
+    },
+    "/api/v1/admin/bookings/{id}/status": {
+        "post": operation(
+            "officerSetStatus",
+            "Move a booking one step (check-in, interview, … collected)",
+            "office",
+            {
+                200: ok(ref("BookingDetail")),
+                401: use("AdminOnly"),
+                404: use("UnknownBooking"),
+                409: failure(409, "invalid_step"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[BOOKING_ID],
+            body=ref("OfficerStatusRequest"),
+            security=ADMIN,
+        )
+    },
+    # operations
+    "/api/openapi.json": {
+        "get": operation(
+            "getOpenApi",
+            "This document",
+            "operations",
+            {200: ok({"type": "object"}, "OpenAPI 3.1.")},
+        )
+    },
+    "/healthz": {
+        "get": operation(
+            "healthz", "Liveness: the process answers", "operations", {200: ok(ref("Health"))}
+        )
+    },
+    "/readyz": {
+        "get": operation(
+            "readyz",
+            "Readiness: Redis answers, so the waiting room can admit",
+            "operations",
+            {
+                200: ok(ref("Health")),
+                503: ok(ref("Health"), "Redis is unreachable; `redis` says why.")
+                | {"headers": {"Retry-After": ref("RetryAfter", "headers")}},
+            },
+        )
+    },
+    "/metrics": {
+        "get": operation(
+            "metrics",
+            "Prometheus metrics",
+            "operations",
+            {
+                200: {
+                    "description": "Prometheus text exposition format.",
+                    "content": {"text/plain": {"schema": string()}},
+                }
+            },
+        )
+    },
+}
+
+DOCUMENT: Final[Json] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Antri",
+        "version": "1",
+        "summary": "A virtual waiting room in front of passport-appointment booking.",
+        "description": 'Errors are JSON objects `{"error": code, "message": text}` (see '
+        "Error); 422 adds `fields` (and, for booking rules, `codes`) by dotted field path; "
+        "429 and 503 carry Retry-After. Gated routes need the admission token the waiting "
+        "room hands out once the visitor's turn comes.",
+    },
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "responses": RESPONSES,
+        "parameters": PARAMETERS,
+        "headers": HEADERS,
+        "securitySchemes": SECURITY_SCHEMES,
+    },
+}
 
 
 async def document(request: web.Request) -> web.Response:
     """GET /api/openapi.json."""
-    return json_response(
-        {"openapi": "3.1.0", "info": {"title": "Antri", "version": "1"}, "paths": {}}
-    )
+    return json_response(DOCUMENT)

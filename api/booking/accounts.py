@@ -196,10 +196,7 @@ class Accounts:
             email,
         )
         if row is None or not await self._password_matches(row["password_hash"], password):
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.incr(failures_key)
-            pipe.expire(failures_key, LOGIN_WINDOW, nx=True)
-            await pipe.execute()
+            await self._count(failures_key, LOGIN_WINDOW)
             raise Unauthenticated("bad_credentials", "The e-mail address or password is wrong.")
         if row["verified_at"] is None:
             raise Forbidden("email_not_verified", "Verify your e-mail address first.")
@@ -218,12 +215,16 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return False
 
-    async def _limit(self, key: str, limit: int, window: int) -> None:
+    async def _count(self, key: str, window: int) -> int:
+        """Count one attempt in a fixed window that starts with the first attempt."""
         pipe = self.redis.pipeline(transaction=False)
+        pipe.set(key, 0, ex=window, nx=True)  # (EXPIRE … NX needs Redis 7)
         pipe.incr(key)
-        pipe.expire(key, window, nx=True)
-        count, _ = await pipe.execute()
-        if int(count) > limit:
+        _, count = await pipe.execute()
+        return int(count)
+
+    async def _limit(self, key: str, limit: int, window: int) -> None:
+        if await self._count(key, window) > limit:
             raise TooManyAttempts("too_many_attempts", "Too many attempts; wait a minute.", window)
 
     async def logout(self, token: str) -> None:

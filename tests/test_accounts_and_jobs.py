@@ -1,0 +1,169 @@
+"""Accounts over HTTP (register, verify by the e-mailed code, login limits) and the RQ jobs run
+by a real worker: verification mail, confirmation mail with the PDF, expiry, the sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import redis
+from aiohttp.test_utils import TestClient
+from rq import Queue
+
+from api import jobs
+from api.appkeys import SETTINGS
+from api.mail import read_outbox
+
+from .booking_support import assert_invariants, booked, booker, booking_body, pool, released_days
+from .conftest import AppFactory
+
+FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
+
+
+async def run_jobs(client: TestClient) -> None:
+    """Run every queued job (and every scheduled one now due) in a real worker process:
+    `antri worker --burst`, with the app's settings in its environment."""
+    settings = client.server.app[SETTINGS]
+    env = os.environ | {
+        "ANTRI_REDIS_URL": settings.redis_url or "",
+        "ANTRI_DATABASE_URL": settings.database_url or "",
+        "ANTRI_DATA_DIR": str(settings.data_dir),
+        "ANTRI_SECRET": settings.secret.decode(),
+        "ANTRI_DATA_KEY": settings.data_key.decode(),
+        "ANTRI_PAYMENT_SECRET": settings.payment_secret.decode(),
+        "ANTRI_ADMIN_TOKEN": settings.admin_token,
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "api.cli", "worker", "--burst", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, errors = await asyncio.wait_for(worker.communicate(), 60)
+    assert worker.returncode == 0, errors.decode()[-2000:]
+
+
+def outbox(client: TestClient) -> Path:
+    return client.server.app[SETTINGS].outbox
+
+
+async def test_register_verify_login_logout(make_client: AppFactory) -> None:
+    client = await make_client(**FAST_ROOM)
+    account = {"email": "siti@contoh.id", "password": "Rahasia123", "name": "Siti Aminah",
+               "phone": "081298765432"}  # fmt: skip
+    created = await client.post("/api/v1/accounts", json=account)
+    assert created.status == 201, await created.text()
+    taken = await client.post("/api/v1/accounts", json=account | {"email": "SITI@contoh.id"})
+    assert taken.status == 409
+    weak = await client.post("/api/v1/accounts", json=account | {"password": "lemah", "x": 1})
+    assert weak.status == 422
+    assert set((await weak.json())["fields"]) == {"password", "x"}
+    login = {"email": account["email"], "password": account["password"]}
+    unverified = await client.post("/api/v1/login", json=login)
+    assert unverified.status == 403
+    await run_jobs(client)
+    mails = [m for m in read_outbox(outbox(client)) if m.to == account["email"]]
+    assert len(mails) == 1
+    code = re.search(r"\b(\d{6})\b", mails[0].subject)
+    assert code is not None
+    wrong = await client.post(
+        "/api/v1/accounts/verify", json={"email": account["email"], "code": "000000"}
+    )
+    assert wrong.status == 422
+    verified = await client.post(
+        "/api/v1/accounts/verify", json={"email": account["email"], "code": code.group(1)}
+    )
+    assert verified.status == 200
+    session = await client.post("/api/v1/login", json=login)
+    assert session.status == 200
+    token = (await session.json())["session_token"]
+    assert "antri_session" in {c.key for c in client.session.cookie_jar}
+    mine = await client.get("/api/v1/bookings")
+    assert mine.status == 200, "the cookie is a session"
+    assert (await client.post("/api/v1/logout")).status == 200
+    gone = await client.get("/api/v1/bookings", headers={"X-Session-Token": token})
+    assert gone.status == 401
+
+
+async def test_login_failures_are_limited(make_client: AppFactory) -> None:
+    client = await make_client(**FAST_ROOM)
+    account = {"email": "joko@contoh.id", "password": "Rahasia123", "name": "Joko Widodo",
+               "phone": "081298765431"}  # fmt: skip
+    assert (await client.post("/api/v1/accounts", json=account)).status == 201
+    statuses = []
+    for _ in range(7):
+        response = await client.post(
+            "/api/v1/login", json={"email": account["email"], "password": "Salah12345"}
+        )
+        statuses.append(response.status)
+    assert statuses[:5] == [401] * 5 and statuses[5:] == [429, 429]
+    assert int(response.headers["Retry-After"]) > 0
+    # Even the right password waits out the lock.
+    right = await client.post(
+        "/api/v1/login", json={"email": account["email"], "password": account["password"]}
+    )
+    assert right.status == 429
+
+
+async def test_payment_mails_the_proof_once(make_client: AppFactory) -> None:
+    client = await make_client(**FAST_ROOM)
+    day = (await released_days(client))[0]
+    headers = await booker(client)
+    receipt = await (
+        await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+    ).json()
+    pay = await client.post(
+        "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+    )
+    assert pay.status == 200
+    await run_jobs(client)
+    await run_jobs(client)  # at-least-once: a job run twice must not mail twice
+    mails = [m for m in read_outbox(outbox(client)) if "Bukti pendaftaran" in m.subject]
+    assert len(mails) == 1
+    raw = next(outbox(client).glob(f"confirmed-{receipt['id']}.eml")).read_bytes()
+    assert b"application/pdf" in raw
+    receipt_pdf = client.server.app[SETTINGS].data_dir / "receipts" / f"{receipt['id']}.pdf"
+    assert receipt_pdf.read_bytes().startswith(b"%PDF")
+    notified = await pool(client).fetchval("SELECT notified_at FROM bookings")
+    assert notified is not None
+
+
+async def test_the_scheduled_expiry_job_gives_the_place_back(make_client: AppFactory) -> None:
+    client = await make_client(
+        changes={"payment_window_seconds": 1, "sweep_seconds": 3600}, **FAST_ROOM
+    )
+    day = (await released_days(client))[0]
+    headers = await booker(client)
+    created = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+    assert created.status == 201
+    assert await booked(client, day) == 1
+    await asyncio.sleep(1.5)
+    await run_jobs(client)
+    assert await booked(client, day) == 0
+    assert await pool(client).fetchval("SELECT status FROM bookings") == "expired"
+    await assert_invariants(client)
+
+
+async def test_the_sweep_job_covers_lost_jobs(make_client: AppFactory) -> None:
+    client = await make_client(
+        changes={"payment_window_seconds": 1, "sweep_seconds": 3600}, **FAST_ROOM
+    )
+    day = (await released_days(client))[0]
+    headers = await booker(client)
+    assert (
+        await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+    ).status == 201
+    settings = client.server.app[SETTINGS]
+    # The expiry job is lost (say, Redis lost it): only the sweeper is left.
+    redis.Redis.from_url(settings.redis_url or "").flushdb()
+    await asyncio.sleep(1.2)
+    jobs.configure(settings)
+    result = await asyncio.to_thread(jobs.sweep)
+    assert result["expired"] == 1
+    assert await booked(client, day) == 0
+    started = time.monotonic()
+    scheduled = Queue(jobs.QUEUE_NAME, connection=redis.Redis.from_url(settings.redis_url or ""))
+    assert "antri-sweep" in scheduled.scheduled_job_registry.get_job_ids(), "the next sweep is due"
+    assert time.monotonic() - started < 5
