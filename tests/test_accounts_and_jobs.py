@@ -13,6 +13,7 @@ from pathlib import Path
 import redis
 from aiohttp.test_utils import TestClient
 from rq import Queue
+from rq.job import Job
 
 from api import jobs
 from api.appkeys import SETTINGS
@@ -152,12 +153,12 @@ async def test_the_sweep_job_covers_lost_jobs(make_client: AppFactory) -> None:
     )
     day = (await released_days(client))[0]
     headers = await booker(client)
-    assert (
-        await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
-    ).status == 201
+    created = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+    assert created.status == 201
     settings = client.server.app[SETTINGS]
-    # The expiry job is lost (say, Redis lost it): only the sweeper is left.
-    redis.Redis.from_url(settings.redis_url or "").flushdb()
+    # The expiry job is lost (say, a worker died with it): only the sweeper is left.
+    connection = redis.Redis.from_url(settings.redis_url or "")
+    Job.fetch(f"expire-{(await created.json())['id']}", connection=connection).delete()
     await asyncio.sleep(1.2)
     jobs.configure(settings)
     result = await asyncio.to_thread(jobs.sweep)

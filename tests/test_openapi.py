@@ -71,8 +71,10 @@ def json_body(method: str, path: str) -> dict[str, Any]:
     return schema
 
 
-def test_document_covers_exactly_the_json_routes(tmp_path: Path) -> None:
+async def test_document_covers_exactly_the_json_routes(tmp_path: Path) -> None:
     # Building the app opens no connection: the Redis client and the database pool are lazy.
+    # (Async only because asyncpg's unopened pool takes the current event loop, and would make
+    # and leak one of its own outside a running loop.)
     app = create_app(
         Settings(
             secret=b"x" * 32,
