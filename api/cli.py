@@ -111,15 +111,20 @@ def _serve(settings: Settings) -> None:
     url = f"http://{settings.host}:{settings.port}/"
     print(f"Antri is up: {url}  (waiting room: {url}antre/{settings.guard_room})")
     print(f"Admin token: {settings.admin_token}")
-    app = create_app(settings)
-    app.on_startup.append(_freeze_gc)
     web.run_app(
-        app,
+        _app(settings),
         host=settings.host,
         port=settings.port,
         print=None,
         access_log=None,
     )
+
+
+async def _app(settings: Settings) -> web.Application:
+    # Built inside the running loop: the database pool is bound to it.
+    app = create_app(settings)
+    app.on_startup.append(_freeze_gc)
+    return app
 
 
 async def _freeze_gc(app: web.Application) -> None:

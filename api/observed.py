@@ -71,9 +71,7 @@ def _as_api_error(exc: Exception) -> ApiError:
         return _refusal(exc)
     if isinstance(exc, DocumentRejected):
         return ApiError(exc.status, exc.code, exc.message)
-    if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                        asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
-                        RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)):  # fmt: skip
+    if isinstance(exc, _UNAVAILABLE):
         log.warning("storage unavailable: %r", exc)
         return ApiError(
             503,
@@ -87,6 +85,17 @@ def _as_api_error(exc: Exception) -> ApiError:
     return ApiError(500, "internal", "Something went wrong on our side; nothing was changed.")
 
 
+#: failures of a store (PostgreSQL, Redis) that a retry a little later may not meet
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
 _REFUSAL_STATUS = {Conflict: 409, NotFound: 404, Unauthenticated: 401, Forbidden: 403}
 
 

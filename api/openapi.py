@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from queue_engine.changes import EDITABLE
 from queue_engine.room import VisitState
 from queue_engine.settings import RoomState
 
@@ -254,15 +255,7 @@ SCHEMAS: Final[Json] = {
                 )
             ),
         },
-        optional=(
-            "rate_per_minute",
-            "burst",
-            "max_active",
-            "session_minutes",
-            "keep_place_seconds",
-            "state",
-            "event_starts_at",
-        ),
+        optional=EDITABLE,
         strict=True,
         description="At least one setting to change.",
     )

@@ -41,6 +41,8 @@ class Settings:
     payment_secret: bytes = b""
     #: an unpaid booking is cancelled this long after it was made
     payment_window_seconds: int = 7200
+    #: serve the sandbox bank (turn off where a real payment gateway calls back)
+    sandbox_payments: bool = True
     #: None: e-mails are written to data_dir/outbox
     smtp_url: str | None = None
     #: where the sandbox bank sends its callbacks (default: this server)
@@ -97,6 +99,7 @@ class Settings:
             payment_secret=_secret(env, "ANTRI_PAYMENT_SECRET", data_dir / "payment-secret"),
             payment_window_seconds=_int(env, "ANTRI_PAYMENT_WINDOW_SECONDS", 7200),
             smtp_url=env.get("ANTRI_SMTP_URL") or None,
+            sandbox_payments=env.get("ANTRI_SANDBOX_PAYMENTS", "1") not in ("0", "false", "no"),
             public_url=env.get("ANTRI_PUBLIC_URL") or None,
             room_defaults=defaults,
         )

@@ -56,10 +56,12 @@ async def callback(request: web.Request) -> web.Response:
 async def sandbox_pay(request: web.Request) -> web.Response:
     """POST /api/v1/payments/sandbox/pay `{"billing_code"}`: the sandbox bank collects the
     amount due and calls the payment callback, signed, as a real bank would."""
+    settings = request.config_dict[SETTINGS]
+    if not settings.sandbox_payments:
+        raise ApiError(404, "not_found", "There is no sandbox bank on this server.")
     body = strict_fields(await read_json_object(request), {"billing_code": str})
     code = body["billing_code"].strip()
     amount = await request.config_dict[BOOKINGS].amount_due(code)
-    settings = request.config_dict[SETTINGS]
     notice = orjson.dumps(
         {
             "billing_code": code,
@@ -74,15 +76,20 @@ async def sandbox_pay(request: web.Request) -> web.Response:
     }
     base = settings.public_url or str(request.url.origin())
     timeout = aiohttp.ClientTimeout(total=10)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.post(f"{base}/api/v1/payments/callback", data=notice, headers=headers) as reply,
-    ):
-        answer = await reply.json(content_type=None)
-        if reply.status != 200:
-            raise ApiError(
-                reply.status if reply.status < 500 else 502,
-                answer.get("error", "payment_refused"),
-                answer.get("message", "The payment was refused."),
-            )
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(f"{base}/api/v1/payments/callback", data=notice, headers=headers) as reply,
+        ):
+            answer = await reply.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        raise ApiError(
+            502, "callback_failed", "The sandbox bank could not reach Antri's callback."
+        ) from None
+    if reply.status != 200:
+        raise ApiError(
+            reply.status if reply.status < 500 else 502,
+            answer.get("error", "payment_refused"),
+            answer.get("message", "The payment was refused."),
+        )
     return json_response({"paid": True, "amount": amount, **answer})
