@@ -1,7 +1,8 @@
-"""`make bench`: the waiting room against same-run baselines, on loopback, in one command.
+"""`make bench`: the waiting room and booking against same-run baselines, on loopback.
 
-Starts a private redis-server and each server process on free loopback ports, drives them with
-wrk and prints a Markdown report. Targets that form a ratio are measured in interleaved rounds:
+Starts a private redis-server, an embedded PostgreSQL and each server process on free loopback
+ports, drives them with wrk (waiting room) or a client process (booking) and prints a Markdown
+report. Targets that form a ratio are measured in interleaved rounds:
 
 1. baseline A (a hello-world aiohttp handler, same request bytes) and the status endpoint of
    room paspor, its line 1,000 long, 1,000 valid tickets rotating;
@@ -9,8 +10,12 @@ wrk and prints a Markdown report. Targets that form a ratio are measured in inte
    tickets at the back of that line, and, as its same-window control, status in a second
    room (kontrol) whose line stayed 1,000 long;
 3. baseline B (an aiohttp handler making one bare EVALSHA) and the join endpoint, every
-   request a new visitor.
+   request a new visitor;
+4. booking (its own `antri serve`, whose guard room admits at once): 200 clients book into 10
+   small slots until all are full, in rounds, each after a round of hello-world POSTs of the
+   same size by the same clients; then the database is checked for overbooking.
 
+`--only waiting-room` or `--only booking` runs one part.
 The exit status is 0 whether or not the targets are met: this is a measurement, not a test.
 """
 
@@ -28,13 +33,16 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from api.database import EmbeddedPostgres
 from api.embedded import RedisServer, free_port
 
-from . import line
+from . import booking, line
+from .booking import BookingBench, BookingOptions, Round
+from .booking_report import render_booking
 from .processes import Server
 from .report import Measured, MemoryUse, ratios_table, results_table
 from .serving import HOST
@@ -52,15 +60,29 @@ class Options:
     load: Load
     visitors: int
     fill: int
+    only: str = "all"
+    booking: BookingOptions = field(default_factory=BookingOptions)
+
+    def runs(self, part: str) -> bool:
+        """True when `part` ("waiting-room" or "booking") is to be measured."""
+        return self.only in ("all", part)
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """Everything the report shows."""
+class WaitingRoom:
+    """The waiting room's results."""
 
     measured: Measured
     memory: MemoryUse
     fill_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Everything the report shows (None: the part was not run)."""
+
+    waiting_room: WaitingRoom | None
+    booking: list[Round] | None
 
 
 def log(message: str) -> None:
@@ -72,13 +94,14 @@ def _python_module(name: str, *args: str) -> list[str]:
     return [sys.executable, "-m", name, *args]
 
 
-def _app_env(redis_url: str, port: int, data_dir: Path) -> dict[str, str]:
+def _app_env(redis_url: str, database_url: str, port: int, data_dir: Path) -> dict[str, str]:
     """`antri serve`'s environment: inherited ANTRI_* settings dropped, a slow trickle set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTRI_")}
     return env | {
         "ANTRI_HOST": HOST,
         "ANTRI_PORT": str(port),
         "ANTRI_REDIS_URL": redis_url,
+        "ANTRI_DATABASE_URL": database_url,
         "ANTRI_DATA_DIR": str(data_dir),
         "ANTRI_ROOMS": f"{line.ROOM},{line.CONTROL_ROOM}",
         # One admission a minute: measured tickets stay `waiting`, polls stay on the fast path.
@@ -88,21 +111,31 @@ def _app_env(redis_url: str, port: int, data_dir: Path) -> dict[str, str]:
 
 
 class Bench:
-    """One run: its scratch directory, its Redis, and every server it starts (in `stack`)."""
+    """One run: its scratch directory, its Redis and PostgreSQL, and every server it starts
+    (stopped at the end of its part, and in any case by `stack`)."""
 
     def __init__(
-        self, tmp: Path, redis_url: str, opts: Options, stack: contextlib.ExitStack
+        self,
+        tmp: Path,
+        redis_url: str,
+        database_url: str,
+        opts: Options,
+        stack: contextlib.ExitStack,
     ) -> None:
         self.tmp = tmp
         self.redis_url = redis_url
+        self.database_url = database_url
         self.opts = opts
         self.stack = stack
 
-    async def start_app(self) -> Server:
-        """`antri serve` (via `python -m api.cli serve`) on a free port."""
+    async def start_app(
+        self, name: str = "antri", settings: dict[str, str] | None = None
+    ) -> Server:
+        """`antri serve` (via `python -m api.cli serve`) on a free port, `settings` added."""
         port = free_port()
-        env = _app_env(self.redis_url, port, self.tmp / "app")
-        return await self._launch("antri", port, _python_module("api.cli", "serve"), env)
+        env = _app_env(self.redis_url, self.database_url, port, self.tmp / name)
+        argv = _python_module("api.cli", "serve")
+        return await self._launch(name, port, argv, env | (settings or {}), timeout=60.0)
 
     async def start_baseline(self, name: str, module: str, *args: str) -> Server:
         """One of the baseline apps in bench/ on a free port."""
@@ -111,12 +144,17 @@ class Bench:
         return await self._launch(name, port, argv)
 
     async def _launch(
-        self, name: str, port: int, argv: list[str], env: dict[str, str] | None = None
+        self,
+        name: str,
+        port: int,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        timeout: float = 20.0,
     ) -> Server:
         server = Server(name, argv, port, self.tmp / f"{name}.log", env)
         self.stack.callback(server.stop)
         log(f"starting {name} on {server.url}")
-        return await server.start()
+        return await server.start(timeout)
 
     async def tickets(self, app: Server, room: str) -> tuple[Path, int]:
         """Join `visitors` new visitors to `room`; their tickets' file and the last one's place."""
@@ -140,7 +178,26 @@ class Bench:
         return results
 
     async def run(self) -> Outcome:
-        """Every phase, in order."""
+        """Every part asked for, in order."""
+        waiting_room = await self.waiting_room() if self.opts.runs("waiting-room") else None
+        rounds = await self.booking() if self.opts.runs("booking") else None
+        return Outcome(waiting_room, rounds)
+
+    async def booking(self) -> list[Round]:
+        """The booking part, against an `antri serve` of its own and hello-world."""
+        app = await self.start_app("antri-booking", booking.APP_ENV)
+        hello = await self.start_baseline("hello-world", "bench.hello")
+        try:
+            bench = BookingBench(
+                app.url, hello.url, self.database_url, self.redis_url, self.tmp / "booking"
+            )
+            return await bench.run(self.opts.booking, log)
+        finally:
+            app.stop()
+            hello.stop()
+
+    async def waiting_room(self) -> WaitingRoom:
+        """The waiting room's phases, in order."""
         app = await self.start_app()
         hello = await self.start_baseline("hello-world", "bench.hello")
         evalsha = await self.start_baseline(
@@ -187,7 +244,9 @@ class Bench:
             self.opts.load,
         )
         measured = Measured(hello_result, status_1k, control_1k, status_1m, evalsha_result, join)
-        return Outcome(measured, MemoryUse(before, after, self.opts.fill + 1), fill_seconds)
+        for server in (app, hello, evalsha):
+            server.stop()
+        return WaitingRoom(measured, MemoryUse(before, after, self.opts.fill + 1), fill_seconds)
 
 
 def code_version() -> str:
@@ -205,15 +264,25 @@ def code_version() -> str:
 
 def render(outcome: Outcome, opts: Options) -> str:
     """The Markdown report of one run."""
-    ratios = outcome.measured.ratios(outcome.memory)
-    missed = [r.name for r in ratios if not r.met]
-    dirty = [r.name for r in outcome.measured.all() if not r.clean]
-    fill_rate = opts.fill / outcome.fill_seconds
     lines = [
         f"Antri benchmark, {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
         f"Machine: {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}",
         f"Code: {code_version()}",
+    ]
+    if outcome.waiting_room is not None:
+        lines += ["", *_render_waiting_room(outcome.waiting_room, opts)]
+    if outcome.booking is not None:
+        lines += ["", render_booking(outcome.booking, opts.booking)]
+    return "\n".join(lines)
+
+
+def _render_waiting_room(outcome: WaitingRoom, opts: Options) -> list[str]:
+    ratios = outcome.measured.ratios(outcome.memory)
+    missed = [r.name for r in ratios if not r.met]
+    dirty = [r.name for r in outcome.measured.all() if not r.clean]
+    fill_rate = opts.fill / outcome.fill_seconds
+    lines = [
         f"Load: {opts.load.describe()}; every server on 127.0.0.1",
         "",
         results_table(outcome.measured.all()),
@@ -227,7 +296,7 @@ def render(outcome: Outcome, opts: Options) -> str:
     ]
     if dirty:
         lines.append(f"**Errors (non-2xx or socket) in: {', '.join(dirty)}**")
-    return "\n".join(lines)
+    return lines
 
 
 def parse_options(argv: Sequence[str] | None) -> Options:
@@ -245,9 +314,22 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add("--threads", type=int, default=1, help="wrk threads")
     add("--visitors", type=int, default=1000, help="tickets rotated by wrk for status")
     add("--fill", type=int, default=1_000_000, help="joins that make the line long")
+    add("--only", choices=("all", "waiting-room", "booking"), default="all", help="run one part")
+    add("--booking-clients", type=int, default=200, help="concurrent booking clients")
+    add("--booking-slots", type=int, default=10, help="slots booked into")
+    add("--booking-capacity", type=int, default=100, help="places in each slot")
+    add("--booking-rounds", type=int, default=5, help="booking rounds")
+    add("--hello-seconds", type=float, default=2.0, help="hello-world POSTs before each round")
     args = parser.parse_args(argv)
     load = Load(args.threads, args.connections, args.rounds, args.round_seconds, args.warmup)
-    return Options(load, args.visitors, args.fill)
+    booking_opts = BookingOptions(
+        args.booking_clients,
+        args.booking_slots,
+        args.booking_capacity,
+        args.booking_rounds,
+        args.hello_seconds,
+    )
+    return Options(load, args.visitors, args.fill, args.only, booking_opts)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -257,7 +339,7 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark and print its report; every process started is stopped."""
     opts = parse_options(argv)
-    if shutil.which("wrk") is None:
+    if opts.runs("waiting-room") and shutil.which("wrk") is None:
         print("bench: wrk is not installed (make bench installs it)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -276,7 +358,11 @@ def _measure(opts: Options) -> Outcome:
         stack.callback(redis.stop)
         log(f"starting redis-server on {redis.url}")
         redis.start()
-        return asyncio.run(Bench(Path(tmp), redis.url, opts, stack).run())
+        postgres = EmbeddedPostgres(Path(tmp) / "postgres")
+        stack.callback(postgres.stop)
+        log("starting PostgreSQL (embedded)")
+        postgres.start()
+        return asyncio.run(Bench(Path(tmp), redis.url, postgres.url, opts, stack).run())
 
 
 if __name__ == "__main__":

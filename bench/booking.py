@@ -1,0 +1,265 @@
+"""The booking benchmark: many clients booking into a few small slots, over real HTTP.
+
+Set-up goes straight to the app's PostgreSQL and Redis (accounts and login sessions, the way
+`tests/booking_support.py` makes them) and through the API (one admission to the guard room,
+shared by every client). Each round empties the chosen slots, gives each `capacity` places, and
+starts a client process (`bench.bookers`) that books until every place is taken; a round of
+hello-world POSTs by the same harness runs just before it. After each round the database is
+checked: no slot over capacity, each slot's count equal to the bookings holding it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import redis.asyncio as aioredis
+
+from api.booking.accounts import Accounts
+
+from .applicants import LANE, OFFICE
+
+#: the booking app's guard room: it admits at once, so that set-up takes no time
+ROOM = "loket"
+#: `antri serve`'s settings for the booking phase (on top of the common ones)
+APP_ENV = {
+    "ANTRI_ROOMS": ROOM,
+    "ANTRI_RATE_PER_MINUTE": "60000",
+    "ANTRI_BURST": "1000",
+    "ANTRI_SESSION_MINUTES": "240",
+}
+#: bookings one account may hold (MAX_PEOPLE_PER_ACCOUNT of the app)
+PER_ACCOUNT = 5
+#: NIK numbers used by one round at most (its bookings and its refusals)
+APPLICANTS_PER_ROUND = 1_000_000
+
+_DRIFT = (
+    "SELECT s.id, s.booked, count(b.id) AS holding FROM slots s"
+    " LEFT JOIN bookings b ON b.slot_id = s.id AND b.status IN ('awaiting_payment',"
+    " 'confirmed', 'checked_in', 'interviewed', 'approved', 'rejected', 'printing',"
+    " 'ready', 'collected')"
+    " GROUP BY s.id HAVING s.booked <> count(b.id)"
+)
+
+
+class BookingBenchError(RuntimeError):
+    """The app did not behave as the benchmark needs."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookingOptions:
+    """How hard the booking phase pushes."""
+
+    clients: int = 200
+    slots: int = 10
+    capacity: int = 100
+    rounds: int = 5
+    hello_seconds: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One client process's result (see bench.bookers.Tally.result)."""
+
+    requests: int
+    ok: int
+    seconds: float
+    ok_seconds: float
+    latencies_ms: list[float]
+    statuses: dict[str, int]
+    errors: dict[str, int]
+
+    @classmethod
+    def read(cls, path: Path) -> Run:
+        """The result file of a client process."""
+        return cls(**json.loads(path.read_text()))
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The database after one round."""
+
+    over_capacity: int  #: slots anywhere with booked > capacity (or < 0)
+    drift: int  #: slots anywhere whose count differs from the bookings holding them
+    booked: int  #: places taken in the round's slots
+    places: int  #: places the round's slots had
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One booking round and the hello-world round just before it."""
+
+    hello: Run
+    booking: Run
+    check: Check
+
+
+async def released_slots(app_url: str, count: int) -> list[tuple[str, str]]:
+    """The first `count` (date, session) pairs of OFFICE on released dates, earliest first."""
+    url = f"{app_url}/api/v1/offices/{OFFICE}/availability?days=40"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        body = await response.json()
+    pairs = [
+        (d["date"], s["id"])
+        for d in body["dates"]
+        if d["released"]
+        for s in d["sessions"]
+        if LANE in s["lanes"]
+    ]
+    if len(pairs) < count:
+        raise BookingBenchError(f"only {len(pairs)} released sessions at {OFFICE}: {body}")
+    return pairs[:count]
+
+
+async def admission(app_url: str, room: str = ROOM, timeout: float = 10.0) -> str:
+    """An admission token to `room`: join, then poll until admitted."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        async with session.post(f"{app_url}/api/v1/rooms/{room}/join") as response:
+            body = await response.json()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while body.get("state") != "admitted":
+            if asyncio.get_running_loop().time() > deadline:
+                raise BookingBenchError(f"never admitted to {room}: {body}")
+            await asyncio.sleep(0.1)
+            headers = {"X-Antri-Ticket": body["ticket"]}
+            url = f"{app_url}/api/v1/rooms/{room}/status"
+            async with session.get(url, headers=headers) as response:
+                body = await response.json()
+    return str(body["admission_token"])
+
+
+async def login_sessions(pool: asyncpg.Pool, redis_url: str, count: int) -> list[str]:
+    """`count` new verified accounts, straight into the database, and a login session each."""
+    tag = secrets.token_hex(4)
+    emails = [f"bench-{tag}-{n}@antri.test" for n in range(count)]
+    ids = await pool.fetch(
+        "INSERT INTO accounts (email, name, phone, password_hash, verified_at)"
+        " SELECT e, 'Pemohon Uji', '081200000000', 'x', now() FROM unnest($1::text[]) e"
+        " RETURNING id",
+        emails,
+    )
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        accounts = Accounts(pool, client, b"bench")
+        return [await accounts.open_session(row["id"]) for row in ids]
+    finally:
+        await client.aclose()
+
+
+async def slot_ids(pool: asyncpg.Pool, pairs: list[tuple[str, str]]) -> list[int]:
+    """The ids of OFFICE's LANE slots at those (date, session) pairs."""
+    rows = await pool.fetch(
+        "SELECT s.id FROM slots s JOIN unnest($1::date[], $2::text[]) AS p(day, session_id)"
+        " ON s.day = p.day AND s.session_id = p.session_id"
+        " WHERE s.office_id = $3 AND s.lane = $4",
+        [dt.date.fromisoformat(d) for d, _ in pairs],
+        [s for _, s in pairs],
+        OFFICE,
+        LANE,
+    )
+    if len(rows) != len(pairs):
+        raise BookingBenchError(f"found {len(rows)} of {len(pairs)} slots")
+    return [row["id"] for row in rows]
+
+
+async def reset(pool: asyncpg.Pool, slots: list[int], capacity: int) -> None:
+    """Empty the slots (their bookings deleted) and give each `capacity` places."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "DELETE FROM booking_events WHERE booking_id IN"
+            " (SELECT id FROM bookings WHERE slot_id = ANY($1))",
+            slots,
+        )
+        await conn.execute("DELETE FROM bookings WHERE slot_id = ANY($1)", slots)
+        await conn.execute(
+            "UPDATE slots SET capacity = $2, booked = 0 WHERE id = ANY($1)", slots, capacity
+        )
+
+
+async def check(pool: asyncpg.Pool, slots: list[int]) -> Check:
+    """The invariants over the whole database, and the round's slots' totals."""
+    over = await pool.fetchval("SELECT count(*) FROM slots WHERE booked > capacity OR booked < 0")
+    drift = await pool.fetch(_DRIFT)
+    totals = await pool.fetchrow(
+        "SELECT sum(booked) AS booked, sum(capacity) AS places FROM slots WHERE id = ANY($1)",
+        slots,
+    )
+    return Check(int(over), len(drift), int(totals["booked"]), int(totals["places"]))
+
+
+async def run_clients(spec: dict[str, Any], directory: Path, name: str) -> Run:
+    """One `bench.bookers` process with `spec`; its result."""
+    spec_path, result_path = directory / f"{name}.spec.json", directory / f"{name}.result.json"
+    spec_path.write_text(json.dumps(spec))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.bookers", str(spec_path), str(result_path)
+    )
+    if await process.wait() != 0:
+        raise BookingBenchError(f"the client process {name} exited with {process.returncode}")
+    return Run.read(result_path)
+
+
+class BookingBench:
+    """The booking phase against one `antri serve` and the hello-world baseline."""
+
+    def __init__(
+        self, app_url: str, hello_url: str, database_url: str, redis_url: str, directory: Path
+    ) -> None:
+        self.app_url = app_url
+        self.hello_url = hello_url
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.directory = directory
+
+    async def run(self, opts: BookingOptions, log: Any) -> list[Round]:
+        """Set up, then `opts.rounds` interleaved rounds of hello-world and booking."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+        try:
+            pairs = await released_slots(self.app_url, opts.slots)
+            slots = await slot_ids(pool, pairs)
+            token = await admission(self.app_url)
+            accounts = opts.slots * opts.capacity // PER_ACCOUNT + opts.clients
+            sessions = await login_sessions(pool, self.redis_url, accounts)
+            log(f"booking: {len(slots)} slots {pairs[0]}..{pairs[-1]}, {len(sessions)} accounts")
+            book = {
+                "mode": "book",
+                "url": f"{self.app_url}/api/v1/bookings",
+                "warm_url": f"{self.app_url}/healthz",
+                "clients": opts.clients,
+                "admission": token,
+                "sessions": sessions,
+                "per_account": PER_ACCOUNT,
+                "slots": [list(p) for p in pairs],
+            }
+            hello = {
+                "mode": "hello",
+                "url": f"{self.hello_url}/",
+                "warm_url": f"{self.hello_url}/",
+                "clients": opts.clients,
+                "seconds": opts.hello_seconds,
+            }
+            rounds = []
+            for n in range(opts.rounds):
+                await reset(pool, slots, opts.capacity)
+                hello_run = await run_clients(hello, self.directory, f"hello-{n}")
+                first = {"first_applicant": n * APPLICANTS_PER_ROUND}
+                booking_run = await run_clients(book | first, self.directory, f"book-{n}")
+                done = Round(hello_run, booking_run, await check(pool, slots))
+                log(
+                    f"round {n + 1}: {booking_run.ok} bookings in {booking_run.ok_seconds:.2f} s"
+                    f" ({booking_run.ok / booking_run.ok_seconds:,.0f}/s), hello"
+                    f" {hello_run.requests / hello_run.seconds:,.0f} req/s; {done.check}"
+                )
+                rounds.append(done)
+            return rounds
+        finally:
+            await pool.close()
