@@ -70,6 +70,10 @@ async def revoke(request: web.Request) -> web.Response:
         admission = room.signer.read_admission(token if isinstance(token, str) else "")
     except (MalformedToken, InvalidToken):
         raise _invalid("admission_token", "not an admission token of this service") from None
+    if admission.room != room.name or admission.epoch != room.view().epoch:
+        # A session's id is its place in line: releasing another room's (or an older epoch's)
+        # token here would end whoever holds that place now.
+        raise _invalid("admission_token", "not an admission to this room's current line")
     return json_response({"revoked": await room.release(admission.token_id)})
 
 

@@ -79,11 +79,11 @@ def _work(settings: Settings, burst: bool = False) -> None:
 
 def _accounts(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
-        assert settings.database_url is not None and settings.redis_url is not None
+        assert settings.database_url is not None
         await migrate_url(settings.database_url)
         pool = await create_pool(settings.database_url, size=2)
         try:
-            accounts = Accounts(pool, None, settings.secret)  # type: ignore[arg-type]
+            accounts = Accounts(pool, None, settings.secret)
             if args.action == "create":
                 account_id = await accounts.create(
                     args.email, args.password, args.name, args.phone, args.verified
@@ -184,13 +184,23 @@ def main(argv: list[str] | None = None) -> int:
         ):
             _serve(ready)
         return 0
+    if args.command in ("migrate", "accounts"):
+        # These need only the database: the embedded one under data_dir when no URL is set
+        # (attached to, if `antri up` is running).
+        with database_for(settings) as ready:
+            assert ready.database_url is not None
+            if args.command == "accounts":
+                return _accounts(ready, args)
+            applied = asyncio.run(migrate_url(ready.database_url))
+            print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none pending'}")
+            return 0
     missing = [
         name
         for name, value in (
             ("ANTRI_REDIS_URL", settings.redis_url),
             ("ANTRI_DATABASE_URL", settings.database_url),
         )
-        if value is None and not (args.command == "migrate" and name == "ANTRI_REDIS_URL")
+        if value is None
     ]
     if missing:
         print(f"antri {args.command}: set {' and '.join(missing)} (or use `antri up`)",
@@ -198,14 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         _serve(settings)
-    elif args.command == "worker":
-        _work(settings, burst=args.burst)
-    elif args.command == "migrate":
-        assert settings.database_url is not None
-        applied = asyncio.run(migrate_url(settings.database_url))
-        print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none pending'}")
     else:
-        return _accounts(settings, args)
+        _work(settings, burst=args.burst)
     return 0
 
 

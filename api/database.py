@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,11 +34,16 @@ class EmbeddedPostgres:
 
     def start(self) -> EmbeddedPostgres:
         """Initialise the data directory if new, then start the server and wait for it."""
-        # imported here: it is only needed when no URL is configured
-        from pgserver.postgres_server import get_server
-
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._server = get_server(self.directory.resolve(), cleanup_mode="stop")
+        # pgserver logs every step of initdb and pg_ctl at INFO, and platformdirs warns that a
+        # runtime directory is missing (it falls back to /tmp): neither tells an operator anything.
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+            # imported here: it is only needed when no URL is configured
+            from pgserver.postgres_server import get_server
+
+            self._server = get_server(self.directory.resolve(), cleanup_mode="stop")
         return self
 
     @property

@@ -105,11 +105,20 @@ def check_registration(body: dict[str, Any]) -> tuple[str, str, str, str]:
 class Accounts:
     """Registration, verification and login, on PostgreSQL (accounts) and Redis (sessions)."""
 
-    def __init__(self, pool: asyncpg.Pool, redis: RedisClient, secret: bytes) -> None:
+    def __init__(self, pool: asyncpg.Pool, redis: RedisClient | None, secret: bytes) -> None:
+        """`redis` holds the login sessions; without it (the `antri accounts` command) accounts
+        can be created but nobody can log in."""
         self.pool = pool
-        self.redis = redis
+        self._redis = redis
         self.hasher = PasswordHasher()
         self._code_key = hashlib.sha256(b"antri verification code v1" + secret).digest()
+
+    @property
+    def redis(self) -> RedisClient:
+        """The Redis of the login sessions."""
+        if self._redis is None:
+            raise RuntimeError("login sessions need Redis")
+        return self._redis
 
     def _code_hash(self, account_id: int, code: str) -> bytes:
         return hmac.new(self._code_key, f"{account_id}:{code}".encode(), "sha256").digest()
