@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import warnings
@@ -50,6 +51,21 @@ class EmbeddedPostgres:
     def url(self) -> str:
         """A postgresql:// URL of the server's `postgres` database."""
         return str(self._server.get_uri())
+
+    def kill(self) -> None:
+        """Kill the server and its backends with SIGKILL, as a crash of the machine would
+        (for the tests; `start` again runs PostgreSQL's crash recovery)."""
+        import psutil
+
+        main = psutil.Process(self._server.get_pid())
+        victims = [main, *main.children(recursive=True)]
+        for process in victims:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(victims, timeout=10)
+        with contextlib.suppress(Exception):
+            self._server.cleanup()  # forgets the dead server, so that start() starts anew
+        self._server = None
 
     def stop(self) -> None:
         """Stop the server."""

@@ -91,10 +91,12 @@ _UNAVAILABLE = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    # what asyncpg raises when a pooled connection broke mid-operation and cannot be reset
+    asyncpg.InternalClientError,
     RedisConnectionError,
     RedisTimeoutError,
-    ConnectionError,
     TimeoutError,
+    OSError,  # a refused or missing socket (ConnectionError is one), a full disk
 )
 _REFUSAL_STATUS = {Conflict: 409, NotFound: 404, Unauthenticated: 401, Forbidden: 403}
 
