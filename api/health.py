@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from .appkeys import ENGINE, REGISTRY
+from .appkeys import BOOKINGS, ENGINE, REGISTRY
 from .web import json_response
 
 
@@ -16,14 +17,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """GET /readyz: Redis answers, so the waiting room can admit."""
+    """GET /readyz: Redis and PostgreSQL answer, so the room can admit and bookings be made."""
+    checks = {"redis": "ok", "database": "ok"}
     try:
         await request.config_dict[ENGINE].client.ping()
     except (RedisError, OSError) as exc:
-        return json_response(
-            {"status": "unavailable", "redis": str(exc)}, 503, {"Retry-After": "5"}
-        )
-    return json_response({"status": "ok", "redis": "ok"})
+        checks["redis"] = str(exc) or type(exc).__name__
+    try:
+        await request.config_dict[BOOKINGS].pool.fetchval("SELECT 1", timeout=1.0)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        checks["database"] = str(exc) or type(exc).__name__
+    if checks != {"redis": "ok", "database": "ok"}:
+        return json_response({"status": "unavailable", **checks}, 503, {"Retry-After": "5"})
+    return json_response({"status": "ok", **checks})
 
 
 async def metrics(request: web.Request) -> web.Response:

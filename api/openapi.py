@@ -485,7 +485,30 @@ SCHEMAS: Final[Json] = {
         {"paid": {"type": "boolean", "const": True}, "amount": RUPIAH},
     ),
     # operations
-    "Health": obj({"status": enum(("ok", "unavailable")), "redis": string()}, optional=("redis",)),
+    "Health": obj(
+        {"status": enum(("ok", "unavailable")), "redis": string(), "database": string()},
+        optional=("redis", "database"),
+    ),
+    "Account": obj(
+        {
+            "id": integer(),
+            "email": string(),
+            "name": string(),
+            "phone": string(),
+            "verified": {"type": "boolean"},
+            "applicants": integer("People with an active booking (at most 5).", minimum=0),
+        }
+    ),
+    "QuotaRequest": obj(
+        {
+            "date": string(format="date"),
+            "session_id": string(),
+            "lane": enum(LANES),
+            "capacity": integer("0 closes the slot; never below what is booked.", minimum=0),
+        },
+        strict=True,
+    ),
+    "Quota": obj({"capacity": integer(), "booked": integer(), "remaining": integer()}),
 }
 
 # -- responses --------------------------------------------------------------------------------
@@ -900,6 +923,15 @@ PATHS: Final[Json] = {
             body=ref("LoginRequest"),
         )
     },
+    "/api/v1/account": {
+        "get": operation(
+            "getAccount",
+            "The logged-in account",
+            "accounts",
+            {200: ok(ref("Account")), 401: use("LoginRequired"), **UNAVAILABLE},
+            security=LOGIN,
+        )
+    },
     "/api/v1/logout": {
         "post": operation(
             "logout",
@@ -1141,6 +1173,24 @@ PATHS: Final[Json] = {
             security=ADMIN,
         )
     },
+    "/api/v1/admin/offices/{id}/quota": {
+        "put": operation(
+            "setQuota",
+            "Change one slot's quota (office, date, session, lane)",
+            "office",
+            {
+                200: ok(ref("Quota")),
+                401: use("AdminOnly"),
+                404: failure(404, "unknown_office", "unknown_slot"),
+                409: failure(409, "below_booked"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[ref("OfficeId", "parameters")],
+            body=ref("QuotaRequest"),
+            security=ADMIN,
+        )
+    },
     # operations
     "/api/openapi.json": {
         "get": operation(
@@ -1158,11 +1208,11 @@ PATHS: Final[Json] = {
     "/readyz": {
         "get": operation(
             "readyz",
-            "Readiness: Redis answers, so the waiting room can admit",
+            "Readiness: Redis and PostgreSQL answer",
             "operations",
             {
                 200: ok(ref("Health")),
-                503: ok(ref("Health"), "Redis is unreachable; `redis` says why.")
+                503: ok(ref("Health"), "Redis or PostgreSQL is unreachable; the field says why.")
                 | {"headers": {"Retry-After": ref("RetryAfter", "headers")}},
             },
         )

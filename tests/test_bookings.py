@@ -477,3 +477,31 @@ async def test_inventory_feeds_the_waiting_room(make_client: AppFactory) -> None
             break
         await asyncio.sleep(0.05)
     assert room.view().sold_out, "the last place taken: waiters hear sold_out"
+
+
+async def test_operator_changes_a_quota_but_never_below_what_is_booked(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client(**FAST_ROOM)
+    day = await first_day(client)
+    headers = await booker(client)
+    for _ in range(2):
+        assert (await book(client, headers, booking_body(day))).status == 201
+    url = "/api/v1/admin/offices/tanjung-priok/quota"
+    quota = {"date": day, "session_id": "s1", "lane": "reguler", "capacity": 2}
+    assert (await client.put(url, json=quota)).status == 401
+    closed = await client.put(url, json=quota, headers=ADMIN)
+    assert closed.status == 200 and (await closed.json())["remaining"] == 0
+    full = await book(client, headers, booking_body(day))
+    assert (await full.json())["error"] == "slot_full"
+    below = await client.put(url, json=quota | {"capacity": 1}, headers=ADMIN)
+    assert below.status == 409 and (await below.json())["error"] == "below_booked"
+    for bad in ({"capacity": -1}, {"lane": "vip"}, {"date": "besok"}, {"extra": 1}):
+        assert (await client.put(url, json=quota | bad, headers=ADMIN)).status == 422, bad
+    gone = await client.put(url, json=quota | {"date": "2020-01-06"}, headers=ADMIN)
+    assert gone.status == 404
+    account = await (await client.get("/api/v1/account", headers=headers)).json()
+    assert account["applicants"] == 2 and account["verified"] is True
+    ready = await (await client.get("/readyz")).json()
+    assert ready == {"status": "ok", "redis": "ok", "database": "ok"}
+    await assert_invariants(client)

@@ -245,6 +245,18 @@ class Accounts:
         value = await self.redis.get(_session_key(token))
         return int(value) if value is not None else None
 
+    async def profile(self, account_id: int) -> dict[str, Any]:
+        """What the account's owner sees of it, with how many people it applies for now."""
+        row = await self.pool.fetchrow(
+            "SELECT a.id, a.email, a.name, a.phone, a.verified_at IS NOT NULL AS verified,"
+            " (SELECT count(DISTINCT nik_hash) FROM bookings b WHERE b.account_id = a.id AND"
+            "  b.status IN ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed',"
+            "  'approved', 'printing', 'ready')) AS applicants"
+            " FROM accounts a WHERE a.id = $1",
+            account_id,
+        )
+        return dict(row) if row is not None else {}
+
     async def create(self, email: str, password: str, name: str, phone: str, verified: bool) -> int:
         """An account made by an operator (`antri accounts create`), verified if asked."""
         check_registration({"email": email, "password": password, "name": name, "phone": phone})

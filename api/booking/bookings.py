@@ -755,6 +755,36 @@ class Bookings:
         )
         return [r["id"] for r in rows]
 
+    async def set_capacity(
+        self, office_id: str, day: date, session_id: str, lane: str, capacity: int
+    ) -> dict[str, int]:
+        """An operator changes one slot's quota (0 closes it); never below what is booked."""
+        office = self.office(office_id)
+        if office.session(session_id) is None or lane not in office.capacity or capacity < 0:
+            raise Invalid({"slot": "unknown session or lane, or a negative capacity"})
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT id, booked FROM slots WHERE office_id = $1 AND day = $2"
+                " AND session_id = $3 AND lane = $4 FOR UPDATE",
+                office.id,
+                day,
+                session_id,
+                lane,
+            )
+            if row is None:
+                raise NotFound("unknown_slot", "The office has no such session on this date.")
+            if capacity < row["booked"]:
+                raise Conflict(
+                    "below_booked",
+                    f"{row['booked']} places are booked; cancel bookings before going lower.",
+                )
+            await conn.execute("UPDATE slots SET capacity = $2 WHERE id = $1", row["id"], capacity)
+        return {
+            "capacity": capacity,
+            "booked": row["booked"],
+            "remaining": capacity - row["booked"],
+        }
+
     # -- housekeeping ------------------------------------------------------------------------
 
     async def expire_due(self, limit: int = 500) -> list[UUID]:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from ..appkeys import ACCOUNTS, JOBS, SETTINGS
 from ..booking.accounts import SESSION_SECONDS
-from ..login import SESSION_COOKIE, session_token
+from ..login import SESSION_COOKIE, require_account, session_token
 from ..web import cookie_header, json_response, read_json_object, strict_fields
 
 
@@ -55,3 +55,9 @@ async def logout(request: web.Request) -> web.Response:
         {"logged_out": True},
         headers={"Set-Cookie": cookie_header(SESSION_COOKIE, "", 0, secure)},
     )
+
+
+async def profile(request: web.Request) -> web.Response:
+    """GET /api/v1/account: the logged-in account."""
+    account_id = await require_account(request)
+    return json_response(await request.config_dict[ACCOUNTS].profile(account_id))

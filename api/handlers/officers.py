@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from aiohttp import web
 
 from ..admin import admin_only
-from ..appkeys import BOOKINGS
+from ..appkeys import BOOKINGS, SWEEPER
 from ..errors import ApiError
 from ..web import json_response, read_json_object, strict_fields
 
@@ -28,3 +30,23 @@ async def set_status(request: web.Request) -> web.Response:
         request.match_info["id"], body["status"], body.get("note")
     )
     return json_response(view)
+
+
+@admin_only
+async def set_quota(request: web.Request) -> web.Response:
+    """PUT /api/v1/admin/offices/{id}/quota `{"date", "session_id", "lane", "capacity"}`."""
+    body = strict_fields(
+        await read_json_object(request),
+        {"date": str, "session_id": str, "lane": str, "capacity": int},
+    )
+    try:
+        day = date.fromisoformat(body["date"])
+    except ValueError:
+        raise ApiError(
+            422, "invalid", "date", extra={"fields": {"date": "must be a date YYYY-MM-DD"}}
+        ) from None
+    slot = await request.config_dict[BOOKINGS].set_capacity(
+        request.match_info["id"], day, body["session_id"], body["lane"], body["capacity"]
+    )
+    request.config_dict[SWEEPER].poke()
+    return json_response(slot)
