@@ -1,11 +1,12 @@
 """The booking benchmark: many clients booking into a few small slots, over real HTTP.
 
-Set-up goes straight to the app's PostgreSQL and Redis (accounts and login sessions, the way
-`tests/booking_support.py` makes them) and through the API (one admission to the guard room,
-shared by every client). Each round empties the chosen slots, gives each `capacity` places, and
-starts a client process (`bench.bookers`) that books until every place is taken; a round of
-hello-world POSTs by the same harness runs just before it. After each round the database is
-checked: no slot over capacity, each slot's count equal to the bookings holding it.
+Set-up goes straight to the app's PostgreSQL and Redis (fresh accounts and login sessions each
+round, the way `tests/booking_support.py` makes them) and through the API (one admission to the
+guard room, shared by every client). Each round empties the chosen slots (deleting their
+bookings), gives each `capacity` places, and starts a client process (`bench.bookers`) that
+books until every place is taken; a round of hello-world POSTs by the same harness runs just
+before it. After each round the database is checked: no slot over capacity, each slot's count
+equal to the bookings holding it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ class Run:
     latencies_ms: list[float]
     statuses: dict[str, int]
     errors: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        """Requests a second over the whole run."""
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def ok_rate(self) -> float:
+        """2xx answers a second, up to the last one."""
+        return self.ok / self.ok_seconds if self.ok_seconds else 0.0
 
     @classmethod
     def read(cls, path: Path) -> Run:
@@ -228,15 +239,13 @@ class BookingBench:
             slots = await slot_ids(pool, pairs)
             token = await admission(self.app_url)
             accounts = opts.slots * opts.capacity // PER_ACCOUNT + opts.clients
-            sessions = await login_sessions(pool, self.redis_url, accounts)
-            log(f"booking: {len(slots)} slots {pairs[0]}..{pairs[-1]}, {len(sessions)} accounts")
+            log(f"booking: {len(slots)} slots {pairs[0]}..{pairs[-1]}, {accounts} accounts a round")
             book = {
                 "mode": "book",
                 "url": f"{self.app_url}/api/v1/bookings",
                 "warm_url": f"{self.app_url}/healthz",
                 "clients": opts.clients,
                 "admission": token,
-                "sessions": sessions,
                 "per_account": PER_ACCOUNT,
                 "slots": [list(p) for p in pairs],
             }
@@ -251,13 +260,16 @@ class BookingBench:
             for n in range(opts.rounds):
                 await reset(pool, slots, opts.capacity)
                 hello_run = await run_clients(hello, self.directory, f"hello-{n}")
-                first = {"first_applicant": n * APPLICANTS_PER_ROUND}
-                booking_run = await run_clients(book | first, self.directory, f"book-{n}")
+                fresh = {
+                    "first_applicant": n * APPLICANTS_PER_ROUND,
+                    "sessions": await login_sessions(pool, self.redis_url, accounts),
+                }
+                booking_run = await run_clients(book | fresh, self.directory, f"book-{n}")
                 done = Round(hello_run, booking_run, await check(pool, slots))
                 log(
                     f"round {n + 1}: {booking_run.ok} bookings in {booking_run.ok_seconds:.2f} s"
-                    f" ({booking_run.ok / booking_run.ok_seconds:,.0f}/s), hello"
-                    f" {hello_run.requests / hello_run.seconds:,.0f} req/s; {done.check}"
+                    f" ({booking_run.ok_rate:,.0f}/s), hello {hello_run.rate:,.0f} req/s;"
+                    f" {done.check}"
                 )
                 rounds.append(done)
             return rounds

@@ -101,15 +101,15 @@ def render_booking(rounds: list[Round], opts: BookingOptions) -> str:
     for n, r in enumerate(rounds, 1):
         b, h = r.booking, r.hello
         lines.append(
-            f"| {n} | {b.ok:,} | {b.ok_seconds:.2f} | {b.ok / b.ok_seconds:,.0f} | "
-            f"{b.requests / b.seconds:,.0f} | {h.requests / h.seconds:,.0f} |"
+            f"| {n} | {b.ok:,} | {b.ok_seconds:.2f} | {b.ok_rate:,.0f} | {b.rate:,.0f} | "
+            f"{h.rate:,.0f} |"
         )
     lines += [
         "",
         f"Bookings: {book.ok:,} of {places:,} places in {book.ok_seconds:.2f} s = "
         f"**{book.ok_rate:,.0f} bookings/s** (target ≥ {TARGET_BOOKINGS_PER_SECOND:,}: "
         f"{'met' if met else '**MISSED**'}); {ratio:.2f} of hello-world POST req/s.",
-        f"Answers: {statuses}; refusals: {refusals}.",
+        f"Answers: {statuses} ({book.server_errors} 5xx); refusals: {refusals}.",
         f"Database: {over} slots over capacity, {drift} slots whose count differs from their "
         f"bookings; {booked:,} places taken = {book.ok:,} 201s"
         + ("" if clean else " — **CHECK FAILED**")
