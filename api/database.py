@@ -140,8 +140,19 @@ def unready_pool(url: str, size: int = 16) -> asyncpg.Pool:
     """A connection pool not yet opened (`await pool` opens it); statements are prepared once
     per connection and cached."""
     return asyncpg.create_pool(
-        url, min_size=2, max_size=size, command_timeout=10, max_inactive_connection_lifetime=300
+        url,
+        min_size=2,
+        max_size=size,
+        command_timeout=10,
+        max_inactive_connection_lifetime=300,
+        reset=_keep_session_state,
     )
+
+
+async def _keep_session_state(connection: asyncpg.Connection) -> None:
+    """Skip the full reset (RESET ALL, UNLISTEN *, …: a round trip) when a connection goes back
+    to the pool: Antri sets no session state, and the one advisory lock (migrations) is
+    released where it is taken."""
 
 
 async def create_pool(url: str, size: int = 16) -> asyncpg.Pool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -76,9 +77,9 @@ def _mailer() -> Mailer:
 # -- the jobs ---------------------------------------------------------------------------------
 
 
-def expire_booking(booking_id: str) -> bool:
-    """Cancel the booking if it is still unpaid at its deadline; its place returns to the pool."""
-    return _with_bookings(lambda bookings: bookings.expire(UUID(booking_id)))
+def expire_due() -> int:
+    """Cancel the bookings still unpaid at their deadline; their places return to the pool."""
+    return len(_with_bookings(lambda bookings: bookings.expire_due()))
 
 
 def send_verification(email: str, name: str, code: str) -> str:
@@ -180,6 +181,8 @@ class JobQueue:
 
     def __init__(self, settings: Settings) -> None:
         self._queue = queue(settings)
+        #: the seconds for which an expiry job is scheduled already
+        self._scheduled: set[int] = set()
 
     async def _enqueue(self, call: Callable[[], Any]) -> None:
         try:
@@ -188,12 +191,19 @@ class JobQueue:
             # The booking is already committed; the sweeper does what this job would have.
             log.exception("could not enqueue a job")
 
-    async def expiry(self, booking_id: UUID, at: datetime) -> None:
-        """Expire the booking at its deadline."""
+    async def expiry(self, at: datetime) -> None:
+        """Have the bookings due at `at` expired then: one job per second of deadlines, not
+        one per booking (an enqueue costs more than the booking's own SQL), so at most one
+        enqueue a second per process; the job id makes processes share the job."""
+        second = math.ceil(at.timestamp())
+        if second in self._scheduled:
+            return
+        if len(self._scheduled) > 10_000:
+            self._scheduled.clear()
+        self._scheduled.add(second)
+        due = datetime.fromtimestamp(second, UTC)
         await self._enqueue(
-            lambda: self._queue.enqueue_at(
-                at, expire_booking, str(booking_id), job_id=f"expire-{booking_id}"
-            )
+            lambda: self._queue.enqueue_at(due, expire_due, job_id=f"expire-{second}")
         )
 
     async def paid(self, booking_id: UUID) -> None:

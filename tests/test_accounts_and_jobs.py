@@ -158,7 +158,11 @@ async def test_the_sweep_job_covers_lost_jobs(make_client: AppFactory) -> None:
     settings = client.server.app[SETTINGS]
     # The expiry job is lost (say, a worker died with it): only the sweeper is left.
     connection = redis.Redis.from_url(settings.redis_url or "")
-    Job.fetch(f"expire-{(await created.json())['id']}", connection=connection).delete()
+    registry = Queue(jobs.QUEUE_NAME, connection=connection).scheduled_job_registry
+    expiries = [j for j in registry.get_job_ids() if j.startswith("expire-")]
+    assert expiries, "an expiry job was scheduled"
+    for job_id in expiries:
+        Job.fetch(job_id, connection=connection).delete()
     await asyncio.sleep(1.2)
     jobs.configure(settings)
     result = await asyncio.to_thread(jobs.sweep)

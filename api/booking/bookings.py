@@ -792,11 +792,6 @@ class Bookings:
         rows = await self.pool.fetch("SELECT * FROM expire_unpaid(NULL, NULL, $1)", limit)
         return [r[0] for r in rows]
 
-    async def expire(self, booking_id: UUID) -> bool:
-        """Expire one booking if it is unpaid and past its deadline (the scheduled job)."""
-        rows = await self.pool.fetch("SELECT * FROM expire_unpaid($1, NULL, 1)", booking_id)
-        return bool(rows)
-
     async def forget_idempotency_keys(self) -> int:
         """Drop idempotency keys older than 24 hours."""
         result = await self.pool.execute(

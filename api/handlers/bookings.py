@@ -46,7 +46,7 @@ async def create(request: web.Request) -> web.Response:
         idempotency = (key, request_hash(request.config_dict[SETTINGS].secret, canonical))
     result = await bookings.create(account_id, booking, now, idempotency)
     if isinstance(result, Created):
-        await request.config_dict[JOBS].expiry(result.booking_id, result.expires_at)
+        await request.config_dict[JOBS].expiry(result.expires_at)
         if result.remaining == 0:
             request.config_dict[SWEEPER].poke()
         return json_response(result.body, 201)

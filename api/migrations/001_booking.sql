@@ -170,7 +170,7 @@ BEGIN
 END $$;
 
 -- Expire unpaid bookings past their deadline and give their places back, atomically; used
--- by the scheduled job (one booking), the check on read and the sweeper (many).
+-- by the scheduled expiry jobs, the check on read and the sweepers.
 CREATE FUNCTION expire_unpaid(p_booking uuid, p_slot bigint, p_limit int)
 RETURNS SETOF uuid LANGUAGE sql AS $$
     WITH due AS (
