@@ -17,7 +17,19 @@ from .web import Handler
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:
-    """Any other path: 404 in the caller's format (JSON under /api/, a page elsewhere)."""
+    """Any other path or method: 404, or 405 where the path exists with other methods; in the
+    caller's format (JSON under /api/, a page elsewhere)."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        allowed |= (await resource.resolve(request))[1]
+    allowed.discard("*")  # this catch-all's own
+    if allowed:
+        raise ApiError(
+            405,
+            "method_not_allowed",
+            f"This address answers {', '.join(sorted(allowed))} only.",
+            headers={"Allow": ", ".join(sorted(allowed))},
+        )
     raise ApiError(404, "not_found", "There is nothing at this address.")
 
 

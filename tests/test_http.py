@@ -102,7 +102,8 @@ async def test_rejoin_is_idempotent(make_client: AppFactory) -> None:
     second = await join(client, guard)  # same browser, second tab
     third = await join(client, guard, headers={"X-Antri-Ticket": first["ticket"]})
     assert first["ticket"] == second["ticket"] == third["ticket"]
-    assert first["position"] == second["position"] == third["position"] == 2
+    # One place (the same ticket); the one ahead may be admitted meanwhile, never anyone behind.
+    assert {first["position"], second["position"], third["position"]} <= {1, 2}
 
 
 async def test_bad_tickets_and_unknown_rooms(make_client: AppFactory) -> None:
@@ -282,3 +283,13 @@ async def test_health_readiness_and_metrics(make_client: AppFactory) -> None:
     assert f'antri_sessions_active{{room="{guard}"}} 1.0' in text
     assert f'antri_joins_total{{room="{guard}"}} 1.0' in text
     assert 'route="/api/v1/rooms/{room}/status",status="200"' in text
+
+
+async def test_a_wrong_method_is_405_and_an_unknown_path_404(make_client: AppFactory) -> None:
+    client = await make_client()
+    wrong = await client.delete("/api/v1/bookings")
+    assert wrong.status == 405 and wrong.headers["Allow"] == "GET, POST"
+    assert (await wrong.json())["error"] == "method_not_allowed"
+    assert (await client.get("/api/v1/nowhere")).status == 404
+    page = await client.get("/tidak-ada")
+    assert page.status == 404 and "text/html" in page.headers["Content-Type"]
