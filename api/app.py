@@ -20,8 +20,10 @@ from .appkeys import (
     DOCUMENTS,
     ENGINE,
     JOBS,
+    PAYMENTS,
     REGISTRY,
     SETTINGS,
+    SLOTS,
     SWEEPER,
     TEMPLATES,
 )
@@ -33,7 +35,7 @@ from .jobs import JobQueue
 from .metrics import HttpMetrics
 from .rooms import RoomViews
 from .routes import setup_routes
-from .services import bookings_service
+from .services import booking_services
 from .settings import Settings
 from .sweeper import Sweeper
 from .web import templates
@@ -69,18 +71,24 @@ def create_app(settings: Settings) -> web.Application:
     app[TEMPLATES] = env
     app[ENGINE] = engine
     # The pool is made now and opened at start-up, so that handlers can be bound to it.
-    bookings = bookings_service(
+    services = booking_services(
         unready_pool(settings.database_url, settings.database_pool_size), settings
     )
+    bookings = services.bookings
     app[BOOKINGS] = bookings
+    app[SLOTS] = services.slots
+    app[PAYMENTS] = services.payments
     app[ACCOUNTS] = Accounts(bookings.pool, client, settings.secret)
     app[DOCUMENTS] = DocumentStore(settings.documents_dir)
     app[JOBS] = JobQueue(settings)
-    app[SWEEPER] = Sweeper(bookings, settings.sweep_seconds)
+    app[SWEEPER] = Sweeper(bookings, services.slots, settings.sweep_seconds)
     app.cleanup_ctx.append(_serve_rooms)
     app.cleanup_ctx.append(_serve_bookings)
     setup_routes(
-        app, RoomViews(engine, settings, env), OfficeViews(bookings), HttpMetrics(registry)
+        app,
+        RoomViews(engine, settings, env),
+        OfficeViews(services.slots, bookings.fees),
+        HttpMetrics(registry),
     )
     return app
 
@@ -100,7 +108,7 @@ async def _serve_bookings(app: web.Application) -> AsyncIterator[None]:
     await bookings.pool  # opens the pool
     async with bookings.pool.acquire() as conn:
         await migrate(conn)
-    await bookings.sync_offices(datetime.now(UTC))
+    await app[SLOTS].sync(datetime.now(UTC))
     room = app[ENGINE].room(settings.guard_room) if settings.feed_inventory else None
     sweeper.start(room)
     yield

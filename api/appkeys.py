@@ -11,6 +11,8 @@ from queue_engine.engine import Engine
 from .booking.accounts import Accounts
 from .booking.bookings import Bookings
 from .booking.documents import DocumentStore
+from .booking.payments import Payments
+from .booking.slots import Slots
 from .jobs import JobQueue
 from .settings import Settings
 from .sweeper import Sweeper
@@ -20,6 +22,8 @@ ENGINE = web.AppKey("engine", Engine)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 TEMPLATES = web.AppKey("templates", Environment)
 BOOKINGS = web.AppKey("bookings", Bookings)
+SLOTS = web.AppKey("slots", Slots)
+PAYMENTS = web.AppKey("payments", Payments)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 DOCUMENTS = web.AppKey("documents", DocumentStore)
 JOBS = web.AppKey("jobs", JobQueue)

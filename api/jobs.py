@@ -20,11 +20,10 @@ from uuid import UUID
 import redis
 from rq import Queue
 
-from .booking.bookings import Bookings
 from .booking.proof import proof_pdf
 from .database import create_pool
 from .mail import Mailer, Message
-from .services import bookings_service
+from .services import Services, booking_services
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,15 +53,16 @@ def _settings() -> Settings:
     return _context.settings
 
 
-def _with_bookings(work: Callable[[Bookings], Awaitable[T]]) -> T:
-    """Run `work` with a booking service on a small pool of its own (jobs are synchronous)."""
+def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Run `work` with the booking services on a small pool of their own (jobs are
+    synchronous)."""
 
     async def run() -> T:
         settings = _settings()
         assert settings.database_url is not None, "jobs need ANTRI_DATABASE_URL"
         pool = await create_pool(settings.database_url, size=2)
         try:
-            return await work(bookings_service(pool, settings))
+            return await work(booking_services(pool, settings))
         finally:
             await pool.close()
 
@@ -79,7 +79,7 @@ def _mailer() -> Mailer:
 
 def expire_due() -> int:
     """Cancel the bookings still unpaid at their deadline; their places return to the pool."""
-    return len(_with_bookings(lambda bookings: bookings.expire_due()))
+    return len(_with_services(lambda services: services.bookings.expire_due()))
 
 
 def send_verification(email: str, name: str, code: str) -> str:
@@ -97,8 +97,8 @@ def send_verification(email: str, name: str, code: str) -> str:
 def send_confirmation(booking_id: str) -> str | None:
     """E-mail the proof of a paid booking (with its PDF) once, and note that it was sent."""
 
-    async def work(bookings: Bookings) -> str | None:
-        found = await bookings.proof_of(UUID(booking_id))
+    async def work(services: Services) -> str | None:
+        found = await services.bookings.proof_of(UUID(booking_id))
         if found is None:
             return None
         email, proof = found
@@ -117,17 +117,17 @@ def send_confirmation(booking_id: str) -> str | None:
             attachments=((f"bukti-{proof.booking_code}.pdf", "application/pdf", proof_pdf(proof)),),
         )
         name = await asyncio.to_thread(_mailer().send, message, f"confirmed-{booking_id}")
-        await bookings.mark_notified(UUID(booking_id))
+        await services.bookings.mark_notified(UUID(booking_id))
         return name
 
-    return _with_bookings(work)
+    return _with_services(work)
 
 
 def write_receipt(booking_id: str) -> str | None:
     """Write the PDF proof of a paid booking under data_dir/receipts (rewritten whole)."""
 
-    async def work(bookings: Bookings) -> str | None:
-        found = await bookings.proof_of(UUID(booking_id))
+    async def work(services: Services) -> str | None:
+        found = await services.bookings.proof_of(UUID(booking_id))
         if found is None:
             return None
         directory = _settings().data_dir / "receipts"
@@ -138,25 +138,25 @@ def write_receipt(booking_id: str) -> str | None:
         partial.replace(path)
         return str(path)
 
-    return _with_bookings(work)
+    return _with_services(work)
 
 
 def sweep() -> dict[str, int]:
     """Expire overdue bookings, re-queue missing confirmations, drop old idempotency keys and
     create the slots of newly reached dates; then schedule the next sweep."""
 
-    async def work(bookings: Bookings) -> dict[str, int]:
+    async def work(services: Services) -> dict[str, int]:
         now = datetime.now(UTC)
-        expired = await bookings.expire_due()
-        unsent = await bookings.unnotified()
+        expired = await services.bookings.expire_due()
+        unsent = await services.bookings.unnotified()
         for booking_id in unsent:
             queue().enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
-        forgotten = await bookings.forget_idempotency_keys()
-        slots = await bookings.sync_offices(now)
+        forgotten = await services.bookings.forget_idempotency_keys()
+        slots = await services.slots.sync(now)
         return {"expired": len(expired), "resent": len(unsent), "keys": forgotten, "slots": slots}
 
     try:
-        return _with_bookings(work)
+        return _with_services(work)
     finally:
         schedule_sweep()
 

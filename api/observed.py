@@ -71,6 +71,11 @@ def _as_api_error(exc: Exception) -> ApiError:
         return _refusal(exc)
     if isinstance(exc, DocumentRejected):
         return ApiError(exc.status, exc.code, exc.message)
+    if isinstance(exc, asyncpg.DataError):
+        # A value the database cannot hold (a NUL in a query string, a date out of its range)
+        # that no check before it caught: the request is at fault, and nothing was written.
+        log.warning("value refused by the database: %r", exc)
+        return ApiError(422, "invalid", "A value is out of range or not allowed.")
     if isinstance(exc, _UNAVAILABLE):
         log.warning("storage unavailable: %r", exc)
         return ApiError(

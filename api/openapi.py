@@ -23,6 +23,7 @@ from .booking.bookings import ACTIVE, OFFICER_STEPS
 from .booking.documents import MAX_DOCUMENT_BYTES, DocumentKind
 from .booking.fees import APPLICATION_KINDS, PASSPORT_TYPES, VALIDITY_YEARS
 from .booking.offices import LANES, ZONE_LABELS
+from .booking.slots import MAX_CAPACITY
 from .handlers.offices import MAX_DAYS
 from .web import json_response
 
@@ -504,7 +505,9 @@ SCHEMAS: Final[Json] = {
             "date": string(format="date"),
             "session_id": string(),
             "lane": enum(LANES),
-            "capacity": integer("0 closes the slot; never below what is booked.", minimum=0),
+            "capacity": integer(
+                "0 closes the slot; never below what is booked.", minimum=0, maximum=MAX_CAPACITY
+            ),
         },
         strict=True,
     ),
@@ -1001,6 +1004,7 @@ PATHS: Final[Json] = {
             "bookings",
             {
                 201: ok(obj({"saved": array(ref("StoredDocument"))}), "Stored."),
+                400: failure(400, "bad_multipart", note="The multipart body is malformed."),
                 401: use("LoginRequired"),
                 404: use("UnknownBooking"),
                 409: failure(409, "not_changeable", note="The booking is closed."),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
@@ -11,18 +12,35 @@ from .booking.bookings import Bookings
 from .booking.calendar import Holidays
 from .booking.fees import FeeSchedule
 from .booking.offices import load_offices
+from .booking.payments import Payments
 from .booking.sealing import NikSealer
+from .booking.slots import Slots
 from .settings import Settings
 
 
-def bookings_service(pool: asyncpg.Pool, settings: Settings) -> Bookings:
-    """The booking service on `pool`, with the packaged offices, fees and holidays."""
-    return Bookings(
+@dataclass(frozen=True)
+class Services:
+    """The booking domain on one pool."""
+
+    slots: Slots
+    bookings: Bookings
+    payments: Payments
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The pool they share."""
+        return self.bookings.pool
+
+
+def booking_services(pool: asyncpg.Pool, settings: Settings) -> Services:
+    """The booking domain on `pool`, with the packaged offices, fees and holidays."""
+    slots = Slots(pool, load_offices(), Holidays.load())
+    bookings = Bookings(
         pool,
-        load_offices(),
+        slots,
         FeeSchedule.load(),
-        Holidays.load(),
         NikSealer(settings.data_key),
         timedelta(seconds=settings.payment_window_seconds),
         settings.secret,
     )
+    return Services(slots, bookings, Payments(pool))

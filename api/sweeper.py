@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from queue_engine.room import Room
 
 from .booking.bookings import Bookings
+from .booking.slots import Slots
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +19,9 @@ log = logging.getLogger(__name__)
 class Sweeper:
     """Runs every `interval` seconds, or at once when poked (a booking took a slot's last place)."""
 
-    def __init__(self, bookings: Bookings, interval: float) -> None:
+    def __init__(self, bookings: Bookings, slots: Slots, interval: float) -> None:
         self.bookings = bookings
+        self.slots = slots
         self.interval = interval
         self.room: Room | None = None
         self._poked = asyncio.Event()
@@ -35,7 +37,7 @@ class Sweeper:
         """One round: expire what is due, then feed the room."""
         await self.bookings.expire_due()
         if self.room is not None:
-            remaining = await self.bookings.inventory(datetime.now(UTC))
+            remaining = await self.slots.inventory(datetime.now(UTC))
             if remaining != self._fed:
                 await self.room.set_inventory(remaining)
                 self._fed = remaining

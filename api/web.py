@@ -42,10 +42,14 @@ def cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object; raises ApiError(400) otherwise."""
+    raw = await request.read()
     try:
-        data = orjson.loads(await request.read())
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise ApiError(400, "bad_json", "The body is not valid JSON.") from None
+    if b"\\u0000" in raw:
+        # No field of Antri's holds a NUL, and PostgreSQL cannot store one in text.
+        raise ApiError(400, "bad_json", "The body holds a NUL character (\\u0000).")
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "The body must be a JSON object.")
     return data

@@ -18,7 +18,7 @@ from api.app import create_app, redis_client
 from api.appkeys import SETTINGS
 from api.database import EmbeddedPostgres, create_pool, migrate
 from api.embedded import RedisServer
-from api.services import bookings_service
+from api.services import booking_services
 from api.settings import Settings
 from queue_engine.engine import Engine
 from queue_engine.settings import EngineSettings, RoomSettings
@@ -72,7 +72,7 @@ async def template_database(postgres_server: EmbeddedPostgres) -> str:
     try:
         async with pool.acquire() as conn:
             await migrate(conn)
-        await bookings_service(pool, test_settings(url, Path("."))).sync_offices(datetime.now(UTC))
+        await booking_services(pool, test_settings(url, Path("."))).slots.sync(datetime.now(UTC))
     finally:
         await pool.close()
     return TEMPLATE_DATABASE

@@ -1,4 +1,4 @@
-"""Bookings: take a place, pay, reschedule, cancel, expire, and the officer's status steps.
+"""Bookings: take a place, read, reschedule, cancel, expire, and the officer's status steps.
 
 Every change of a place happens inside PostgreSQL in one transaction with the booking (see the
 `create_booking` and `expire_unpaid` functions of the migrations); Python never reads a count
@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +20,8 @@ import orjson
 
 from . import calendar
 from .application import BookingRequest
-from .codes import billing_code, booking_code
+from .calendar import iso_utc
+from .codes import billing_code
 from .documents import StoredDocument
 from .errors import Conflict, Invalid, NotFound
 from .fees import FeeSchedule
@@ -28,6 +29,7 @@ from .nik import mask_nik
 from .offices import Office
 from .proof import Proof
 from .sealing import NikSealer
+from .slots import Slots
 
 #: statuses in which a booking holds (or has used) its place
 ACTIVE = ("awaiting_payment", "confirmed", "checked_in", "interviewed", "approved", "printing",
@@ -53,8 +55,6 @@ LABELS: Mapping[str, str] = {
     "approved": "Disetujui", "printing": "Dicetak", "ready": "Siap diambil",
     "collected": "Sudah diambil", "rejected": "Ditolak",
 }  # fmt: skip
-#: how many days of slots exist ahead of today (dates past the release show as not released)
-SLOT_DAYS_AHEAD = 60
 
 _BOOKING_COLUMNS = """
     b.id, b.account_id, b.status, b.application_kind, b.passport_type, b.validity_years,
@@ -74,19 +74,6 @@ class Created:
     remaining: int
 
 
-@dataclass(frozen=True)
-class Paid:
-    """A payment accepted (or a replay of one already accepted)."""
-
-    booking_id: UUID
-    booking_code: str
-    replayed: bool
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def request_hash(key: bytes, body: bytes) -> bytes:
     """A keyed hash of a request body, to tell a replay from a different request under one key
     (keyed, because the body holds a NIK)."""
@@ -99,142 +86,19 @@ class Bookings:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        offices: Mapping[str, Office],
+        slots: Slots,
         fees: FeeSchedule,
-        holidays: calendar.Holidays,
         sealer: NikSealer,
         payment_window: timedelta,
         secret: bytes,
     ) -> None:
         self.pool = pool
-        self.offices = offices
+        self.slots = slots
+        self.offices = slots.offices
         self.fees = fees
-        self.holidays = holidays
         self.sealer = sealer
         self.payment_window = payment_window
         self._qr_key = hashlib.sha256(b"antri qr v1" + secret).digest()
-
-    # -- offices and slots ------------------------------------------------------------------
-
-    async def sync_offices(self, now: datetime, days: int = SLOT_DAYS_AHEAD) -> int:
-        """Write the offices and create the slots of their open days from today to `days` ahead
-        (existing slots are kept as they are). Returns the number of slots created."""
-        rows: list[tuple[Any, ...]] = []
-        for office in self.offices.values():
-            today = calendar.local_today(office, now)
-            for offset in range(days + 1):
-                day = today + timedelta(days=offset)
-                if not calendar.is_open_day(office, day, self.holidays):
-                    continue
-                for session in office.sessions:
-                    starts = calendar.session_start(office, day, session)
-                    ends = starts + (
-                        datetime.combine(day, session.end) - datetime.combine(day, session.start)
-                    )
-                    for lane, capacity in office.capacity.items():
-                        rows.append((office.id, day, session.id, lane, starts, ends, capacity))
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(
-                "INSERT INTO offices (id, name, city, province, timezone)"
-                " VALUES ($1, $2, $3, $4, $5)"
-                " ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city,"
-                " province = excluded.province, timezone = excluded.timezone",
-                [(o.id, o.name, o.city, o.province, o.timezone) for o in self.offices.values()],
-            )
-            created = await conn.fetchval(
-                "WITH new AS (INSERT INTO slots"
-                " (office_id, day, session_id, lane, starts_at, ends_at, capacity)"
-                " SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[],"
-                " $5::timestamptz[], $6::timestamptz[], $7::int[])"
-                " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM new",
-                *(list(column) for column in zip(*rows, strict=True)),
-            )
-        return int(created)
-
-    def office(self, office_id: str) -> Office:
-        """The office, or NotFound."""
-        office = self.offices.get(office_id)
-        if office is None:
-            raise NotFound("unknown_office", "There is no office with this id.")
-        return office
-
-    async def availability(
-        self, office_id: str, start: date, days: int, now: datetime
-    ) -> dict[str, Any]:
-        """Each date from `start` for `days` days: released or not, its sessions and lanes."""
-        office = self.office(office_id)
-        until = calendar.released_until(office, now)
-        today = calendar.local_today(office, now)
-        rows = await self.pool.fetch(
-            "SELECT day, session_id, lane, capacity, capacity - booked AS remaining FROM slots"
-            " WHERE office_id = $1 AND day >= $2 AND day < $3 ORDER BY day, starts_at, lane",
-            office.id,
-            start,
-            start + timedelta(days=days),
-        )
-        by_day: dict[date, dict[str, dict[str, dict[str, int]]]] = {}
-        for row in rows:
-            sessions = by_day.setdefault(row["day"], {})
-            lanes = sessions.setdefault(row["session_id"], {})
-            lanes[row["lane"]] = {"capacity": row["capacity"], "remaining": row["remaining"]}
-        dates = []
-        for offset in range(days):
-            day = start + timedelta(days=offset)
-            open_day = calendar.is_open_day(office, day, self.holidays)
-            sessions = by_day.get(day, {})
-            dates.append(
-                {
-                    "date": day.isoformat(),
-                    "open": open_day,
-                    "released": open_day and today < day <= until,
-                    "sessions": [
-                        {
-                            "id": s.id,
-                            "start": s.start.strftime("%H:%M"),
-                            "end": s.end.strftime("%H:%M"),
-                            "lanes": sessions[s.id],
-                        }
-                        for s in office.sessions
-                        if s.id in sessions
-                    ],
-                }
-            )
-        return {
-            "office_id": office.id,
-            "timezone": office.zone_label,
-            "released_until": until.isoformat(),
-            "next_release": _iso(calendar.next_release(office, now)),
-            "dates": dates,
-        }
-
-    async def inventory(self, now: datetime) -> int:
-        """Places left on every released, bookable date of every office: what the waiting
-        room's inventory is fed with."""
-        ids, starts, ends = [], [], []
-        for office in self.offices.values():
-            ids.append(office.id)
-            starts.append(calendar.local_today(office, now) + timedelta(days=1))
-            ends.append(calendar.released_until(office, now))
-        total = await self.pool.fetchval(
-            "SELECT coalesce(sum(s.capacity - s.booked), 0) FROM slots s"
-            " JOIN unnest($1::text[], $2::date[], $3::date[]) AS r(office_id, first, last)"
-            " ON s.office_id = r.office_id AND s.day BETWEEN r.first AND r.last",
-            ids,
-            starts,
-            ends,
-        )
-        return int(total)
-
-    def _check_bookable(self, office: Office, day: date, now: datetime) -> None:
-        if not calendar.is_open_day(office, day, self.holidays):
-            raise Conflict("date_closed", "The office is closed on this date.")
-        if day <= calendar.local_today(office, now):
-            raise Conflict("date_passed", "Book from tomorrow onwards.")
-        if day > calendar.released_until(office, now):
-            raise Conflict(
-                "not_released",
-                "This date is not released yet; it opens at the next quota release.",
-            )
 
     # -- booking ---------------------------------------------------------------------------
 
@@ -247,8 +111,8 @@ class Bookings:
     ) -> Created | dict[str, Any]:
         """Take a place for `request`, awaiting payment. With `idempotency` (key, request hash),
         the first outcome for the key is replayed: a dict body, or the same Conflict."""
-        office = self.office(request.office_id)
-        self._check_bookable(office, request.date, now)
+        office = self.slots.office(request.office_id)
+        self.slots.check_bookable(office, request.date, now)
         if idempotency is None:
             async with self.pool.acquire() as conn:
                 return await self._take(conn, account_id, office, request, now)
@@ -374,7 +238,7 @@ class Bookings:
             "billing_code": code,
             "amount": quote.total,
             "currency": "IDR",
-            "expires_at": _iso(expires_at),
+            "expires_at": iso_utc(expires_at),
             "fee_lines": fee_lines,
         }
         return Created(body, row["booking_id"], expires_at, row["remaining"])
@@ -419,7 +283,7 @@ class Bookings:
                 "id": row["session_id"],
                 "start": session.start.strftime("%H:%M") if session else None,
                 "end": session.end.strftime("%H:%M") if session else None,
-                "starts_at": _iso(row["starts_at"]),
+                "starts_at": iso_utc(row["starts_at"]),
             },
             "lane": row["lane"],
             "application_kind": row["application_kind"],
@@ -429,17 +293,17 @@ class Bookings:
             "currency": "IDR",
             "fee_lines": orjson.loads(row["fee_lines"]),
             "billing_code": row["billing_code"] if awaiting else None,
-            "expires_at": _iso(row["expires_at"]) if awaiting else None,
-            "paid_at": _iso(row["paid_at"]) if row["paid_at"] else None,
+            "expires_at": iso_utc(row["expires_at"]) if awaiting else None,
+            "paid_at": iso_utc(row["paid_at"]) if row["paid_at"] else None,
             "booking_code": row["booking_code"],
             "qr_text": self.qr_text(row["booking_code"]) if row["booking_code"] else None,
             "reschedules_left": 1 - row["reschedules"],
-            "created_at": _iso(row["created_at"]),
+            "created_at": iso_utc(row["created_at"]),
         }
         view["office"].pop("sessions")
         if events is not None:
             view["timeline"] = [
-                {"status": e["status"], "at": _iso(e["at"]), "note": e["note"]} for e in events
+                {"status": e["status"], "at": iso_utc(e["at"]), "note": e["note"]} for e in events
             ]
         return view
 
@@ -478,7 +342,7 @@ class Bookings:
         view = self._view(row, events)
         view["documents"] = [
             {"kind": d["kind"], "media_type": d["media_type"], "size": d["size"],
-             "uploaded_at": _iso(d["uploaded_at"])}
+             "uploaded_at": iso_utc(d["uploaded_at"])}
             for d in documents
         ]  # fmt: skip
         return view
@@ -544,7 +408,7 @@ class Bookings:
                 )
             if (day, session_id) == (row["day"], row["session_id"]):
                 raise Conflict("same_slot", "This is the booking's current date and session.")
-            self._check_bookable(office, day, now)
+            self.slots.check_bookable(office, day, now)
             moved = await conn.fetchval(
                 "UPDATE slots SET booked = booked + 1 WHERE office_id = $1 AND day = $2"
                 " AND session_id = $3 AND lane = $4 AND booked < capacity RETURNING id",
@@ -588,73 +452,6 @@ class Bookings:
             stored.sha256,
             str(stored.path),
         )
-
-    # -- payment -----------------------------------------------------------------------------
-
-    async def amount_due(self, code: str) -> int:
-        """What the bank is to collect for a billing code still payable; NotFound/Conflict else."""
-        row = await self.pool.fetchrow(
-            "SELECT status, amount, expires_at <= now() AS overdue FROM bookings"
-            " WHERE billing_code = $1",
-            code,
-        )
-        if row is None:
-            raise NotFound("unknown_billing_code", "There is no such billing code.")
-        if row["status"] != "awaiting_payment" or row["overdue"]:
-            raise _not_payable(row["status"], row["overdue"])
-        return int(row["amount"])
-
-    async def pay(self, code: str, amount: int, transaction_id: str, paid_at: datetime) -> Paid:
-        """Record the bank's payment of a billing code: the booking is confirmed. A repeated
-        callback for the same transaction is a no-op; a late one is refused and the booking
-        expired."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT id, status, amount, booking_code, expires_at <= now() AS overdue"
-                " FROM bookings WHERE billing_code = $1 FOR UPDATE",
-                code,
-            )
-            if row is None:
-                raise NotFound("unknown_billing_code", "There is no such billing code.")
-            earlier = await conn.fetchval(
-                "SELECT transaction_id FROM payments WHERE booking_id = $1", row["id"]
-            )
-            if earlier is not None:
-                if earlier == transaction_id:
-                    return Paid(row["id"], row["booking_code"], replayed=True)
-                raise Conflict("already_paid", "This billing code has been paid already.")
-            refusal = None
-            if row["status"] == "awaiting_payment" and row["overdue"]:
-                await conn.fetch("SELECT * FROM expire_unpaid($1, NULL, 1)", row["id"])
-                refusal = _not_payable("expired", True)
-            elif row["status"] != "awaiting_payment":
-                refusal = _not_payable(row["status"], False)
-            elif amount != row["amount"]:
-                raise Invalid({"amount": f"must be {row['amount']}"}, {"amount": "amount_mismatch"})
-            else:
-                new_code = booking_code()
-                await conn.execute(
-                    "UPDATE bookings SET status = 'confirmed', paid_at = $2, booking_code = $3,"
-                    " updated_at = now() WHERE id = $1",
-                    row["id"],
-                    paid_at,
-                    new_code,
-                )
-                await conn.execute(
-                    "INSERT INTO payments (transaction_id, booking_id, amount, paid_at)"
-                    " VALUES ($1, $2, $3, $4)",
-                    transaction_id,
-                    row["id"],
-                    amount,
-                    paid_at,
-                )
-                await conn.execute(
-                    "INSERT INTO booking_events (booking_id, status) VALUES ($1, 'confirmed')",
-                    row["id"],
-                )
-        if refusal is not None:
-            raise refusal  # after the commit, so that the expiry above is kept
-        return Paid(row["id"], new_code, replayed=False)
 
     # -- the office --------------------------------------------------------------------------
 
@@ -755,36 +552,6 @@ class Bookings:
         )
         return [r["id"] for r in rows]
 
-    async def set_capacity(
-        self, office_id: str, day: date, session_id: str, lane: str, capacity: int
-    ) -> dict[str, int]:
-        """An operator changes one slot's quota (0 closes it); never below what is booked."""
-        office = self.office(office_id)
-        if office.session(session_id) is None or lane not in office.capacity or capacity < 0:
-            raise Invalid({"slot": "unknown session or lane, or a negative capacity"})
-        async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT id, booked FROM slots WHERE office_id = $1 AND day = $2"
-                " AND session_id = $3 AND lane = $4 FOR UPDATE",
-                office.id,
-                day,
-                session_id,
-                lane,
-            )
-            if row is None:
-                raise NotFound("unknown_slot", "The office has no such session on this date.")
-            if capacity < row["booked"]:
-                raise Conflict(
-                    "below_booked",
-                    f"{row['booked']} places are booked; cancel bookings before going lower.",
-                )
-            await conn.execute("UPDATE slots SET capacity = $2 WHERE id = $1", row["id"], capacity)
-        return {
-            "capacity": capacity,
-            "booked": row["booked"],
-            "remaining": capacity - row["booked"],
-        }
-
     # -- housekeeping ------------------------------------------------------------------------
 
     async def expire_due(self, limit: int = 500) -> list[UUID]:
@@ -798,11 +565,3 @@ class Bookings:
             "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
         )
         return int(result.split()[-1])
-
-
-def _not_payable(status: str, overdue: bool) -> Conflict:
-    if status in ("expired",) or (status == "awaiting_payment" and overdue):
-        return Conflict("billing_expired", "The billing code has expired; book again.")
-    if status == "cancelled":
-        return Conflict("booking_cancelled", "The booking was cancelled.")
-    return Conflict("already_paid", "This billing code has been paid already.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
@@ -102,3 +102,8 @@ def session_start(office: Office, day: date, session: SessionTemplate) -> dateti
 def reschedule_allowed_until(office: Office, day: date) -> datetime:
     """The end of H-1: the local midnight that starts `day`; reschedule while now is before it."""
     return datetime.combine(day, time(0, 0), tzinfo=_zone(office.timezone))
+
+
+def iso_utc(moment: datetime) -> str:
+    """An aware time as ISO 8601 in UTC with a Z, as the API writes every time."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import orjson
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..appkeys import BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
 from ..booking.application import parse_booking_request, parse_reschedule
@@ -83,7 +84,7 @@ async def reschedule(request: web.Request) -> web.Response:
     booking_id = request.match_info["id"]
     current = await bookings.get(account_id, booking_id)
     day, session_id = parse_reschedule(
-        await read_json_object(request), bookings.office(current["office"]["id"])
+        await read_json_object(request), bookings.slots.office(current["office"]["id"])
     )
     view = await bookings.reschedule(account_id, booking_id, day, session_id, datetime.now(UTC))
     return json_response(view)
@@ -119,8 +120,21 @@ async def documents(request: web.Request) -> web.Response:
         raise ApiError(415, "unsupported_type", "Send the documents as multipart/form-data.")
     if (request.content_length or 0) > len(_KINDS) * (MAX_DOCUMENT_BYTES + 64 * 1024):
         raise ApiError(413, "too_large", "Each document may be at most 2 MB.")
-    store = request.config_dict[DOCUMENTS]
-    saved = []
+    try:
+        saved = await _save_parts(request, view["id"])
+    except (ValueError, HttpProcessingError):
+        raise ApiError(400, "bad_multipart", "The upload is not well-formed multipart.") from None
+    if not saved:
+        raise ApiError(
+            422, "invalid", "No document was sent.", extra={"fields": {"documents": "empty"}}
+        )
+    return json_response({"saved": saved}, 201)
+
+
+async def _save_parts(request: web.Request, booking_id: str) -> list[dict[str, object]]:
+    """Store each part of the upload; refusals raise ApiError."""
+    bookings, store = request.config_dict[BOOKINGS], request.config_dict[DOCUMENTS]
+    saved: list[dict[str, object]] = []
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader) or part.name not in _KINDS:
@@ -132,15 +146,13 @@ async def documents(request: web.Request) -> web.Response:
             )
         chunks = await _read_limited(part)
         try:
-            stored = await asyncio.to_thread(store.save, view["id"], _KINDS[part.name], chunks)
+            stored = await asyncio.to_thread(store.save, booking_id, _KINDS[part.name], chunks)
         except DocumentRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
-        await bookings.record_document(view["id"], stored)
+        await bookings.record_document(booking_id, stored)
         saved.append({"kind": stored.kind.value, "media_type": stored.media_type,
                       "size": stored.size})  # fmt: skip
-    if not saved:
-        raise ApiError(422, "invalid", "No document was sent.", extra={"fields": {}})
-    return json_response({"saved": saved}, 201)
+    return saved
 
 
 async def _read_limited(part: BodyPartReader) -> list[bytes]:

@@ -7,7 +7,7 @@ from datetime import date
 from aiohttp import web
 
 from ..admin import admin_only
-from ..appkeys import BOOKINGS, SWEEPER
+from ..appkeys import BOOKINGS, SLOTS, SWEEPER
 from ..errors import ApiError
 from ..web import json_response, read_json_object, strict_fields
 
@@ -45,7 +45,7 @@ async def set_quota(request: web.Request) -> web.Response:
         raise ApiError(
             422, "invalid", "date", extra={"fields": {"date": "must be a date YYYY-MM-DD"}}
         ) from None
-    slot = await request.config_dict[BOOKINGS].set_capacity(
+    slot = await request.config_dict[SLOTS].set_capacity(
         request.match_info["id"], day, body["session_id"], body["lane"], body["capacity"]
     )
     request.config_dict[SWEEPER].poke()

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 import orjson
 from aiohttp import web
 
-from ..booking.bookings import Bookings
 from ..booking.calendar import local_today
+from ..booking.fees import FeeSchedule
+from ..booking.slots import Slots
 from ..errors import ApiError
 from ..web import JSON, json_response
 
@@ -21,10 +22,11 @@ MAX_DAYS = 62
 class OfficeViews:
     """Offices, availability (cached briefly per office and range) and fees."""
 
-    def __init__(self, bookings: Bookings) -> None:
-        self.bookings = bookings
+    def __init__(self, slots: Slots, fees: FeeSchedule) -> None:
+        self.slots = slots
+        self.fee_schedule = fees
         self._cache: dict[tuple[str, date, int], tuple[float, bytes]] = {}
-        self._offices = orjson.dumps([o.public_json() for o in bookings.offices.values()])
+        self._offices = orjson.dumps([o.public_json() for o in slots.offices.values()])
 
     async def offices(self, request: web.Request) -> web.Response:
         """GET /api/v1/offices."""
@@ -32,7 +34,7 @@ class OfficeViews:
 
     async def availability(self, request: web.Request) -> web.Response:
         """GET /api/v1/offices/{id}/availability?from=YYYY-MM-DD&days=N."""
-        office = self.bookings.office(request.match_info["id"])
+        office = self.slots.office(request.match_info["id"])
         now = datetime.now(UTC)
         try:
             start = date.fromisoformat(
@@ -47,7 +49,7 @@ class OfficeViews:
         clock = time.monotonic()
         cached = self._cache.get(key)
         if cached is None or cached[0] < clock:
-            body = await self.bookings.availability(office.id, start, int(raw_days), now)
+            body = await self.slots.availability(office.id, start, int(raw_days), now)
             if len(self._cache) > 4096:
                 self._cache.clear()
             cached = self._cache[key] = (clock + CACHE_SECONDS, orjson.dumps(body))
@@ -55,7 +57,7 @@ class OfficeViews:
 
     async def fees(self, request: web.Request) -> web.Response:
         """GET /api/v1/fees: the table in force today, and the earlier ones."""
-        return json_response(self.bookings.fees.as_json(datetime.now(UTC).date()))
+        return json_response(self.fee_schedule.as_json(datetime.now(UTC).date()))
 
 
 def _bad(field: str, reason: str) -> ApiError:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import orjson
 from aiohttp import web
 
-from ..appkeys import BOOKINGS, JOBS, SETTINGS
+from ..appkeys import JOBS, PAYMENTS, SETTINGS
 from ..booking import signatures
 from ..errors import ApiError
 from ..web import JSON, json_response, read_json_object, strict_fields
@@ -30,15 +30,8 @@ async def callback(request: web.Request) -> web.Response:
         await read_json_object(request),
         {"billing_code": str, "amount": int, "transaction_id": str, "paid_at": str},
     )
-    try:
-        paid_at = datetime.fromisoformat(body["paid_at"].replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(
-            422, "invalid", "paid_at", extra={"fields": {"paid_at": "must be an ISO time"}}
-        ) from None
-    if paid_at.tzinfo is None:
-        paid_at = paid_at.replace(tzinfo=UTC)
-    paid = await request.config_dict[BOOKINGS].pay(
+    paid_at = _paid_at(body["paid_at"])
+    paid = await request.config_dict[PAYMENTS].pay(
         body["billing_code"], body["amount"], body["transaction_id"], paid_at
     )
     if not paid.replayed:
@@ -61,7 +54,7 @@ async def sandbox_pay(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", "There is no sandbox bank on this server.")
     body = strict_fields(await read_json_object(request), {"billing_code": str})
     code = body["billing_code"].strip()
-    amount = await request.config_dict[BOOKINGS].amount_due(code)
+    amount = await request.config_dict[PAYMENTS].amount_due(code)
     notice = orjson.dumps(
         {
             "billing_code": code,
@@ -93,3 +86,23 @@ async def sandbox_pay(request: web.Request) -> web.Response:
             answer.get("message", "The payment was refused."),
         )
     return json_response({"paid": True, "amount": amount, **answer})
+
+
+def _paid_at(text: str) -> datetime:
+    """The bank's payment time, in UTC (no zone: UTC); 422 unless it is a time of this century
+    and not in the future by more than the signature's tolerance."""
+    refusal = ApiError(
+        422,
+        "invalid",
+        "paid_at: must be an ISO 8601 time, not in the future",
+        extra={"fields": {"paid_at": "must be an ISO 8601 time, not in the future"}},
+    )
+    try:
+        paid_at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        paid_at = (paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise refusal from None
+    latest = datetime.now(UTC) + timedelta(seconds=signatures.TOLERANCE_SECONDS)
+    if not datetime(2000, 1, 1, tzinfo=UTC) <= paid_at <= latest:
+        raise refusal
+    return paid_at
