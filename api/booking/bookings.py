@@ -220,11 +220,10 @@ class Bookings:
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "bookings_one_active_per_nik":
-                raise Conflict(
-                    "nik_has_active_booking",
-                    "This NIK already has an active booking; cancel it or wait until it ends.",
-                ) from None
+                raise _nik_has_active_booking() from None
             raise
+        if row["outcome"] == "nik_has_active_booking":
+            raise _nik_has_active_booking()
         if row["outcome"] == "slot_full":
             raise Conflict("slot_full", "This session has no places left in this lane.")
         if row["outcome"] == "too_many_applicants":
@@ -565,3 +564,10 @@ class Bookings:
             "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
         )
         return int(result.split()[-1])
+
+
+def _nik_has_active_booking() -> Conflict:
+    return Conflict(
+        "nik_has_active_booking",
+        "This NIK already has an active booking; cancel it or wait until it ends.",
+    )

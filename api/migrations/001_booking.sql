@@ -132,6 +132,14 @@ DECLARE
     v_slot bigint;
 BEGIN
     PERFORM 1 FROM accounts WHERE id = p_account FOR UPDATE;
+    -- The most useful refusal first. (The unique index is what guarantees it: two bookings of
+    -- one person racing past this check still cannot both be inserted.)
+    IF EXISTS (SELECT 1 FROM bookings WHERE nik_hash = p_nik_hash
+               AND status IN ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed',
+                              'approved', 'printing', 'ready')) THEN
+        outcome := 'nik_has_active_booking';
+        RETURN;
+    END IF;
     IF (SELECT count(DISTINCT nik_hash) FROM bookings
         WHERE account_id = p_account AND nik_hash <> p_nik_hash
           AND status IN ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed',
