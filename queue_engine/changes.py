@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .errors import EngineError
 from .settings import RoomState
@@ -43,7 +43,7 @@ def _minutes(value: object) -> int:
 
 
 def _state(value: object) -> str:
-    if value not in {s.value for s in RoomState}:
+    if not isinstance(value, str) or value not in {s.value for s in RoomState}:
         raise ValueError("must be one of " + ", ".join(s.value for s in RoomState))
     return str(value)
 
@@ -59,6 +59,8 @@ def _instant(value: object) -> str:
         raise ValueError("must be an ISO 8601 time with a zone, or null") from None
     if moment.tzinfo is None:
         raise ValueError("needs a time zone, e.g. 2026-12-01T09:00:00+07:00")
+    if not 2000 <= moment.astimezone(UTC).year <= 2100:
+        raise ValueError("must be between the years 2000 and 2100")
     return str(int(moment.timestamp() * 1000))
 
 
