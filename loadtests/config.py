@@ -20,6 +20,12 @@ ENV_NAMES = {
     "poll_cap_seconds": "LOAD_POLL_CAP_SECONDS",
     "form_min_seconds": "LOAD_FORM_MIN_SECONDS",
     "form_max_seconds": "LOAD_FORM_MAX_SECONDS",
+    "office": "LOAD_OFFICE",
+    "account_prefix": "LOAD_ACCOUNT_PREFIX",
+    "account_password": "LOAD_ACCOUNT_PASSWORD",
+    "accounts": "LOAD_ACCOUNTS",
+    "pay_share": "LOAD_PAY_SHARE",
+    "logins_per_second": "LOAD_LOGINS_PER_SECOND",
 }
 #: where the locustfile writes its tally of responses by status code (unset: nowhere)
 TALLY_FILE_ENV = "LOAD_TALLY_FILE"
@@ -42,6 +48,18 @@ class LoadSettings:
     #: an admitted applicant "fills the form" for a random time in this range, then releases
     form_min_seconds: float = 5.0
     form_max_seconds: float = 12.0
+    #: the office whose reguler places admitted applicants book
+    office: str = "tanjung-priok"
+    #: applicant n logs in as <account_prefix><n>@antri.test with this password (accounts made
+    #: by `antri accounts bulk-create`; n runs from 1 to `accounts`, then starts over)
+    account_prefix: str = "load"
+    account_password: str = "Antri-Uji-2026"
+    accounts: int = 300
+    #: the share of new bookings that are paid at once (sandbox bank), then read back
+    pay_share: float = 0.5
+    #: logins the crowd starts per second at most (0: as soon as each applicant wants one);
+    #: a login is an argon2 check of some 0.25 s of CPU
+    logins_per_second: float = 3.0
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -52,6 +70,12 @@ class LoadSettings:
             raise ConfigError("the poll cap must be > 0 s")
         if not 0 <= self.form_min_seconds <= self.form_max_seconds:
             raise ConfigError("need 0 <= form min <= form max")
+        if self.accounts < 1:
+            raise ConfigError("accounts must be at least 1")
+        if not 0 <= self.pay_share <= 1:
+            raise ConfigError("the pay share must be within 0..1")
+        if self.logins_per_second < 0:
+            raise ConfigError("logins per second must be >= 0")
 
     @property
     def duration(self) -> float:

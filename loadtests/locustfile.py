@@ -1,7 +1,13 @@
-"""A flash crowd at Antri's waiting room.
+"""A flash crowd at Antri's waiting room, and the bookings of those it admits.
 
 Applicants join the line, poll their status as the server asks (never waiting longer than
 LOAD_POLL_CAP_SECONDS), use the session once admitted, release it and come back as someone new.
+Once admitted, an applicant fills the form and books a reguler place at LOAD_OFFICE: it logs in
+(once, with its own account, load<n>@antri.test, from its own loopback address), reads the
+office's availability, books one of the earliest places left for a new person (a fresh NIK,
+with an Idempotency-Key) and pays a share LOAD_PAY_SHARE of its bookings at the sandbox bank.
+`409 slot_full` is an expected answer (the applicant reads the availability again, at most three
+tries); when the office has nothing left, the applicant releases its session at once.
 A few Refreshers only watch the room's public counters. The FlashCrowd shape brings LOAD_USERS
 users within LOAD_RAMP_SECONDS, holds them for LOAD_HOLD_SECONDS and then stops the test.
 
@@ -15,15 +21,23 @@ named so that Locust's failure table groups them ("HTTP 503", "malformed body: .
 
 from __future__ import annotations
 
+import http.client
+import itertools
+import json
 import os
 import random
 import time
+import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import gevent
 from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.contrib.fasthttp import ResponseContextManager
+from locust.exception import CatchResponseError
 
+from loadtests.applicants import BadAvailability, booking_body, error_code, open_places, pick
 from loadtests.checks import BadBody, json_object, number, retry_after, unexpected, visit_body
 from loadtests.config import TALLY_FILE_ENV, LoadSettings
 from loadtests.tally import TALLY, write
@@ -38,6 +52,55 @@ STATUS = "/api/v1/rooms/[room]/status"
 SESSION = "/api/v1/session"
 RELEASE = "/api/v1/session/release"
 ROOM = "/api/v1/rooms/[room]"
+LOGIN = "/api/v1/login"
+AVAILABILITY = "/api/v1/offices/[office]/availability"
+BOOKINGS = "/api/v1/bookings"
+BOOKING = "/api/v1/bookings/[id]"
+PAY = "/api/v1/payments/sandbox/pay"
+#: refusals of a booking that are the crowd's fault of timing, not the server's
+EXPECTED_REFUSALS = frozenset({"slot_full", "too_many_applicants"})
+#: tries per admission (each after reading the availability again) before giving up
+BOOKING_TRIES = 3
+#: an account applies for at most this many people at a time (the server's rule)
+MAX_PEOPLE = 5
+#: the account number of each Applicant, in the order they start
+_account_numbers = itertools.count()
+
+
+class LoginPace:
+    """At most LOAD_LOGINS_PER_SECOND logins start each second, in the order asked for; none
+    is started that could not end before the crowd stops."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next_at = 0.0
+        self.ends_at = float("inf")
+
+    def start(self) -> None:
+        """The crowd starts now."""
+        self.next_at = time.monotonic()
+        self.ends_at = self.next_at + SETTINGS.duration - 2.0
+
+    def wait_turn(self) -> bool:
+        """Sleep until this login may start; False when its turn would come too late."""
+        now = time.monotonic()
+        turn = max(now, self.next_at)
+        if turn > self.ends_at:
+            return False
+        self.next_at = turn + self.interval
+        if turn > now:
+            TALLY.events["logins paced"] += 1
+            gevent.sleep(turn - now)
+        return True
+
+
+LOGINS = LoginPace(SETTINGS.logins_per_second)
+
+
+def loopback_address(n: int) -> str:
+    """A loopback address of its own for account n (all of 127/8 is this machine's): the
+    server limits logins per client address, as phones behind a carrier's NAT share one."""
+    return f"127.0.{n // 250 + 1}.{n % 250 + 2}"
 
 
 class Applicant(FastHttpUser):
@@ -53,9 +116,14 @@ class Applicant(FastHttpUser):
     pause: float = 0.0  #: seconds until the next step
     joined_at: float = 0.0  #: time.monotonic() of the join
     promised: tuple[float, float] | None = None  #: the ETA range the join answer gave
+    account: int = 0  #: the number n of the account load<n>@antri.test
+    login_token: str | None = None  #: the login session, once logged in (kept across visits)
+    booked: int = 0  #: bookings made with the account
+    to_book: bool = False  #: admitted and the form not yet sent
 
     def on_start(self) -> None:
-        """Arrive as a new visitor."""
+        """Arrive as a new visitor, with an account of one's own."""
+        self.account = next(_account_numbers) % SETTINGS.accounts + 1
         self.new_visitor(pause=0.0)
 
     def wait_time(self) -> float:
@@ -70,8 +138,13 @@ class Applicant(FastHttpUser):
 
     @task
     def step(self) -> None:
-        """One step of the visit: join, poll, or finish the form and leave."""
+        """One step of the visit: join, poll, send the form, or leave."""
         if self.admission is not None:
+            if self.to_book:
+                self.to_book = False
+                if self.book():
+                    self.pause = random.uniform(0.5, 2.0)  # reads the receipt, then leaves
+                    return
             self.release()
             return
         if self.ticket is None:
@@ -122,6 +195,7 @@ class Applicant(FastHttpUser):
         self.ticket, self.position = body["ticket"], position
         if body["state"] == "admitted":
             self.admission = body["admission_token"]
+            self.to_book = True
             self.pause = random.uniform(SETTINGS.form_min_seconds, SETTINGS.form_max_seconds)
             if self.promised is not None:
                 TALLY.waits.append([round(time.monotonic() - self.joined_at, 2), *self.promised])
@@ -169,6 +243,184 @@ class Applicant(FastHttpUser):
         """The admission token as an Authorization header."""
         return {"Authorization": f"Bearer {self.admission}"}
 
+    def book(self) -> bool:
+        """Send the form: pick a place, log in if not yet, book it, maybe pay. False when there
+        is nothing to stay for (nothing left, or the login failed): the applicant leaves."""
+        if self.booked >= MAX_PEOPLE:
+            TALLY.events["accounts at their limit of people"] += 1
+            return False
+        for _ in range(BOOKING_TRIES):
+            places = self.availability()
+            if places is None:
+                return False
+            if not places:
+                TALLY.events["left: the office had nothing left"] += 1
+                return False
+            # The availability is public; the login (an argon2 check) only once there is a
+            # place to book, and once per applicant.
+            if self.login_token is None and not self.login():
+                return False
+            outcome, receipt = self.create_booking(*pick(places))
+            if receipt is not None and random.random() < SETTINGS.pay_share:
+                self.pay(receipt["id"], receipt["billing_code"])
+            if outcome != "slot_full":
+                return True
+        TALLY.events["gave up after slot_full"] += 1
+        return True
+
+    def login(self) -> bool:
+        """Log in with the applicant's own account, from its own loopback address (a plain
+        connection of its own, reported to Locust like any other request), in its turn."""
+        if not LOGINS.wait_turn():
+            TALLY.events["left: no login turn before the stop"] += 1
+            return False
+        target = urlsplit(self.host)
+        payload = json.dumps(
+            {
+                "email": f"{SETTINGS.account_prefix}{self.account}@antri.test",
+                "password": SETTINGS.account_password,
+            }
+        ).encode()
+        connection = http.client.HTTPConnection(
+            target.hostname or "127.0.0.1",
+            target.port or 80,
+            timeout=self.network_timeout,
+            source_address=(loopback_address(self.account), 0),
+        )
+        started = time.perf_counter()
+        status, content, failure = 0, b"", None
+        try:
+            connection.request(
+                "POST", LOGIN, body=payload, headers={"Content-Type": "application/json"}
+            )
+            answer = connection.getresponse()
+            status, content = answer.status, answer.read()
+        except OSError as exc:
+            failure = f"no response: {type(exc).__name__}"
+        finally:
+            connection.close()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        token = None
+        if failure is None and status != 200:
+            failure = f"HTTP {status} {error_code(content)}"
+        elif failure is None:
+            try:
+                token = json.loads(content).get("session_token")
+            except (ValueError, AttributeError):
+                token = None
+            if not isinstance(token, str):
+                failure, token = "malformed body: no session_token", None
+        self.environment.events.request.fire(
+            request_type="POST",
+            name=LOGIN,
+            response_time=elapsed_ms,
+            response_length=len(content),
+            response=_Answered(status),
+            context={},
+            exception=CatchResponseError(failure) if failure else None,
+            url=f"{self.host}{LOGIN}",
+        )
+        self.login_token = token
+        return token is not None
+
+    def availability(self) -> list[tuple[str, str]] | None:
+        """The office's places left (earliest first), or None when the answer was no good."""
+        with self.client.get(
+            f"/api/v1/offices/{SETTINGS.office}/availability?days=30",
+            name=AVAILABILITY,
+            catch_response=True,
+        ) as resp:
+            if message := unexpected(resp):
+                resp.failure(message)
+                return None
+            try:
+                return open_places(json_object(resp))
+            except (BadBody, BadAvailability) as exc:
+                resp.failure(f"malformed body: {exc}")
+                return None
+
+    def create_booking(self, day: str, session_id: str) -> tuple[str, dict[str, Any] | None]:
+        """POST the booking; a request without an answer is sent once more with the same
+        Idempotency-Key. Returns "created" and the receipt, else the refusal's error code (or
+        "failed") and None."""
+        body = booking_body(SETTINGS.office, day, session_id)
+        headers = self.bearer() | {
+            "X-Session-Token": self.login_token or "",
+            "Idempotency-Key": uuid.uuid4().hex,
+        }
+        for attempt in (1, 2):
+            with self.client.post(
+                BOOKINGS, json=body, headers=headers, name=BOOKINGS, catch_response=True
+            ) as resp:
+                if resp.status_code == 0 and attempt == 1:
+                    resp.failure(unexpected(resp) or "no response")
+                    TALLY.events["bookings sent again with the same key"] += 1
+                    continue
+                return self.judge_booking(resp)
+        return "failed", None
+
+    def judge_booking(self, resp: ResponseContextManager) -> tuple[str, dict[str, Any] | None]:
+        """Count a booking answer: the outcome, and the receipt of a new booking."""
+        if resp.status_code == 409 and (code := error_code(resp.content)) in EXPECTED_REFUSALS:
+            resp.success()
+            TALLY.booking(f"409 {code}")
+            return code, None
+        if message := unexpected(resp):
+            code = error_code(resp.content) if resp.status_code else ""
+            resp.failure(f"{message} {code}".strip())
+            TALLY.booking(f"{resp.status_code} {code}".strip())
+            return "failed", None
+        try:
+            receipt = json_object(resp)
+            if resp.status_code != 201 or receipt.get("status") != "awaiting_payment":
+                raise BadBody(f"{resp.status_code} {receipt.get('status')}, not a new booking")
+            if not isinstance(receipt.get("id"), str) or not isinstance(
+                receipt.get("billing_code"), str
+            ):
+                raise BadBody("no id or billing_code")
+        except BadBody as exc:
+            resp.failure(f"malformed body: {exc}")
+            TALLY.booking(f"{resp.status_code} malformed")
+            return "failed", None
+        TALLY.booking("201")
+        TALLY.booked_ids.append(receipt["id"])
+        self.booked += 1
+        return "created", receipt
+
+    def pay(self, booking_id: str, billing_code: str) -> None:
+        """Pay at the sandbox bank, then read the booking back: it must be confirmed."""
+        with self.client.post(
+            PAY, json={"billing_code": billing_code}, name=PAY, catch_response=True
+        ) as resp:
+            if message := unexpected(resp):
+                resp.failure(message)
+                return
+        TALLY.events["bookings paid"] += 1
+        with self.client.get(
+            f"{BOOKINGS}/{booking_id}",
+            headers={"X-Session-Token": self.login_token or ""},
+            name=BOOKING,
+            catch_response=True,
+        ) as resp:
+            if message := unexpected(resp):
+                resp.failure(message)
+                return
+            try:
+                booking = json_object(resp)
+                if booking.get("id") != booking_id or booking.get("status") != "confirmed":
+                    raise BadBody(f"{booking.get('status')} after payment, not confirmed")
+            except BadBody as exc:
+                resp.failure(f"malformed body: {exc}")
+                return
+        TALLY.events["bookings confirmed when read back"] += 1
+
+
+class _Answered:
+    """What the request event's listeners need of a response made outside Locust's client."""
+
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+
 
 class Refresher(FastHttpUser):
     """Someone who keeps reloading the room's public counters without joining."""
@@ -205,10 +457,17 @@ class FlashCrowd(LoadTestShape):
         return SETTINGS.users, SETTINGS.spawn_rate
 
 
+@events.test_start.add_listener
+def _start_pace(**_: Any) -> None:
+    LOGINS.start()
+
+
 @events.request.add_listener
-def _count_status(name: str, response: Any = None, **_: Any) -> None:
-    """Tally every response by request name and status code."""
-    TALLY.response(name, getattr(response, "status_code", 0) if response is not None else 0)
+def _count_status(name: str, response_time: float = 0.0, response: Any = None, **_: Any) -> None:
+    """Tally every response by request name and status code, and note when it ended."""
+    status = getattr(response, "status_code", 0) if response is not None else 0
+    TALLY.response(name, status)
+    TALLY.timeline.append((time.time(), name, response_time, status))
 
 
 @events.quitting.add_listener

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import LoadSettings
+from .ledger import Ledger
 from .results import LocustResults
 from .sampler import Sample, ServerCounts
 
 #: the request whose tail latency the run is judged by
 STATUS_NAME = "/api/v1/rooms/[room]/status"
+#: the booking request, judged by its tail latency too
+BOOKING_NAME = "/api/v1/bookings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +22,22 @@ class RoomConfig:
     rate_per_minute: int
     burst: int
     max_active: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bookings:
+    """The booking side of a run: the office made small, the limit, the database afterwards."""
+
+    office: str
+    slots: int  #: the office's released reguler slots the run made small
+    slot_capacity: int  #: places in each
+    p99_limit_ms: float  #: the booking POST's p99 must stay under this
+    ledger: Ledger
+
+    @property
+    def places(self) -> int:
+        """Places the crowd could book at the office."""
+        return self.slots * self.slot_capacity
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +65,7 @@ class Outcome:
     ended: float  #: when Locust had exited
     loadavg: tuple[float, float]  #: 1-minute load average before and after
     p99_limit_ms: float
+    bookings: Bookings
 
     @property
     def load_seconds(self) -> float:
@@ -153,6 +173,58 @@ class Outcome:
                 other == 0,
                 f"{other} (connection errors, unexpected 4xx, malformed bodies)",
             ),
+            *self.booking_checks(),
+        ]
+
+    def booking_checks(self) -> list[Check]:
+        """P3 (no double booking, checked in the database) and P8 (booking p99, no 5xx)."""
+        booking, ledger = self.bookings, self.bookings.ledger
+        answers = self.results.bookings
+        created = answers.get("201", 0)
+        row = self.results.row(BOOKING_NAME)
+        p99 = row.p99_ms if row else None
+        refusals = ", ".join(
+            f"{n:,} {outcome}" for outcome, n in sorted(answers.items()) if outcome != "201"
+        )
+        drift = ", ".join(f"slot {i}: booked {b}, holding {h}" for i, b, h in ledger.drift[:3])
+        lost = (
+            f"{ledger.acknowledged:,} acknowledged (201), {ledger.stored:,} stored for load "
+            f"accounts: {len(ledger.missing)} lost, {len(ledger.unacknowledged)} never "
+            f"acknowledged, {ledger.duplicates} acknowledged twice"
+        )
+        if ledger.missing:
+            lost += f" (lost e.g. {', '.join(ledger.missing[:3])})"
+        return [
+            Check(
+                "bookings made",
+                created > 0,
+                f"{created:,} created (201){'; ' + refusals if refusals else ''}; "
+                f"{booking.office}: {ledger.office_booked} of {ledger.office_capacity} places "
+                "taken",
+            ),
+            Check(
+                "booking p99",
+                p99 is not None and p99 < booking.p99_limit_ms,
+                f"{fmt_ms(p99)} ms over {row.requests if row else 0:,} POST {BOOKING_NAME} "
+                f"(limit: under {booking.p99_limit_ms:g} ms)",
+            ),
+            Check(
+                "no slot over capacity",
+                ledger.over_capacity == 0,
+                f"{ledger.over_capacity} of {ledger.slots:,} slots with booked > capacity or < 0",
+            ),
+            Check(
+                "slot counts = bookings",
+                not ledger.drift,
+                f"{len(ledger.drift)} slots whose booked differs from their place-holding "
+                f"bookings{': ' + drift if drift else ''}",
+            ),
+            Check(
+                "one active booking per NIK",
+                ledger.nik_doubles == 0,
+                f"{ledger.nik_doubles} NIKs with two or more active bookings",
+            ),
+            Check("no booking lost", ledger.none_lost, lost),
         ]
 
     @property

@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import datetime
 import os
+import re
 from pathlib import Path
 
 from .outcome import Outcome, fmt_ms
 from .results import LocustResults
 from .sampler import server_quantile
+
+#: the server's route label for each placeholder in a Locust request name
+_ROUTE_PARAMS = {"room": "{room}", "office": "{id}", "id": "{id}"}
 
 
 def render(outcome: Outcome) -> str:
@@ -30,6 +34,16 @@ def render(outcome: Outcome) -> str:
         f"max_active {room.max_active}; Antri and Locust on 127.0.0.1.",
         f"- Machine: {os.cpu_count()} CPUs; 1-min load average {outcome.loadavg[0]:.2f} before, "
         f"{outcome.loadavg[1]:.2f} after (other processes on the machine skew latency).",
+        f"- Bookings: admitted applicants book reguler places at `{outcome.bookings.office}`, "
+        f"whose {outcome.bookings.slots} released reguler slots were set to "
+        f"{outcome.bookings.slot_capacity} places each ({outcome.bookings.places} in all); "
+        f"{load.pay_share:.0%} of new bookings are paid at the sandbox bank; each applicant logs "
+        "in once, when it first has a place to book, "
+        + (
+            f"at most {load.logins_per_second:g} logins starting a second."
+            if load.logins_per_second > 0
+            else "unpaced."
+        ),
         "",
         "| check | result | numbers |",
         "|---|---|---|",
@@ -56,6 +70,10 @@ def render(outcome: Outcome) -> str:
         "",
         *_admission_lines(outcome),
         "",
+        "## Bookings",
+        "",
+        *_booking_lines(outcome),
+        "",
         "## What applicants were told",
         "",
         *_promise_lines(outcome),
@@ -73,7 +91,7 @@ def _server_bound(outcome: Outcome, name: str, q: float) -> str:
     """The server-side quantile bound of a Locust request name such as "/api/v1/rooms/[room]"."""
     if not name.startswith("/"):
         return ""  # the Aggregated line
-    route = name.replace("[room]", "{room}")
+    route = re.sub(r"\[(\w+)\]", lambda m: _ROUTE_PARAMS.get(m.group(1), m.group(0)), name)
     bound = server_quantile(outcome.server_before, outcome.server_after, route, q)
     return "n/a" if bound is None else f"≤ {bound * 1000:g}"
 
@@ -118,6 +136,35 @@ def _admission_lines(outcome: Outcome) -> list[str]:
         *lines,
         f"- Achieved: {'; '.join(rates)}.",
         f"- Active sessions: {'; '.join(active)}.",
+    ]
+
+
+def _booking_lines(outcome: Outcome) -> list[str]:
+    """Booking answers by outcome, what applicants did, and what the database holds."""
+    res, ledger = outcome.results, outcome.bookings.ledger
+    answers = ", ".join(f"{outcome} {n:,}" for outcome, n in sorted(res.bookings.items()))
+    events = res.events
+    steps = [
+        f"{events.get(key, 0):,} {label}"
+        for key, label in (
+            ("bookings paid", "paid"),
+            ("bookings confirmed when read back", "read back confirmed"),
+            ("left: the office had nothing left", "admitted applicants left: nothing left"),
+            ("gave up after slot_full", "gave up after 3 slot_full in a row"),
+            ("bookings sent again with the same key", "sent again with the same key"),
+            ("accounts at their limit of people", "left: their account at 5 people"),
+            ("logins paced", "waited for a login turn"),
+            ("left: no login turn before the stop", "left: no login turn before the stop"),
+        )
+    ]
+    statuses = ", ".join(f"{status} {n:,}" for status, n in sorted(ledger.by_status.items()))
+    return [
+        f"- Booking answers (POST /api/v1/bookings) by outcome: {answers or 'none'}.",
+        f"- Applicants: {'; '.join(steps)}.",
+        f"- Database after the run: {ledger.stored:,} bookings of load accounts "
+        f"({statuses or 'none'}); {ledger.acknowledged:,} acknowledged with a 201; "
+        f"`{outcome.bookings.office}` {ledger.office_booked} of {ledger.office_capacity} "
+        f"places taken; invariants read over all {ledger.slots:,} slots.",
     ]
 
 

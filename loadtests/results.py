@@ -52,6 +52,8 @@ class LocustResults:
     events: dict[str, int]
     waits: list[tuple[float, float, float]]  #: per admission: waited, ETA low, ETA high (s)
     longest_poll_after: float
+    bookings: dict[str, int]  #: booking answers by outcome ("201", "409 slot_full", ...)
+    booked_ids: list[str]  #: the ids of the bookings acknowledged with a 201
 
     @classmethod
     def read(cls, tally_file: Path) -> LocustResults:
@@ -68,6 +70,8 @@ class LocustResults:
             events=data["events"],
             waits=[(w, low, high) for w, low, high in data["waits"]],
             longest_poll_after=float(data["longest_poll_after"]),
+            bookings=data["bookings"],
+            booked_ids=data["booked_ids"],
         )
 
     def row(self, name: str) -> RequestRow | None:

@@ -1,12 +1,15 @@
 """`python -m loadtests.run`: a flash crowd at a private Antri, judged, in one command.
 
-Starts `antri up` on a free loopback port (own Redis, temporary data dir, known admin token,
-a room that makes queueing visible), runs the Locust flash crowd headless until its shape stops
-it, samples the admin endpoint meanwhile, stops Antri (always), and prints a report, also
-written to var/loadtest/report.md.
+Starts `antri up` on a free loopback port (own Redis and PostgreSQL, temporary data dir, known
+admin token, a room that makes queueing visible), creates the crowd's accounts and makes one
+office's released places few, runs the Locust flash crowd headless until its shape stops it
+(admitted applicants book), samples the admin endpoint meanwhile, reads the booking database's
+invariants, stops Antri (always), and prints a report, also written to var/loadtest/report.md.
 
-Exit status: 0 when every check passed; 1 when one failed (5xx, cap exceeded, status p99 at or
-over the limit, rate bound exceeded, other failed requests); 2 when the run itself broke.
+Exit status: 0 when every check passed; 1 when one failed (5xx, cap exceeded, status or booking
+p99 at or over its limit, rate bound exceeded, other failed requests, a slot over capacity or
+out of step with its bookings, a NIK with two active bookings, a booking lost); 2 when the run
+itself broke.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import contextlib
 import dataclasses
 import datetime
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -31,9 +35,11 @@ from types import FrameType
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from .config import TALLY_FILE_ENV, ConfigError, LoadSettings
-from .outcome import Outcome, RoomConfig
+from .ledger import Ledger, read_ledger
+from .outcome import Bookings, Outcome, RoomConfig
 from .processes import ProcessGroup
 from .report import render, write_samples
 from .results import LocustResults
@@ -42,6 +48,10 @@ from .sampler import Sampler, ServerCounts, fetch_metrics, parse_metrics
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 HOST = "127.0.0.1"
+#: seconds Locust's users get at the stop to finish the step they are in
+STOP_TIMEOUT = 20
+#: how `antri accounts` (and `antri up`) name the embedded PostgreSQL they attach to
+_DATABASE_LINE = re.compile(r"^PostgreSQL \(embedded\) at (\S+)$", re.M)
 
 
 class RunError(RuntimeError):
@@ -56,6 +66,18 @@ class Options:
     room: RoomConfig
     p99_limit_ms: float
     out: Path
+    slot_capacity: int = 2  #: places in each released reguler slot of the booked office
+    booking_p99_limit_ms: float = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class BookingSetup:
+    """What the run prepared for booking: where the database is, which slots it made small."""
+
+    database_url: str
+    days: list[str]  #: the released dates of the office
+    slots: int  #: reguler slots made small
+    places: int  #: places in them
 
 
 def log(message: str) -> None:
@@ -137,6 +159,9 @@ async def run_locust(opts: Options, base_url: str, stack: contextlib.ExitStack) 
         "--html", str(out / "locust.html"),
         "--only-summary",
         "--exit-code-on-error", "0",
+        # at the stop, each user finishes the step it is in: no booking is cut off after the
+        # server took it but before Locust heard the 201
+        "--stop-timeout", str(STOP_TIMEOUT),
     ]  # fmt: skip
     env = os.environ | opts.load.as_env() | {TALLY_FILE_ENV: str(out / "tally.json")}
     locust = ProcessGroup("locust", argv, out / "locust.log", env)
@@ -154,15 +179,119 @@ async def wait_for_exit(locust: ProcessGroup, deadline: float) -> int:
     return code
 
 
+async def create_accounts(opts: Options, env: dict[str, str]) -> str:
+    """`antri accounts bulk-create` beside the running Antri (same data dir: it attaches to the
+    same embedded PostgreSQL); returns that database's URL, which it prints."""
+    load = opts.load
+    argv = [
+        *antri_command(), "accounts", "bulk-create",
+        "--count", str(load.accounts),
+        "--prefix", load.account_prefix,
+        "--password", load.account_password,
+    ]  # fmt: skip
+    log(f"creating {load.accounts} accounts {load.account_prefix}<n>@antri.test")
+    process = await asyncio.create_subprocess_exec(
+        *argv, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), 120.0)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise RunError("antri accounts bulk-create took over 120 s") from None
+    text = output.decode(errors="replace")
+    (opts.out / "accounts.log").write_text(text)
+    if process.returncode != 0:
+        raise RunError(f"antri accounts bulk-create failed ({process.returncode}):\n{text}")
+    if (found := _DATABASE_LINE.search(text)) is None:
+        raise RunError(f"antri accounts did not say where its database is:\n{text}")
+    return found.group(1)
+
+
+async def shrink_places(opts: Options, base_url: str, admin_token: str) -> tuple[list[str], int]:
+    """Make every released reguler slot of the office `slot_capacity` places, through the
+    admin API, so that the crowd sells the office out; returns the dates and the slot count."""
+    office = opts.load.office
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10.0)) as session:
+        url = f"{base_url}/api/v1/offices/{office}/availability?days=30"
+        async with session.get(url) as resp:
+            if resp.status != 200:
+                raise RunError(f"availability of {office}: HTTP {resp.status}")
+            body = await resp.json()
+        slots = [
+            (d["date"], s["id"])
+            for d in body["dates"]
+            if d["released"]
+            for s in d["sessions"]
+            if "reguler" in s["lanes"]
+        ]
+        if not slots:
+            raise RunError(f"{office} has no released reguler places")
+        for day, session_id in slots:
+            quota = {"date": day, "session_id": session_id, "lane": "reguler",
+                     "capacity": opts.slot_capacity}  # fmt: skip
+            async with session.put(
+                f"{base_url}/api/v1/admin/offices/{office}/quota", json=quota, headers=headers
+            ) as resp:
+                if resp.status != 200:
+                    raise RunError(f"quota {quota}: HTTP {resp.status} {await resp.text()}")
+    log(
+        f"{office}: {len(slots)} released reguler slots set to {opts.slot_capacity} places "
+        f"({len(slots) * opts.slot_capacity} in all)"
+    )
+    return sorted({day for day, _ in slots}), len(slots)
+
+
+async def prepare_bookings(
+    opts: Options, base_url: str, admin_token: str, env: dict[str, str]
+) -> BookingSetup:
+    """Accounts for the crowd, and an office with few places; checks the database answers."""
+    database_url = await create_accounts(opts, env)
+    days, slots = await shrink_places(opts, base_url, admin_token)
+    try:
+        connection = await asyncpg.connect(database_url, timeout=10)
+        try:
+            made = await connection.fetchval(
+                "SELECT count(*) FROM accounts WHERE email LIKE $1 AND verified_at IS NOT NULL",
+                f"{opts.load.account_prefix}%@antri.test",
+            )
+        finally:
+            await connection.close()
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise RunError(f"cannot read the database at {database_url}: {exc}") from exc
+    if made < opts.load.accounts:
+        raise RunError(f"only {made} of {opts.load.accounts} load accounts are in the database")
+    return BookingSetup(database_url, days, slots, slots * opts.slot_capacity)
+
+
+async def check_ledger(opts: Options, setup: BookingSetup, results: LocustResults) -> Ledger:
+    """The database's invariants and the load accounts' bookings, read after the crowd."""
+    try:
+        return await read_ledger(
+            setup.database_url,
+            opts.load.account_prefix,
+            results.booked_ids,
+            opts.load.office,
+            setup.days,
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise RunError(f"cannot read the database at {setup.database_url}: {exc}") from exc
+
+
 async def load_phase(
-    opts: Options, base_url: str, admin_token: str, stack: contextlib.ExitStack
+    opts: Options,
+    base_url: str,
+    admin_token: str,
+    setup: BookingSetup,
+    stack: contextlib.ExitStack,
 ) -> Outcome:
     """Run the crowd while watching the room; gather everything the report needs."""
     sampler = Sampler(base_url, admin_token, opts.load.room)
     state, before = await snapshot(sampler)
     check_room(state, opts.room)
     loadavg_before = os.getloadavg()[0]
-    for stale in [*opts.out.glob("locust*"), opts.out / "tally.json"]:
+    for stale in [*opts.out.glob("locust*"), opts.out / "tally.json", opts.out / "requests.csv"]:
         stale.unlink(missing_ok=True)
 
     stop = asyncio.Event()
@@ -170,7 +299,7 @@ async def load_phase(
     started = time.monotonic()
     try:
         locust = await run_locust(opts, base_url, stack)
-        code = await wait_for_exit(locust, started + opts.load.duration + 60.0)
+        code = await wait_for_exit(locust, started + opts.load.duration + STOP_TIMEOUT + 60.0)
     finally:
         stop.set()
         await watching
@@ -184,6 +313,11 @@ async def load_phase(
         results = LocustResults.read(opts.out / "tally.json")
     except (OSError, KeyError, ValueError) as exc:
         raise RunError(f"could not read Locust's results: {exc}") from exc
+    ledger = await check_ledger(opts, setup, results)
+    log(
+        f"database: {ledger.stored} bookings of load accounts, {ledger.acknowledged} "
+        f"acknowledged; {ledger.office_booked} of {ledger.office_capacity} places taken"
+    )
     return Outcome(
         load=opts.load,
         room=opts.room,
@@ -197,6 +331,13 @@ async def load_phase(
         ended=ended,
         loadavg=(loadavg_before, os.getloadavg()[0]),
         p99_limit_ms=opts.p99_limit_ms,
+        bookings=Bookings(
+            office=opts.load.office,
+            slots=setup.slots,
+            slot_capacity=opts.slot_capacity,
+            p99_limit_ms=opts.booking_p99_limit_ms,
+            ledger=ledger,
+        ),
     )
 
 
@@ -207,14 +348,14 @@ async def run(opts: Options, stack: contextlib.ExitStack) -> Outcome:
     port = free_port()
     base_url = f"http://{HOST}:{port}"
     argv = [*antri_command(), "up", "--host", HOST, "--port", str(port)]
-    antri = ProcessGroup(
-        "antri", argv, opts.out / "antri.log", antri_env(opts, data_dir, admin_token)
-    )
+    env = antri_env(opts, data_dir, admin_token)
+    antri = ProcessGroup("antri", argv, opts.out / "antri.log", env)
     stack.callback(_stop_antri, antri)
     log(f"starting antri on {base_url} (data in {data_dir})")
     antri.start(cwd=ROOT)
     await wait_ready(antri, base_url)
-    outcome = await load_phase(opts, base_url, admin_token, stack)
+    setup = await prepare_bookings(opts, base_url, admin_token, env)
+    outcome = await load_phase(opts, base_url, admin_token, setup, stack)
     if antri.returncode() is not None:
         raise RunError(f"antri exited during the run:\n{antri.log_tail()}")
     return outcome
@@ -251,6 +392,14 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add("--form-max", type=float, default=load.form_max_seconds, help="longest form, s")
     add("--poll-cap", type=float, default=load.poll_cap_seconds, help="longest poll pause, s")
     add("--p99-limit-ms", type=float, default=200.0, help="status p99 must stay under this")
+    add("--office", default=load.office, help="the office whose places the crowd books")
+    add("--slot-capacity", type=int, default=2,
+        help="places in each of the office's released reguler slots")  # fmt: skip
+    add("--pay-share", type=float, default=load.pay_share, help="share of bookings paid")
+    add("--logins-per-second", type=float, default=load.logins_per_second,
+        help="logins the crowd starts per second at most (0: unpaced)")  # fmt: skip
+    add("--booking-p99-limit-ms", type=float, default=500.0,
+        help="the booking POST's p99 must stay under this")  # fmt: skip
     add("--out", type=Path, default=ROOT / "var" / "loadtest", help="where results go")
     args = parser.parse_args(argv)
     try:
@@ -262,11 +411,23 @@ def parse_options(argv: Sequence[str] | None) -> Options:
             form_min_seconds=args.form_min,
             form_max_seconds=args.form_max,
             poll_cap_seconds=args.poll_cap,
+            office=args.office,
+            pay_share=args.pay_share,
+            logins_per_second=args.logins_per_second,
+            accounts=args.users,
+            account_password=secrets.token_urlsafe(12),
         )
     except ConfigError as exc:
         parser.error(str(exc))
+    if args.slot_capacity < 0:
+        parser.error("the slot capacity must be >= 0")
     return Options(
-        load, RoomConfig(args.rate, args.burst, args.max_active), args.p99_limit_ms, args.out
+        load,
+        RoomConfig(args.rate, args.burst, args.max_active),
+        args.p99_limit_ms,
+        args.out,
+        args.slot_capacity,
+        args.booking_p99_limit_ms,
     )
 
 

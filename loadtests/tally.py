@@ -2,12 +2,14 @@
 
 The locustfile counts into `TALLY`; when Locust quits, `write` puts that together with
 Locust's final stats (per request name: counts and p50/p99; the failures) into one JSON file
-for `loadtests.run`. Taken at quitting time, the numbers agree with each other exactly, which
+for `loadtests.run`, and every request (when it ended, name, ms, status) into requests.csv
+beside it. Taken at quitting time, the numbers agree with each other exactly, which
 Locust's CSV files, rewritten once a second, do not always do.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,10 +29,20 @@ class Tally:
     waits: list[list[float]] = field(default_factory=list)
     #: the longest poll_after_seconds the server suggested
     longest_poll_after: float = 0.0
+    #: booking answers by outcome: "201", "409 slot_full", "422 invalid", "0" (no answer) ...
+    bookings: Counter[str] = field(default_factory=Counter)
+    #: the id of every booking acknowledged with a 201
+    booked_ids: list[str] = field(default_factory=list)
+    #: every request: when it ended (epoch seconds), its name, its time in ms, its status
+    timeline: list[tuple[float, str, float, int]] = field(default_factory=list)
 
     def response(self, name: str, status: int) -> None:
         """Count one response."""
         self.responses[f"{name} {status}"] += 1
+
+    def booking(self, outcome: str) -> None:
+        """Count one answer to a booking request."""
+        self.bookings[outcome] += 1
 
     def suggested_poll(self, seconds: float, cap: float) -> None:
         """Note one poll_after_seconds the server suggested, and whether it was over `cap`."""
@@ -82,6 +94,13 @@ def write(path: Path, stats: Any) -> None:
         "events": dict(TALLY.events),
         "waits": TALLY.waits,
         "longest_poll_after": TALLY.longest_poll_after,
+        "bookings": dict(TALLY.bookings),
+        "booked_ids": TALLY.booked_ids,
         "stats": locust_stats(stats),
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    with path.with_name("requests.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["ended", "name", "ms", "status"])
+        for at, name, ms, status in TALLY.timeline:
+            writer.writerow([f"{at:.3f}", name, f"{ms:.1f}", status])
