@@ -30,7 +30,7 @@ bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run
 
-# The flash-crowd load test (about 70 s; installs Locust if missing); report in var/loadtest/.
+# The flash-crowd load test with bookings (about 75 s; installs Locust if missing); report in var/loadtest/.
 load: install
 	test -x $(BIN)/locust || $(BIN)/python -m pip install --quiet -e '.[load]'
 	$(BIN)/python -m loadtests.run

@@ -59,7 +59,7 @@ class LoadSettings:
     pay_share: float = 0.5
     #: logins the crowd starts per second at most (0: as soon as each applicant wants one);
     #: a login is an argon2 check of some 0.25 s of CPU
-    logins_per_second: float = 3.0
+    logins_per_second: float = 0.0
 
     def __post_init__(self) -> None:
         if self.users < 1:
