@@ -141,14 +141,15 @@ def write_receipt(booking_id: str) -> str | None:
     return _with_services(work)
 
 
-def sweep() -> dict[str, int]:
-    """Expire overdue bookings, re-queue missing confirmations, drop old idempotency keys and
-    create the slots of newly reached dates; then schedule the next sweep."""
+def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
+    """Expire overdue bookings, re-queue confirmations not sent `resend_after_seconds` after
+    payment (a lost job), drop old idempotency keys and create the slots of newly reached dates;
+    then schedule the next sweep."""
 
     async def work(services: Services) -> dict[str, int]:
         now = datetime.now(UTC)
         expired = await services.bookings.expire_due()
-        unsent = await services.bookings.unnotified()
+        unsent = await services.bookings.unnotified(timedelta(seconds=resend_after_seconds))
         for booking_id in unsent:
             queue().enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
         forgotten = await services.bookings.forget_idempotency_keys()

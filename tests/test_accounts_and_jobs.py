@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -28,8 +29,18 @@ FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
 async def run_jobs(client: TestClient) -> None:
     """Run every queued job (and every scheduled one now due) in a real worker process:
     `antri worker --burst`, with the app's settings in its environment."""
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "api.cli", "worker", "--burst", env=worker_env(client),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, errors = await asyncio.wait_for(worker.communicate(), 60)
+    assert worker.returncode == 0, errors.decode()[-2000:]
+
+
+def worker_env(client: TestClient) -> dict[str, str]:
+    """The environment of a worker process with the app's settings."""
     settings = client.server.app[SETTINGS]
-    env = os.environ | {
+    return os.environ | {
         "ANTRI_REDIS_URL": settings.redis_url or "",
         "ANTRI_DATABASE_URL": settings.database_url or "",
         "ANTRI_DATA_DIR": str(settings.data_dir),
@@ -38,12 +49,6 @@ async def run_jobs(client: TestClient) -> None:
         "ANTRI_PAYMENT_SECRET": settings.payment_secret.decode(),
         "ANTRI_ADMIN_TOKEN": settings.admin_token,
     }
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api.cli", "worker", "--burst", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, errors = await asyncio.wait_for(worker.communicate(), 60)
-    assert worker.returncode == 0, errors.decode()[-2000:]
 
 
 def outbox(client: TestClient) -> Path:
@@ -172,3 +177,48 @@ async def test_the_sweep_job_covers_lost_jobs(make_client: AppFactory) -> None:
     scheduled = Queue(jobs.QUEUE_NAME, connection=redis.Redis.from_url(settings.redis_url or ""))
     assert "antri-sweep" in scheduled.scheduled_job_registry.get_job_ids(), "the next sweep is due"
     assert time.monotonic() - started < 5
+
+
+async def test_a_worker_killed_mid_job_loses_no_mail_and_sends_none_twice(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client(**FAST_ROOM)
+    days = await released_days(client)
+    headers = await booker(client)
+    paid = []
+    for n in range(5):
+        receipt = await (
+            await client.post("/api/v1/bookings", json=booking_body(days[n % 3]), headers=headers)
+        ).json()
+        pay = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert pay.status == 200
+        paid.append(receipt["id"])
+    settings = client.server.app[SETTINGS]
+    # One job is lost outright (as when a worker dies between taking a job and starting it).
+    connection = redis.Redis.from_url(settings.redis_url or "")
+    Job.fetch(f"confirm-{paid[-1]}", connection=connection).delete()
+    # A worker starts on the queue and is killed (SIGKILL, with the job it forked) as soon as
+    # the first confirmation went out.
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "api.cli", "worker", env=worker_env(client),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not list(outbox(client).glob("confirmed-*.eml")):
+        assert time.monotonic() < deadline, "the worker sent nothing"
+        await asyncio.sleep(0.05)
+    os.killpg(worker.pid, signal.SIGKILL)
+    await worker.wait()
+    # The sweeper re-queues what was not sent; a new worker runs it.
+    jobs.configure(settings)
+    await asyncio.to_thread(jobs.sweep, 0)
+    await run_jobs(client)
+    sent = sorted(p.name for p in outbox(client).glob("confirmed-*.eml"))
+    assert sent == sorted(f"confirmed-{booking_id}.eml" for booking_id in paid)
+    unnotified = await pool(client).fetchval(
+        "SELECT count(*) FROM bookings WHERE notified_at IS NULL"
+    )
+    assert unnotified == 0

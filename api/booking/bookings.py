@@ -542,7 +542,7 @@ class Bookings:
             booking_id,
         )
 
-    async def unnotified(self, older_than: timedelta = timedelta(minutes=2)) -> list[UUID]:
+    async def unnotified(self, older_than: timedelta) -> list[UUID]:
         """Paid bookings whose confirmation has not gone out for a while (a lost job)."""
         rows = await self.pool.fetch(
             "SELECT id FROM bookings WHERE notified_at IS NULL AND paid_at IS NOT NULL"
