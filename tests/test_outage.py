@@ -1,4 +1,5 @@
-"""Redis goes away: the waiting room fails closed with 503 and Retry-After, then heals alone."""
+"""Redis goes away: the waiting room and the bookings fail closed with 503 and Retry-After,
+then heal alone."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from api.embedded import RedisServer
 
+from .booking_support import booker, booking_body, pool, released_days
 from .conftest import AppFactory
 from .test_http import join, rooms, status
 
@@ -59,3 +61,23 @@ async def test_redis_killed_then_back(make_client: AppFactory, own_redis: RedisS
     assert body["ticket"] == ticket and 1 <= body["position"] <= place, "the place was kept"
     assert (await client.get("/readyz")).status == 200
     assert (await client.post(f"/api/v1/rooms/{guard}/join")).status == 200
+
+
+async def test_no_booking_while_redis_is_down(
+    make_client: AppFactory, own_redis: RedisServer
+) -> None:
+    client = await make_client(own_redis.url, rate_per_minute=60000, burst=500, max_active=1000)
+    day = (await released_days(client))[0]
+    headers = await booker(client)
+    own_redis.kill()
+    down = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+    assert down.status == 503 and "Retry-After" in down.headers
+    assert await pool(client).fetchval("SELECT count(*) FROM bookings") == 0
+    own_redis.start()
+    started = time.monotonic()
+    while (
+        await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+    ).status != 201:
+        assert time.monotonic() - started < 10, "bookings did not resume within 10 s"
+        await asyncio.sleep(0.2)
+    assert await pool(client).fetchval("SELECT count(*) FROM bookings") == 1
