@@ -91,6 +91,18 @@ async def booker(client: TestClient) -> dict[str, str]:
     return login | await admission(client)
 
 
+async def pay(
+    client: TestClient, headers: dict[str, str], receipt: dict[str, Any]
+) -> dict[str, Any]:
+    """Pay a new booking (its 201 body) at the sandbox bank; the booking as its owner sees it."""
+    paid = await client.post(
+        "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+    )
+    assert paid.status == 200, await paid.text()
+    response = await client.get(f"/api/v1/bookings/{receipt['id']}", headers=headers)
+    return dict(await response.json())
+
+
 def pool(client: TestClient) -> asyncpg.Pool:
     """The app's database pool."""
     return client.server.app[BOOKINGS].pool

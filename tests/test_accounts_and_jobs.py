@@ -20,7 +20,15 @@ from api import jobs
 from api.appkeys import SETTINGS
 from api.mail import read_outbox
 
-from .booking_support import assert_invariants, booked, booker, booking_body, pool, released_days
+from .booking_support import (
+    assert_invariants,
+    booked,
+    booker,
+    booking_body,
+    pay,
+    pool,
+    released_days,
+)
 from .conftest import AppFactory
 
 FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
@@ -120,10 +128,7 @@ async def test_payment_mails_the_proof_once(make_client: AppFactory) -> None:
     receipt = await (
         await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
     ).json()
-    pay = await client.post(
-        "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
-    )
-    assert pay.status == 200
+    await pay(client, headers, receipt)
     await run_jobs(client)
     await run_jobs(client)  # at-least-once: a job run twice must not mail twice
     mails = [m for m in read_outbox(outbox(client)) if "Bukti pendaftaran" in m.subject]
@@ -190,10 +195,7 @@ async def test_a_worker_killed_mid_job_loses_no_mail_and_sends_none_twice(
         receipt = await (
             await client.post("/api/v1/bookings", json=booking_body(days[n % 3]), headers=headers)
         ).json()
-        pay = await client.post(
-            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
-        )
-        assert pay.status == 200
+        await pay(client, headers, receipt)
         paid.append(receipt["id"])
     settings = client.server.app[SETTINGS]
     # One job is lost outright (as when a worker dies between taking a job and starting it).

@@ -23,6 +23,7 @@ from .booking_support import (
     booking_body,
     new_account,
     nik,
+    pay,
     pool,
     released_days,
     set_capacity,
@@ -179,14 +180,7 @@ async def test_idempotency_keys(make_client: AppFactory) -> None:
 
 
 async def paid_booking(client: TestClient, headers: dict[str, str], day: str) -> dict[str, Any]:
-    created = await (await book(client, headers, booking_body(day))).json()
-    pay = await client.post(
-        "/api/v1/payments/sandbox/pay", json={"billing_code": created["billing_code"]}
-    )
-    assert pay.status == 200, await pay.text()
-    return dict(
-        await (await client.get(f"/api/v1/bookings/{created['id']}", headers=headers)).json()
-    )
+    return await pay(client, headers, await (await book(client, headers, booking_body(day))).json())
 
 
 async def test_payment_confirms_and_issues_the_proof(make_client: AppFactory) -> None:
@@ -200,7 +194,7 @@ async def test_payment_confirms_and_issues_the_proof(make_client: AppFactory) ->
     assert receipt["amount"] == 950_000 and len(receipt["billing_code"]) == 15
     not_yet = await client.get(f"/api/v1/bookings/{receipt['id']}/proof.pdf", headers=headers)
     assert not_yet.status == 409
-    booking = await paid_booking_from(client, headers, receipt)
+    booking = await pay(client, headers, receipt)
     assert booking["status"] == "confirmed" and booking["booking_code"]
     assert booking["qr_text"].startswith(f"ANTRI:{booking['booking_code']}:")
     assert booking["billing_code"] is None
@@ -227,17 +221,6 @@ async def test_payment_confirms_and_issues_the_proof(make_client: AppFactory) ->
     final = await (await client.get(f"/api/v1/bookings/{receipt['id']}", headers=headers)).json()
     assert [e["status"] for e in final["timeline"]][-1] == "collected"
     await assert_invariants(client)
-
-
-async def paid_booking_from(
-    client: TestClient, headers: dict[str, str], receipt: dict[str, Any]
-) -> dict[str, Any]:
-    pay = await client.post(
-        "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
-    )
-    assert pay.status == 200, await pay.text()
-    response = await client.get(f"/api/v1/bookings/{receipt['id']}", headers=headers)
-    return dict(await response.json())
 
 
 def signed(
