@@ -424,6 +424,9 @@ SCHEMAS: Final[Json] = {
             "booking_code": nullable(string("Once paid, XXXX-XXXX-XXXXX.")),
             "qr_text": nullable(string("What the proof's QR code holds.")),
             "reschedules_left": integer(minimum=0, maximum=1),
+            "documents_required": array(
+                enum(DocumentKind), "The document kinds this application must bring."
+            ),
             "created_at": INSTANT,
         },
         description="A booking as listed.",

@@ -437,6 +437,7 @@ async def test_documents_are_checked_by_content(make_client: AppFactory) -> None
     assert unknown.status == 422
     view = await (await client.get(f"/api/v1/bookings/{receipt['id']}", headers=headers)).json()
     assert [d["kind"] for d in view["documents"]] == ["ktp"]
+    assert view["documents_required"] == ["ktp", "kk", "pendukung"]
 
 
 async def test_inventory_feeds_the_waiting_room(make_client: AppFactory) -> None:

@@ -22,7 +22,7 @@ from . import calendar
 from .application import BookingRequest
 from .calendar import iso_utc
 from .codes import billing_code
-from .documents import StoredDocument
+from .documents import StoredDocument, required_documents
 from .errors import Conflict, Invalid, NotFound
 from .fees import FeeSchedule
 from .nik import mask_nik
@@ -297,6 +297,7 @@ class Bookings:
             "booking_code": row["booking_code"],
             "qr_text": self.qr_text(row["booking_code"]) if row["booking_code"] else None,
             "reschedules_left": 1 - row["reschedules"],
+            "documents_required": [k.value for k in required_documents(row["application_kind"])],
             "created_at": iso_utc(row["created_at"]),
         }
         view["office"].pop("sessions")

@@ -29,6 +29,15 @@ class DocumentKind(StrEnum):
     OLD_PASSPORT = "paspor_lama"
 
 
+def required_documents(application_kind: str) -> tuple[DocumentKind, ...]:
+    """What an application of this kind must bring: KTP, KK and a supporting document, and the
+    old passport to replace one (a lost passport is reported at the office instead)."""
+    base = (DocumentKind.KTP, DocumentKind.KK, DocumentKind.SUPPORTING)
+    return (
+        (*base, DocumentKind.OLD_PASSPORT) if application_kind in ("penggantian", "rusak") else base
+    )
+
+
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 
 #: Long enough for every signature below (PNG's is the longest).
