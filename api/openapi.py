@@ -913,6 +913,23 @@ PATHS: Final[Json] = {
             body=ref("VerifyRequest"),
         )
     },
+    "/api/v1/accounts/verify/resend": {
+        "post": operation(
+            "resendVerification",
+            "Mail a new verification code (at most one a minute per address)",
+            "accounts",
+            {
+                202: ok(
+                    obj({"sent": {"type": "boolean", "const": True}}),
+                    "The same answer whether or not the address has an unverified account.",
+                ),
+                **INVALID,
+                429: failure(429, "too_many_attempts"),
+                **UNAVAILABLE,
+            },
+            body=obj({"email": string()}, strict=True),
+        )
+    },
     "/api/v1/login": {
         "post": operation(
             "login",

@@ -56,6 +56,7 @@ def setup_routes(
     add("GET", "/api/v1/fees", offices.fees)
     add("POST", "/api/v1/accounts", accounts.register)
     add("POST", "/api/v1/accounts/verify", accounts.verify)
+    add("POST", "/api/v1/accounts/verify/resend", accounts.resend)
     add("POST", "/api/v1/login", accounts.login)
     add("POST", "/api/v1/logout", accounts.logout)
     add("GET", "/api/v1/account", accounts.profile)

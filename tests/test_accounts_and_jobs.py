@@ -101,6 +101,38 @@ async def test_register_verify_login_logout(make_client: AppFactory) -> None:
     assert gone.status == 401
 
 
+async def test_a_new_code_can_be_asked_for_once_a_minute(make_client: AppFactory) -> None:
+    client = await make_client(**FAST_ROOM)
+    account = {"email": "rina@contoh.id", "password": "Rahasia123", "name": "Rina Wati",
+               "phone": "081298765433"}  # fmt: skip
+    assert (await client.post("/api/v1/accounts", json=account)).status == 201
+    resend = "/api/v1/accounts/verify/resend"
+    unknown = await client.post(resend, json={"email": "siapa@contoh.id"})
+    assert unknown.status == 202, "an unknown address looks the same"
+    again = await client.post(resend, json={"email": account["email"]})
+    assert again.status == 202
+    too_soon = await client.post(resend, json={"email": account["email"]})
+    assert too_soon.status == 429 and int(too_soon.headers["Retry-After"]) > 0
+    await run_jobs(client)
+    codes = [
+        re.search(r"\b(\d{6})\b", m.subject).group(1)  # type: ignore[union-attr]
+        for m in read_outbox(outbox(client))
+        if m.to == account["email"]
+    ]
+    assert len(codes) == 2
+    # Only the newest code verifies: the first was replaced.
+    newest, first = codes  # newest first
+    if newest != first:
+        stale = await client.post(
+            "/api/v1/accounts/verify", json={"email": account["email"], "code": first}
+        )
+        assert stale.status == 422
+    verified = await client.post(
+        "/api/v1/accounts/verify", json={"email": account["email"], "code": newest}
+    )
+    assert verified.status == 200
+
+
 async def test_login_failures_are_limited(make_client: AppFactory) -> None:
     client = await make_client(**FAST_ROOM)
     account = {"email": "joko@contoh.id", "password": "Rahasia123", "name": "Joko Widodo",

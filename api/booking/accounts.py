@@ -28,6 +28,8 @@ from .errors import Conflict, Forbidden, Invalid, TooManyAttempts, Unauthenticat
 SESSION_SECONDS = 12 * 3600
 VERIFICATION_TTL = timedelta(minutes=30)
 VERIFICATION_ATTEMPTS = 5
+#: a new verification code may be asked for once this often per address
+RESEND_SECONDS = 60
 #: failed logins per e-mail address in LOGIN_WINDOW before it is locked for the window
 LOGIN_FAILURES = 5
 LOGIN_WINDOW = 15 * 60
@@ -171,6 +173,26 @@ class Accounts:
             VERIFICATION_TTL,
         )
         return code
+
+    async def new_code(self, email: str) -> Registration | None:
+        """A fresh verification code for an unverified account (None for an unknown or verified
+        address, which the caller does not reveal); at most one a minute per address."""
+        key = "antri:verify-resend:" + hashlib.sha256(email.lower().encode()).hexdigest()
+        if not await self.redis.set(key, 1, ex=RESEND_SECONDS, nx=True):
+            ttl = await self.redis.ttl(key)
+            raise TooManyAttempts(
+                "too_many_attempts", "A code was sent a moment ago; wait a minute.", max(1, ttl)
+            )
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT id, email, name FROM accounts"
+                " WHERE lower(email) = lower($1) AND verified_at IS NULL FOR UPDATE",
+                email,
+            )
+            if row is None:
+                return None
+            code = await self._new_code(conn, row["id"])
+        return Registration(row["id"], row["email"], row["name"], code)
 
     async def verify(self, email: str, code: str) -> None:
         """Mark the account verified if `code` is its current code; attempts are limited."""

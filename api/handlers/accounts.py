@@ -28,6 +28,18 @@ async def verify(request: web.Request) -> web.Response:
     return json_response({"email": body["email"].strip(), "verified": True})
 
 
+async def resend(request: web.Request) -> web.Response:
+    """POST /api/v1/accounts/verify/resend `{"email"}`: mail a new code. The answer is the same
+    whether or not the address has an unverified account, so it reveals nothing."""
+    body = strict_fields(await read_json_object(request), {"email": str})
+    registration = await request.config_dict[ACCOUNTS].new_code(body["email"].strip())
+    if registration is not None:
+        await request.config_dict[JOBS].verification(
+            registration.email, registration.name, registration.code
+        )
+    return json_response({"sent": True}, 202)
+
+
 async def login(request: web.Request) -> web.Response:
     """POST /api/v1/login `{"email", "password"}`: a session (cookie and token)."""
     body = strict_fields(await read_json_object(request), {"email": str, "password": str})
