@@ -16,6 +16,7 @@ from queue_engine.tokens import Signer
 
 from .appkeys import (
     ACCOUNTS,
+    BOOKING_METRICS,
     BOOKINGS,
     DOCUMENTS,
     ENGINE,
@@ -32,7 +33,7 @@ from .booking.documents import DocumentStore
 from .database import migrate, unready_pool
 from .handlers.offices import OfficeViews
 from .jobs import JobQueue
-from .metrics import HttpMetrics
+from .metrics import BookingMetrics, HttpMetrics
 from .rooms import RoomViews
 from .routes import setup_routes
 from .services import booking_services
@@ -81,7 +82,9 @@ def create_app(settings: Settings) -> web.Application:
     app[ACCOUNTS] = Accounts(bookings.pool, client, settings.secret)
     app[DOCUMENTS] = DocumentStore(settings.documents_dir)
     app[JOBS] = JobQueue(settings)
-    app[SWEEPER] = Sweeper(bookings, services.slots, settings.sweep_seconds)
+    booking_metrics = BookingMetrics(registry)
+    app[BOOKING_METRICS] = booking_metrics
+    app[SWEEPER] = Sweeper(bookings, services.slots, booking_metrics, settings.sweep_seconds)
     app.cleanup_ctx.append(_serve_rooms)
     app.cleanup_ctx.append(_serve_bookings)
     setup_routes(

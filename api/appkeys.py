@@ -14,6 +14,7 @@ from .booking.documents import DocumentStore
 from .booking.payments import Payments
 from .booking.slots import Slots
 from .jobs import JobQueue
+from .metrics import BookingMetrics
 from .settings import Settings
 from .sweeper import Sweeper
 
@@ -28,3 +29,4 @@ ACCOUNTS = web.AppKey("accounts", Accounts)
 DOCUMENTS = web.AppKey("documents", DocumentStore)
 JOBS = web.AppKey("jobs", JobQueue)
 SWEEPER = web.AppKey("sweeper", Sweeper)
+BOOKING_METRICS = web.AppKey("booking_metrics", BookingMetrics)

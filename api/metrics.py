@@ -1,10 +1,10 @@
-"""HTTP metrics: requests by route and status, and latency by route."""
+"""HTTP metrics (requests by route and status, latency by route) and the booking flow's."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from queue_engine.metrics import NAMESPACE
 
@@ -45,3 +45,35 @@ class HttpMetrics:
             latency.observe(seconds)
 
         return observe
+
+
+class BookingMetrics:
+    """What the booking flow did: bookings and payments by outcome, places left, expiries."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.bookings = Counter(
+            "bookings",
+            "Booking attempts by outcome (created, or the refusal's code).",
+            ["outcome"],
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.payments = Counter(
+            "payments",
+            "Payment callbacks by outcome (confirmed, replayed, or the refusal's code).",
+            ["outcome"],
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.expired = Counter(
+            "bookings_expired",
+            "Unpaid bookings this process's sweeper expired.",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.places_remaining = Gauge(
+            "places_remaining",
+            "Places left on released, bookable dates, all offices.",
+            namespace=NAMESPACE,
+            registry=registry,
+        )

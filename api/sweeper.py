@@ -12,6 +12,7 @@ from queue_engine.room import Room
 
 from .booking.bookings import Bookings
 from .booking.slots import Slots
+from .metrics import BookingMetrics
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +20,12 @@ log = logging.getLogger(__name__)
 class Sweeper:
     """Runs every `interval` seconds, or at once when poked (a booking took a slot's last place)."""
 
-    def __init__(self, bookings: Bookings, slots: Slots, interval: float) -> None:
+    def __init__(
+        self, bookings: Bookings, slots: Slots, metrics: BookingMetrics, interval: float
+    ) -> None:
         self.bookings = bookings
         self.slots = slots
+        self.metrics = metrics
         self.interval = interval
         self.room: Room | None = None
         self._poked = asyncio.Event()
@@ -35,12 +39,12 @@ class Sweeper:
 
     async def sweep(self) -> None:
         """One round: expire what is due, then feed the room."""
-        await self.bookings.expire_due()
-        if self.room is not None:
-            remaining = await self.slots.inventory(datetime.now(UTC))
-            if remaining != self._fed:
-                await self.room.set_inventory(remaining)
-                self._fed = remaining
+        self.metrics.expired.inc(len(await self.bookings.expire_due()))
+        remaining = await self.slots.inventory(datetime.now(UTC))
+        self.metrics.places_remaining.set(remaining)
+        if self.room is not None and remaining != self._fed:
+            await self.room.set_inventory(remaining)
+            self._fed = remaining
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

@@ -488,3 +488,18 @@ async def test_operator_changes_a_quota_but_never_below_what_is_booked(
     ready = await (await client.get("/readyz")).json()
     assert ready == {"status": "ok", "redis": "ok", "database": "ok"}
     await assert_invariants(client)
+
+
+async def test_bookings_are_counted_for_the_dashboards(make_client: AppFactory) -> None:
+    client = await make_client(changes={"sweep_seconds": 0.2}, **FAST_ROOM)
+    day = await first_day(client)
+    await set_capacity(client, day, "s1", 1)
+    headers = await booker(client)
+    await pay(client, headers, await (await book(client, headers, booking_body(day))).json())
+    assert (await book(client, headers, booking_body(day))).status == 409
+    await asyncio.sleep(0.5)  # a sweep or two
+    metrics = await (await client.get("/metrics")).text()
+    assert 'antri_bookings_total{outcome="created"} 1.0' in metrics
+    assert 'antri_bookings_total{outcome="slot_full"} 1.0' in metrics
+    assert 'antri_payments_total{outcome="confirmed"} 1.0' in metrics
+    assert "antri_places_remaining " in metrics

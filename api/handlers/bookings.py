@@ -10,10 +10,11 @@ import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..appkeys import BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
+from ..appkeys import BOOKING_METRICS, BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
 from ..booking.application import parse_booking_request, parse_reschedule
 from ..booking.bookings import CHANGEABLE, Created, request_hash
 from ..booking.documents import MAX_DOCUMENT_BYTES, DocumentKind, DocumentRejected
+from ..booking.errors import Conflict
 from ..booking.proof import proof_pdf
 from ..errors import ApiError
 from ..gate import gated
@@ -45,7 +46,13 @@ async def create(request: web.Request) -> web.Response:
     if key is not None:
         canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
         idempotency = (key, request_hash(request.config_dict[SETTINGS].secret, canonical))
-    result = await bookings.create(account_id, booking, now, idempotency)
+    metrics = request.config_dict[BOOKING_METRICS]
+    try:
+        result = await bookings.create(account_id, booking, now, idempotency)
+    except Conflict as refusal:
+        metrics.bookings.labels(refusal.code).inc()
+        raise
+    metrics.bookings.labels("created").inc()
     if isinstance(result, Created):
         await request.config_dict[JOBS].expiry(result.expires_at)
         if result.remaining == 0:

@@ -10,8 +10,9 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from ..appkeys import JOBS, PAYMENTS, SETTINGS
+from ..appkeys import BOOKING_METRICS, JOBS, PAYMENTS, SETTINGS
 from ..booking import signatures
+from ..booking.errors import Refused
 from ..errors import ApiError
 from ..web import JSON, json_response, read_json_object, strict_fields
 
@@ -31,9 +32,15 @@ async def callback(request: web.Request) -> web.Response:
         {"billing_code": str, "amount": int, "transaction_id": str, "paid_at": str},
     )
     paid_at = _paid_at(body["paid_at"])
-    paid = await request.config_dict[PAYMENTS].pay(
-        body["billing_code"], body["amount"], body["transaction_id"], paid_at
-    )
+    metrics = request.config_dict[BOOKING_METRICS].payments
+    try:
+        paid = await request.config_dict[PAYMENTS].pay(
+            body["billing_code"], body["amount"], body["transaction_id"], paid_at
+        )
+    except Refused as refusal:
+        metrics.labels(refusal.code).inc()
+        raise
+    metrics.labels("replayed" if paid.replayed else "confirmed").inc()
     if not paid.replayed:
         await request.config_dict[JOBS].paid(paid.booking_id)
     return json_response(
