@@ -13,6 +13,7 @@ from pathlib import Path
 
 import redis
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 from rq import Queue
 from rq.job import Job
 
@@ -90,8 +91,18 @@ async def test_register_verify_login_logout(make_client: AppFactory) -> None:
         "/api/v1/accounts/verify", json={"email": account["email"], "code": code.group(1)}
     )
     assert verified.status == 200
+    # A hash made with older, heavier parameters is replaced at the next login.
+    await pool(client).execute(
+        "UPDATE accounts SET password_hash = $2 WHERE email = $1",
+        account["email"],
+        PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(account["password"]),
+    )
     session = await client.post("/api/v1/login", json=login)
     assert session.status == 200
+    stored = await pool(client).fetchval(
+        "SELECT password_hash FROM accounts WHERE email = $1", account["email"]
+    )
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     token = (await session.json())["session_token"]
     assert "antri_session" in {c.key for c in client.session.cookie_jar}
     mine = await client.get("/api/v1/bookings")

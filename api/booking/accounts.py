@@ -246,6 +246,13 @@ class Accounts:
         if row["verified_at"] is None:
             raise Forbidden("email_not_verified", "Verify your e-mail address first.")
         await self.redis.delete(failures_key)
+        if self.hasher.check_needs_rehash(row["password_hash"]):
+            # Made with other argon2 parameters (older defaults): the password is at hand now.
+            await self.pool.execute(
+                "UPDATE accounts SET password_hash = $2 WHERE id = $1",
+                row["id"],
+                await self.hash_password(password),
+            )
         return await self.open_session(row["id"]), Account(row["id"], row["email"], row["name"])
 
     async def open_session(self, account_id: int) -> str:
