@@ -150,8 +150,9 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         now = datetime.now(UTC)
         expired = await services.bookings.expire_due()
         unsent = await services.bookings.unnotified(timedelta(seconds=resend_after_seconds))
+        jobs = queue()
         for booking_id in unsent:
-            queue().enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
+            jobs.enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
         forgotten = await services.bookings.forget_idempotency_keys()
         slots = await services.slots.sync(now)
         return {"expired": len(expired), "resent": len(unsent), "keys": forgotten, "slots": slots}

@@ -26,11 +26,6 @@ class Services:
     bookings: Bookings
     payments: Payments
 
-    @property
-    def pool(self) -> asyncpg.Pool:
-        """The pool they share."""
-        return self.bookings.pool
-
 
 def booking_services(pool: asyncpg.Pool, settings: Settings) -> Services:
     """The booking domain on `pool`, with the packaged offices, fees and holidays."""

@@ -88,6 +88,31 @@ class Run:
         """2xx answers a second, up to the last one."""
         return self.ok / self.ok_seconds if self.ok_seconds else 0.0
 
+    @property
+    def server_errors(self) -> int:
+        """5xx answers."""
+        return sum(n for status, n in self.statuses.items() if status.startswith("5"))
+
+    @classmethod
+    def total(cls, runs: list[Run]) -> Run:
+        """Runs of one kind summed over the rounds."""
+        statuses: dict[str, int] = {}
+        errors: dict[str, int] = {}
+        for run in runs:
+            for key, n in run.statuses.items():
+                statuses[key] = statuses.get(key, 0) + n
+            for key, n in run.errors.items():
+                errors[key] = errors.get(key, 0) + n
+        return cls(
+            requests=sum(r.requests for r in runs),
+            ok=sum(r.ok for r in runs),
+            seconds=sum(r.seconds for r in runs),
+            ok_seconds=sum(r.ok_seconds for r in runs),
+            latencies_ms=[ms for r in runs for ms in r.latencies_ms],
+            statuses=statuses,
+            errors=errors,
+        )
+
     @classmethod
     def read(cls, path: Path) -> Run:
         """The result file of a client process."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from .booking import BookingOptions, Round, Run
 
@@ -19,70 +18,22 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(len(ordered) * p / 100) - 1))]
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Runs of one kind summed over the rounds."""
-
-    requests: int
-    ok: int
-    seconds: float
-    ok_seconds: float
-    latencies_ms: list[float]
-    statuses: dict[str, int]
-    errors: dict[str, int]
-
-    @classmethod
-    def of(cls, runs: list[Run]) -> Totals:
-        """The runs summed."""
-        statuses: dict[str, int] = {}
-        errors: dict[str, int] = {}
-        for run in runs:
-            for key, n in run.statuses.items():
-                statuses[key] = statuses.get(key, 0) + n
-            for key, n in run.errors.items():
-                errors[key] = errors.get(key, 0) + n
-        return cls(
-            requests=sum(r.requests for r in runs),
-            ok=sum(r.ok for r in runs),
-            seconds=sum(r.seconds for r in runs),
-            ok_seconds=sum(r.ok_seconds for r in runs),
-            latencies_ms=[ms for r in runs for ms in r.latencies_ms],
-            statuses=statuses,
-            errors=errors,
-        )
-
-    @property
-    def rps(self) -> float:
-        """Requests a second over the whole run."""
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def ok_rate(self) -> float:
-        """2xx answers a second, up to the last 2xx."""
-        return self.ok / self.ok_seconds if self.ok_seconds else 0.0
-
-    @property
-    def server_errors(self) -> int:
-        """5xx answers."""
-        return sum(n for status, n in self.statuses.items() if status.startswith("5"))
-
-
-def _row(name: str, rate: float, t: Totals) -> str:
+def _row(name: str, rate: float, t: Run) -> str:
     p50, p99 = percentile(t.latencies_ms, 50), percentile(t.latencies_ms, 99)
     return f"| {name} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {t.requests:,} |"
 
 
 def render_booking(rounds: list[Round], opts: BookingOptions) -> str:
     """The booking section of the report, in Markdown."""
-    hello = Totals.of([r.hello for r in rounds])
-    book = Totals.of([r.booking for r in rounds])
+    hello = Run.total([r.hello for r in rounds])
+    book = Run.total([r.booking for r in rounds])
     over = sum(r.check.over_capacity for r in rounds)
     drift = sum(r.check.drift for r in rounds)
     booked = sum(r.check.booked for r in rounds)
     places = sum(r.check.places for r in rounds)
     refusals = ", ".join(f"{code} {n:,}" for code, n in sorted(book.errors.items())) or "none"
     statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(book.statuses.items()))
-    ratio = book.ok_rate / hello.rps if hello.rps else 0.0
+    ratio = book.ok_rate / hello.rate if hello.rate else 0.0
     met = book.ok_rate >= TARGET_BOOKINGS_PER_SECOND
     clean = over == 0 and drift == 0 and booked == book.ok == places and book.server_errors == 0
     lines = [
@@ -92,8 +43,8 @@ def render_booking(rounds: list[Round], opts: BookingOptions) -> str:
         "",
         "| target | req/s | p50 ms | p99 ms | requests |",
         "|---|---:|---:|---:|---:|",
-        _row("hello-world POST (same clients, same body size)", hello.rps, hello),
-        _row("booking attempts (201 and 409)", book.rps, book),
+        _row("hello-world POST (same clients, same body size)", hello.rate, hello),
+        _row("booking attempts (201 and 409)", book.rate, book),
         "",
         "| round | 201s | seconds to full | bookings/s | attempts/s | hello req/s |",
         "|---|---:|---:|---:|---:|---:|",

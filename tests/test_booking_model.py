@@ -140,11 +140,9 @@ async def test_the_booking_service_follows_the_model(make_client: AppFactory) ->
             booking = data.draw(st.sampled_from(self.made))
             day, session = slots[slot]
             try:
-                moved = bookings.reschedule(
-                    account_ids[booking.account], booking.id, date.fromisoformat(day), session,
-                    datetime.now(UTC),
-                )  # fmt: skip
-                wait(moved)
+                choice = {"date": day, "session_id": session}
+                wait(bookings.reschedule(account_ids[booking.account], booking.id, choice,
+                                         datetime.now(UTC)))  # fmt: skip
             except Conflict as refusal:
                 assert (
                     booking.status not in HOLDING

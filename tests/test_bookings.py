@@ -364,7 +364,7 @@ async def test_reschedule_closes_at_the_end_of_the_day_before(make_client: AppFa
     midnight = datetime.combine(booking_day, datetime.min.time(), ZoneInfo("Asia/Jakarta"))
     try:
         await bookings.reschedule(
-            account_id, receipt["id"], date.fromisoformat(days[1]), "s1",
+            account_id, receipt["id"], {"date": days[1], "session_id": "s1"},
             midnight.astimezone(UTC) + timedelta(minutes=1),
         )  # fmt: skip
     except Conflict as refusal:

@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from queue_engine.scripts import RedisClient
 
+from .application import is_worded, mobile_number
 from .codes import verification_code
 from .errors import Conflict, Forbidden, Invalid, TooManyAttempts, Unauthenticated
 
@@ -46,8 +47,6 @@ def password_hasher() -> PasswordHasher:
 
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-_PHONE = re.compile(r"^(\+62|62|0)8[0-9]{7,12}$")
-_NAME = re.compile(r"^[^\W\d_][\w .'\-,]{1,98}[\w.]$")
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,8 @@ def check_registration(body: dict[str, Any]) -> tuple[str, str, str, str]:
         else:
             values[key] = value.strip() if key != "password" else value
     email, password = values.get("email", ""), values.get("password", "")
-    name, phone = values.get("name", ""), values.get("phone", "").replace(" ", "")
+    name = " ".join(values.get("name", "").split())
+    phone = mobile_number(values.get("phone", ""))
     if "email" in values and not (_EMAIL.match(email) and len(email) <= 254):
         fields["email"] = "not an e-mail address"
     if "password" in values:
@@ -105,11 +105,12 @@ def check_registration(body: dict[str, Any]) -> tuple[str, str, str, str]:
             fields["password"] = "must be 8 to 128 characters"
         elif not any(c.isupper() for c in password) or not any(c.isdigit() for c in password):
             fields["password"] = "needs at least one capital letter and one digit"
-    if "name" in values and not _NAME.match(name):
+    # The same rules as the application form's, so an account's name and phone fit it.
+    if "name" in values and not (3 <= len(name) <= 100 and is_worded(name)):
         fields["name"] = "3 to 100 letters, spaces and . ' - ,"
-    if "phone" in values and not _PHONE.match(phone):
+    if "phone" in values and phone is None:
         fields["phone"] = "an Indonesian mobile number, e.g. 081234567890"
-    if fields:
+    if fields or phone is None:
         raise Invalid(fields)
     return email, password, name, phone
 
@@ -145,21 +146,32 @@ class Accounts:
 
     async def register(self, body: dict[str, Any]) -> Registration:
         """Create an unverified account; the caller mails the returned code."""
-        email, password, name, phone = check_registration(body)
-        password_hash = await self.hash_password(password)
+        account = await self._checked(body)
         async with self.pool.acquire() as conn, conn.transaction():
-            account_id = await conn.fetchval(
-                "INSERT INTO accounts (email, name, phone, password_hash) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT DO NOTHING RETURNING id",
-                email,
-                name,
-                phone,
-                password_hash,
-            )
-            if account_id is None:
-                raise Conflict("email_taken", "An account with this e-mail address exists.")
+            account_id = await self._insert(conn, account, verified=False)
             code = await self._new_code(conn, account_id)
-        return Registration(account_id, email, name, code)
+        return Registration(account_id, account[0], account[1], code)
+
+    async def _checked(self, body: dict[str, Any]) -> tuple[str, str, str, str]:
+        """(e-mail, name, phone, password hash) of a registration body; raises Invalid. Hashed
+        before a connection is taken, so that queued hashing holds none."""
+        email, password, name, phone = check_registration(body)
+        return email, name, phone, await self.hash_password(password)
+
+    async def _insert(
+        self, conn: asyncpg.Connection, account: tuple[str, str, str, str], verified: bool
+    ) -> int:
+        """The new account's id; Conflict if the e-mail address has one."""
+        account_id = await conn.fetchval(
+            "INSERT INTO accounts (email, name, phone, password_hash, verified_at)"
+            " VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            *account,
+            verified,
+        )
+        if account_id is None:
+            raise Conflict("email_taken", "An account with this e-mail address exists.")
+        return int(account_id)
 
     async def _new_code(self, conn: asyncpg.Connection, account_id: int) -> str:
         code = verification_code()
@@ -293,9 +305,8 @@ class Accounts:
         """What the account's owner sees of it, with how many people it applies for now."""
         row = await self.pool.fetchrow(
             "SELECT a.id, a.email, a.name, a.phone, a.verified_at IS NOT NULL AS verified,"
-            " (SELECT count(DISTINCT nik_hash) FROM bookings b WHERE b.account_id = a.id AND"
-            "  b.status IN ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed',"
-            "  'approved', 'printing', 'ready')) AS applicants"
+            " (SELECT count(DISTINCT nik_hash) FROM bookings b"
+            "  WHERE b.account_id = a.id AND booking_is_active(b.status)) AS applicants"
             " FROM accounts a WHERE a.id = $1",
             account_id,
         )
@@ -303,21 +314,10 @@ class Accounts:
 
     async def create(self, email: str, password: str, name: str, phone: str, verified: bool) -> int:
         """An account made by an operator (`antri accounts create`), verified if asked."""
-        check_registration({"email": email, "password": password, "name": name, "phone": phone})
-        password_hash = await self.hash_password(password)
-        account_id = await self.pool.fetchval(
-            "INSERT INTO accounts (email, name, phone, password_hash, verified_at)"
-            " VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            email,
-            name,
-            phone,
-            password_hash,
-            verified,
-        )
-        if account_id is None:
-            raise Conflict("email_taken", f"An account with {email} exists.")
-        return int(account_id)
+        body = {"email": email, "password": password, "name": name, "phone": phone}
+        account = await self._checked(body)
+        async with self.pool.acquire() as conn:
+            return await self._insert(conn, account, verified)
 
     async def bulk_create(self, count: int, prefix: str, password: str) -> int:
         """Verified accounts `<prefix><n>@antri.test` for load tests, one password hash for all;
@@ -326,7 +326,7 @@ class Accounts:
         emails = [f"{prefix}{n}@antri.test" for n in range(1, count + 1)]
         result = await self.pool.fetchval(
             "WITH new AS (INSERT INTO accounts (email, name, phone, password_hash, verified_at)"
-            " SELECT e, 'Pemohon Uji', '081200000000', $2, now() FROM unnest($1::text[]) e"
+            " SELECT e, 'Pemohon Uji', '+6281200000000', $2, now() FROM unnest($1::text[]) e"
             " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM new",
             emails,
             password_hash,

@@ -92,7 +92,7 @@ _RESCHEDULE_FIELDS = frozenset({"date", "session_id"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PHONE = re.compile(r"(\+62|0)(8\d+)")
 # Letters of any script plus the punctuation names carry ("Sri Ayu", "R.A. Kartini", "O'Neil").
-_NAME_PUNCTUATION = frozenset(" '.-,")
+NAME_PUNCTUATION = frozenset(" '.-,")
 _PLACE_PUNCTUATION = frozenset(" '.-,()/")
 
 
@@ -234,12 +234,29 @@ def _collapse(text: str | None) -> str | None:
     return " ".join(text.split()) if text is not None else None
 
 
+def is_worded(text: str, punctuation: frozenset[str] = NAME_PUNCTUATION) -> bool:
+    """Whether `text` is letters (of any script) with only the given punctuation, as a
+    person's name is."""
+    return any(c.isalpha() for c in text) and all(c.isalpha() or c in punctuation for c in text)
+
+
+def mobile_number(text: str) -> str | None:
+    """An Indonesian mobile number as +62…, or None if `text` is not one."""
+    # People write numbers in groups ("0812-3456-7890"); the digits are what count.
+    compact = re.sub(r"[ \-]", "", text)
+    match = _PHONE.fullmatch(compact)
+    digits = sum(c.isdigit() for c in compact)
+    if match is None or not compact.isascii() or not 10 <= digits <= 15:
+        return None
+    return "+62" + match.group(2)
+
+
 def _worded(
     text: str | None, path: str, punctuation: frozenset[str], what: str, p: _Problems
 ) -> str | None:
     if text is None:
         return None
-    if not any(c.isalpha() for c in text) or not all(c.isalpha() or c in punctuation for c in text):
+    if not is_worded(text, punctuation):
         marks = " ".join(sorted(punctuation - {" "}))
         p.add(path, "format", f"{what} may contain only letters, spaces and these marks: {marks}")
         return None
@@ -250,18 +267,14 @@ def _phone(obj: Mapping[str, Any], path: str, p: _Problems) -> str | None:
     text = _string(obj, "phone", path, p)
     if text is None:
         return None
-    # People write numbers in groups ("0812-3456-7890"); the digits are what count.
-    compact = re.sub(r"[ \-]", "", text)
-    match = _PHONE.fullmatch(compact)
-    digits = sum(c.isdigit() for c in compact)
-    if match is None or not compact.isascii() or not 10 <= digits <= 15:
+    number = mobile_number(text)
+    if number is None:
         p.add(
             path,
             "phone",
             "Enter an Indonesian mobile number starting with 08 or +628 (10 to 15 digits).",
         )
-        return None
-    return "+62" + match.group(2)
+    return number
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
@@ -280,7 +293,7 @@ def _applicant(raw: Mapping[str, Any], today: dt.date, p: _Problems) -> dict[str
         "full_name": _worded(
             _collapse(_string(raw, "full_name", a + "full_name", p, (3, 100))),
             a + "full_name",
-            _NAME_PUNCTUATION,
+            NAME_PUNCTUATION,
             "A name",
             p,
         ),

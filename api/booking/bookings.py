@@ -7,6 +7,7 @@ and writes it back.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ import asyncpg
 import orjson
 
 from . import calendar
-from .application import BookingRequest
+from .application import BookingRequest, parse_reschedule
 from .calendar import iso_utc
 from .codes import billing_code
 from .documents import StoredDocument, required_documents
@@ -69,7 +70,6 @@ class Created:
     """A new booking awaiting payment; `remaining` is what is left in its slot."""
 
     body: dict[str, Any]
-    booking_id: UUID
     expires_at: datetime
     remaining: int
 
@@ -178,18 +178,12 @@ class Bookings:
             request.passport_type, request.validity_years, request.lane, request.application_kind
         )
         expires_at = now + self.payment_window
+        # Everything about the person but the NIK, which is stored sealed beside it.
         details = {
-            "full_name": applicant.full_name,
-            "birth_place": applicant.birth_place,
-            "birth_date": applicant.birth_date.isoformat(),
-            "sex": applicant.sex,
-            "phone": applicant.phone,
-            "address": applicant.address,
-            "marital_status": applicant.marital_status,
-            "purpose": applicant.purpose,
-            "destination": applicant.destination,
-            "applicant_type": applicant.applicant_type(request.date),
-        }
+            field.name: getattr(applicant, field.name)
+            for field in dataclasses.fields(applicant)
+            if field.name != "nik"
+        } | {"applicant_type": applicant.applicant_type(request.date)}
         fee_lines = [
             {"code": line.code, "label_id": line.label_id, "label_en": line.label_en,
              "amount": line.amount}
@@ -240,7 +234,7 @@ class Bookings:
             "expires_at": iso_utc(expires_at),
             "fee_lines": fee_lines,
         }
-        return Created(body, row["booking_id"], expires_at, row["remaining"])
+        return Created(body, expires_at, row["remaining"])
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -388,13 +382,15 @@ class Bookings:
         return await self.get(account_id, booking_id)
 
     async def reschedule(
-        self, account_id: int, booking_id: str, day: date, session_id: str, now: datetime
+        self, account_id: int, booking_id: str, choice: Mapping[str, Any], now: datetime
     ) -> dict[str, Any]:
         """Move a booking once, until the day before (H-1), into a released place of the same
-        office and lane."""
+        office and lane; `choice` is the body `{"date", "session_id"}`, checked against the
+        booking's office."""
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self._owned(conn, account_id, booking_id, lock=True)
             office = self.offices[row["office_id"]]
+            day, session_id = parse_reschedule(choice, office)
             if row["status"] not in CHANGEABLE:
                 raise Conflict(
                     "not_reschedulable",

@@ -11,7 +11,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..appkeys import BOOKING_METRICS, BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
-from ..booking.application import parse_booking_request, parse_reschedule
+from ..booking.application import parse_booking_request
 from ..booking.bookings import CHANGEABLE, Created, request_hash
 from ..booking.documents import MAX_DOCUMENT_BYTES, DocumentKind, DocumentRejected
 from ..booking.errors import Conflict
@@ -52,12 +52,13 @@ async def create(request: web.Request) -> web.Response:
     except Conflict as refusal:
         metrics.bookings.labels(refusal.code).inc()
         raise
-    metrics.bookings.labels("created").inc()
     if isinstance(result, Created):
+        metrics.bookings.labels("created").inc()
         await request.config_dict[JOBS].expiry(result.expires_at)
         if result.remaining == 0:
             request.config_dict[SWEEPER].poke()
         return json_response(result.body, 201)
+    metrics.bookings.labels("replayed").inc()
     return json_response(result, 201)
 
 
@@ -87,13 +88,9 @@ async def cancel(request: web.Request) -> web.Response:
 async def reschedule(request: web.Request) -> web.Response:
     """POST /api/v1/bookings/{id}/reschedule `{"date", "session_id"}` (admitted): once, H-1."""
     account_id = await require_account(request)
-    bookings = request.config_dict[BOOKINGS]
-    booking_id = request.match_info["id"]
-    current = await bookings.get(account_id, booking_id)
-    day, session_id = parse_reschedule(
-        await read_json_object(request), bookings.slots.office(current["office"]["id"])
+    view = await request.config_dict[BOOKINGS].reschedule(
+        account_id, request.match_info["id"], await read_json_object(request), datetime.now(UTC)
     )
-    view = await bookings.reschedule(account_id, booking_id, day, session_id, datetime.now(UTC))
     return json_response(view)
 
 

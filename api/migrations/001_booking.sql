@@ -72,11 +72,18 @@ CREATE INDEX bookings_by_account ON bookings (account_id, created_at DESC);
 CREATE INDEX bookings_by_slot ON bookings (slot_id) WHERE status = 'awaiting_payment';
 CREATE INDEX bookings_due ON bookings (expires_at) WHERE status = 'awaiting_payment';
 CREATE INDEX bookings_unnotified ON bookings (paid_at) WHERE notified_at IS NULL AND paid_at IS NOT NULL;
+-- The statuses of a booking that is still under way (api/booking/bookings.py ACTIVE): one
+-- definition for the index and the functions below.
+CREATE FUNCTION booking_is_active(status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT status IN ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed', 'approved',
+                      'printing', 'ready')
+$$;
+
 -- One active booking per person, whatever the account: the keyed hash of the NIK is unique
--- among bookings that still hold or use a place.
+-- among bookings that are still under way.
 CREATE UNIQUE INDEX bookings_one_active_per_nik ON bookings (nik_hash)
-    WHERE status IN ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed', 'approved',
-                     'printing', 'ready');
+    WHERE booking_is_active(status);
 
 -- The timeline shown to the applicant: every status with its time.
 CREATE TABLE booking_events (
@@ -134,16 +141,14 @@ BEGIN
     PERFORM 1 FROM accounts WHERE id = p_account FOR UPDATE;
     -- The most useful refusal first. (The unique index is what guarantees it: two bookings of
     -- one person racing past this check still cannot both be inserted.)
-    IF EXISTS (SELECT 1 FROM bookings WHERE nik_hash = p_nik_hash
-               AND status IN ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed',
-                              'approved', 'printing', 'ready')) THEN
+    IF EXISTS (SELECT 1 FROM bookings
+               WHERE nik_hash = p_nik_hash AND booking_is_active(status)) THEN
         outcome := 'nik_has_active_booking';
         RETURN;
     END IF;
     IF (SELECT count(DISTINCT nik_hash) FROM bookings
         WHERE account_id = p_account AND nik_hash <> p_nik_hash
-          AND status IN ('awaiting_payment', 'confirmed', 'checked_in', 'interviewed',
-                         'approved', 'printing', 'ready')) >= p_max_people THEN
+          AND booking_is_active(status)) >= p_max_people THEN
         outcome := 'too_many_applicants';
         RETURN;
     END IF;
