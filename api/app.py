@@ -39,7 +39,7 @@ from .routes import setup_routes
 from .services import booking_services
 from .settings import Settings
 from .sweeper import Sweeper
-from .web import templates
+from .web import static_urls, templates
 
 
 def redis_client(url: str, cluster: bool = False) -> RedisClient:
@@ -89,10 +89,11 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_serve_bookings)
     setup_routes(
         app,
-        RoomViews(engine, settings, env),
+        RoomViews(engine, settings),
         OfficeViews(services.slots, bookings.fees),
         HttpMetrics(registry),
     )
+    env.globals["static"] = static_urls(app)
     return app
 
 

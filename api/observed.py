@@ -23,7 +23,6 @@ from queue_engine.errors import (
     UnknownRoom,
 )
 
-from .appkeys import TEMPLATES
 from .booking.documents import DocumentRejected
 from .booking.errors import (
     Conflict,
@@ -36,7 +35,8 @@ from .booking.errors import (
 )
 from .errors import AdmissionRequired, ApiError
 from .metrics import HttpMetrics
-from .web import Handler, html_response, json_response
+from .pages.render import page
+from .web import Handler, json_response
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,13 @@ def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
         return json_response(body, error.status, error.headers)
     if isinstance(error, AdmissionRequired):
         raise web.HTTPSeeOther(f"/antre/{error.room}")
-    env = request.config_dict[TEMPLATES]
     context = {
         "status": error.status,
         "code": error.code,
+        "message": error.message,
         "retry_after": error.headers.get("Retry-After"),
     }
-    return html_response(env, "error.html", context, error.status, error.headers)
+    return page(request, "error.html", context, error.status, error.headers)
 
 
 def observed(metrics: HttpMetrics, route: str, method: str, handler: Handler) -> Handler:

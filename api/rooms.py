@@ -6,7 +6,6 @@ import time
 from typing import Any, TypeVar
 
 from aiohttp import web
-from jinja2 import Environment
 
 from queue_engine.engine import Engine
 from queue_engine.errors import InvalidToken, MalformedToken
@@ -15,8 +14,9 @@ from queue_engine.tokens import Ticket
 
 from .errors import ApiError
 from .gate import ADMISSION, ADMISSION_COOKIE, gated
+from .pages.render import page
 from .settings import Settings
-from .web import cookie_header, html_response, json_response
+from .web import cookie_header, json_response
 
 TICKET_COOKIE = "antri_ticket"
 TICKET_HEADER = "X-Antri-Ticket"
@@ -32,11 +32,10 @@ def _iso(unix: float) -> str:
 class RoomViews:
     """The waiting room's handlers, bound to the engine (no per-request lookups on hot paths)."""
 
-    def __init__(self, engine: Engine, settings: Settings, templates: Environment) -> None:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.secure = settings.cookie_secure
         self.guard_room = settings.guard_room
-        self.templates = templates
 
     def _room(self, request: web.Request) -> Room:
         return self.engine.room(request.match_info["room"])
@@ -147,31 +146,7 @@ class RoomViews:
             "refresh": max(1, round(status.poll_after)),
             "updated": time.strftime("%H:%M:%S", time.localtime(room.now())),
         }
-        return _with_cookies(html_response(self.templates, "antre.html", context), cookies)
-
-    @gated
-    async def admitted_page(self, request: web.Request) -> web.Response:
-        """GET /permohonan: where an admitted visitor lands (the booking flow will live here)."""
-        admission = request[ADMISSION]
-        room = self.engine.room(admission.room)
-        context = {
-            "room": admission.room,
-            "minutes_left": max(0, round((admission.expires_at - room.now()) / 60)),
-        }
-        return html_response(self.templates, "permohonan.html", context)
-
-    @gated
-    async def leave_page(self, request: web.Request) -> web.Response:
-        """POST /permohonan/selesai: the page form's way to release the session."""
-        admission = request[ADMISSION]
-        await self.engine.room(admission.room).release(admission.token_id)
-        redirect = web.HTTPSeeOther("/")
-        redirect.del_cookie(ADMISSION_COOKIE)
-        raise redirect
-
-    async def home_page(self, request: web.Request) -> web.Response:
-        """GET /: a plain front door into the waiting room (the full home page comes later)."""
-        return html_response(self.templates, "home.html", {"room": self.guard_room})
+        return _with_cookies(page(request, "antre.html", context), cookies)
 
 
 def _ticket_text(request: web.Request) -> str | None:

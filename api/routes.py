@@ -12,6 +12,8 @@ from .handlers import accounts, bookings, mailbox, officers, payments
 from .handlers.offices import OfficeViews
 from .metrics import HttpMetrics
 from .observed import observed
+from .pages import accounts as account_pages
+from .pages import applications, apply, bank, front, language, officer
 from .rooms import RoomViews
 from .web import Handler
 
@@ -74,12 +76,14 @@ def setup_routes(
     add("PUT", "/api/v1/admin/offices/{id}/quota", officers.set_quota)
     add("GET", "/api/openapi.json", openapi.document)
     add("GET", "/kotak-surat", mailbox.mailbox)
-    add("GET", "/", rooms.home_page)
     add("GET", "/antre/{room}", rooms.waiting_page)
-    add("GET", "/permohonan", rooms.admitted_page)
-    add("POST", "/permohonan/selesai", rooms.leave_page)
+    for area in (front, language, account_pages, apply, applications, bank, officer):
+        for method, path, handler in area.ROUTES:
+            add(method, path, handler)
     add("GET", "/healthz", health.healthz)
     add("GET", "/readyz", health.readyz)
     add("GET", "/metrics", health.metrics)
-    app.router.add_static("/static/", Path(__file__).parent / "static", append_version=True)
+    app.router.add_static(
+        "/static/", Path(__file__).parent / "static", append_version=True, name="static"
+    )
     app.router.add_route("*", "/{tail:.*}", observed(metrics, "unmatched", "*", not_found))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 
 import orjson
@@ -64,16 +65,17 @@ def templates() -> Environment:
     )
 
 
-def html_response(
-    env: Environment,
-    template: str,
-    context: dict[str, Any],
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> web.Response:
-    """Render `template` into an HTML response."""
-    body = env.get_template(template).render(**context)
-    return web.Response(text=body, status=status, content_type="text/html", headers=headers)
+def static_urls(app: web.Application) -> Callable[[str], str]:
+    """`static(name)` for templates: the file's URL with a content hash, so that browsers may
+    cache it for long and still get a changed file at once."""
+    resource = app.router["static"]
+    assert isinstance(resource, web.StaticResource)
+
+    @cache
+    def url(filename: str) -> str:
+        return str(resource.url_for(filename=filename, append_version=True))
+
+    return url
 
 
 def strict_fields(

@@ -6,10 +6,10 @@ import asyncio
 
 from aiohttp import web
 
-from ..appkeys import SETTINGS, TEMPLATES
+from ..appkeys import SETTINGS
 from ..errors import ApiError
 from ..mail import read_outbox
-from ..web import html_response
+from ..pages.render import page
 
 
 async def mailbox(request: web.Request) -> web.Response:
@@ -19,4 +19,4 @@ async def mailbox(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", "E-mail goes out over SMTP; there is no local mailbox.")
     entries = await asyncio.to_thread(read_outbox, settings.outbox)
     context = {"entries": entries, "outbox": str(settings.outbox)}
-    return html_response(request.config_dict[TEMPLATES], "kotak-surat.html", context)
+    return page(request, "kotak-surat.html", context)

@@ -1,0 +1,58 @@
+"""CSRF protection for every form: a double-submit token plus an Origin check.
+
+The token lives in an HttpOnly cookie and in each form's hidden field; a cross-site form can send
+the cookie but cannot read it to fill the field. Browsers also say where a POST came from
+(`Origin`, `Sec-Fetch-Site`); a foreign one is refused even with a token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+
+from ..errors import ApiError
+
+CSRF_COOKIE = "antri_csrf"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_SECONDS = 86_400 * 7
+
+
+def csrf_token(request: web.Request) -> tuple[str, bool]:
+    """The browser's token and whether it is new (and so must be set as a cookie)."""
+    token = request.cookies.get(CSRF_COOKIE)
+    if token and 20 <= len(token) <= 64:
+        return token, False
+    return secrets.token_urlsafe(24), True
+
+
+def check_csrf(request: web.Request, sent: str | None) -> None:
+    """Refuse (403) a state-changing request that did not come from one of Antri's own pages."""
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        raise _refused()
+    origin = request.headers.get("Origin")
+    # Host only: behind a TLS-terminating proxy the scheme seen here is http.
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        raise _refused()
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        raise _refused()
+
+
+async def checked_form(request: web.Request) -> MultiDictProxy[str]:
+    """The posted form's text fields, once its CSRF token checks out (file parts are dropped:
+    uploads have their own handler)."""
+    form = await request.post()
+    fields = MultiDict((k, v) for k, v in form.items() if isinstance(v, str))
+    check_csrf(request, fields.get(CSRF_FIELD))
+    return MultiDictProxy(fields)
+
+
+def _refused() -> ApiError:
+    return ApiError(
+        403, "csrf", "Formulir ini kedaluwarsa atau tidak berasal dari Antri. Muat ulang halaman."
+    )

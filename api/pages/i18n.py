@@ -1,0 +1,75 @@
+"""Bahasa Indonesia first, English on request.
+
+Templates and handlers write their text in Indonesian inside `_("…")`; the English catalogue maps
+each such text to its translation. The catalogue is split by area (`locale/<area>.en.json`) so
+that each part of the site keeps its own strings; a test checks that none is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from babel.dates import format_date, format_datetime
+
+LANG_COOKIE = "antri_lang"
+DEFAULT_LANGUAGE = "id"
+LANGUAGES = ("id", "en")
+
+Translate = Callable[..., str]
+
+
+@cache
+def english() -> Mapping[str, str]:
+    """Indonesian text → English, merged from every area's catalogue."""
+    merged: dict[str, str] = {}
+    for entry in sorted(resources.files("api.pages").joinpath("locale").iterdir(), key=str):
+        if entry.name.endswith(".en.json"):
+            merged.update(json.loads(entry.read_text(encoding="utf-8")))
+    return merged
+
+
+def language(request: web.Request) -> str:
+    """The visitor's language: the one they chose, else Bahasa Indonesia."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def translator(lang: str) -> Translate:
+    """`_(text, **values)`: `text` in `lang`, with `{name}` fields filled from `values`.
+
+    A text missing from the catalogue shows in Indonesian rather than failing the page.
+    """
+    catalogue = english() if lang == "en" else {}
+
+    def translate(text: str, **values: Any) -> str:
+        translated = catalogue.get(text, text)
+        return translated.format(**values) if values else translated
+
+    return translate
+
+
+def long_date(day: date, lang: str) -> str:
+    """ "Sabtu, 28 November 2026" / "Saturday, November 28, 2026"."""
+    return format_date(day, "full", locale=lang)
+
+
+def short_date(day: date, lang: str) -> str:
+    """ "Sab, 28 Nov" / "Sat, Nov 28"."""
+    return format_date(day, "EEE, d MMM" if lang == "id" else "EEE, MMM d", locale=lang)
+
+
+def date_time(moment: datetime, lang: str, zone: str) -> str:
+    """A moment in the IANA zone `zone`, e.g. "28 Nov 2026 14.00"."""
+    return format_datetime(moment, "d MMM yyyy HH:mm", tzinfo=ZoneInfo(zone), locale=lang)
+
+
+def rupiah(amount: int) -> str:
+    """ "Rp 2.950.000" (the same in both languages, as on the bank's side)."""
+    return f"Rp {amount:,}".replace(",", ".")
