@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench load clean
+.PHONY: install browser run test lint bench load screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,22 @@ lint: install
 	$(BIN)/ruff format --check queue_engine api tests bench loadtests
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -q
+
+# Debian's chromium for the browser tests (Playwright's own browser download cannot work here:
+# never `playwright install`), and fonts for legible screenshots; installed when missing (needs
+# root, as on CI).
+BROWSER_PACKAGES := chromium fonts-dejavu-core fonts-liberation
+browser:
+	@command -v chromium >/dev/null && dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
+		echo "installing $(BROWSER_PACKAGES) from Debian's packages"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
+
+# The key pages at a phone and a desktop size, into docs/screenshots/ (about 30 s).
+screenshots: install browser
+	$(BIN)/python -m tests.browser.screenshots
 
 # wrk comes from Debian's packages; installed here when missing (needs root, as on CI).
 bench: install

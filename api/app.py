@@ -19,6 +19,7 @@ from .appkeys import (
     BOOKING_METRICS,
     BOOKINGS,
     DOCUMENTS,
+    DRAFTS,
     ENGINE,
     JOBS,
     PAYMENTS,
@@ -34,6 +35,7 @@ from .database import migrate, unready_pool
 from .handlers.offices import OfficeViews
 from .jobs import JobQueue
 from .metrics import BookingMetrics, HttpMetrics
+from .pages.drafts import Drafts
 from .rooms import RoomViews
 from .routes import setup_routes
 from .services import booking_services
@@ -81,6 +83,7 @@ def create_app(settings: Settings) -> web.Application:
     app[PAYMENTS] = services.payments
     app[ACCOUNTS] = Accounts(bookings.pool, client, settings.secret)
     app[DOCUMENTS] = DocumentStore(settings.documents_dir)
+    app[DRAFTS] = Drafts(client, settings.data_key)
     app[JOBS] = JobQueue(settings)
     booking_metrics = BookingMetrics(registry)
     app[BOOKING_METRICS] = booking_metrics

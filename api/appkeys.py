@@ -15,6 +15,7 @@ from .booking.payments import Payments
 from .booking.slots import Slots
 from .jobs import JobQueue
 from .metrics import BookingMetrics
+from .pages.drafts import Drafts
 from .settings import Settings
 from .sweeper import Sweeper
 
@@ -30,3 +31,4 @@ DOCUMENTS = web.AppKey("documents", DocumentStore)
 JOBS = web.AppKey("jobs", JobQueue)
 SWEEPER = web.AppKey("sweeper", Sweeper)
 BOOKING_METRICS = web.AppKey("booking_metrics", BookingMetrics)
+DRAFTS = web.AppKey("drafts", Drafts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .booking.errors import Conflict, Forbidden, NotFound, Refused, TooManyAttempts, Unauthenticated
+
 
 class ApiError(Exception):
     """An HTTP refusal with a machine-readable code and a message for people."""
@@ -34,3 +36,17 @@ class AdmissionRequired(ApiError):
             extra={"join_url": f"/api/v1/rooms/{room}/join", "waiting_room": f"/antre/{room}"},
         )
         self.room = room
+
+
+_REFUSAL_STATUS: dict[type[Refused], int] = {
+    Conflict: 409,
+    NotFound: 404,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    TooManyAttempts: 429,
+}
+
+
+def refusal_status(refusal: Refused) -> int:
+    """The HTTP status of a refusal of the booking domain."""
+    return _REFUSAL_STATUS.get(type(refusal), 409)

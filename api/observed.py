@@ -25,15 +25,11 @@ from queue_engine.errors import (
 
 from .booking.documents import DocumentRejected
 from .booking.errors import (
-    Conflict,
-    Forbidden,
     Invalid,
-    NotFound,
     Refused,
     TooManyAttempts,
-    Unauthenticated,
 )
-from .errors import AdmissionRequired, ApiError
+from .errors import AdmissionRequired, ApiError, refusal_status
 from .metrics import HttpMetrics
 from .pages.render import page
 from .web import Handler, json_response
@@ -103,13 +99,12 @@ _UNAVAILABLE = (
     TimeoutError,
     OSError,  # a refused or missing socket (ConnectionError is one), a full disk
 )
-_REFUSAL_STATUS = {Conflict: 409, NotFound: 404, Unauthenticated: 401, Forbidden: 403}
 
 
 def _refusal(exc: Refused) -> ApiError:
     if isinstance(exc, TooManyAttempts):
         return ApiError(429, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)})
-    return ApiError(_REFUSAL_STATUS.get(type(exc), 409), exc.code, exc.message)
+    return ApiError(refusal_status(exc), exc.code, exc.message)
 
 
 def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -178,13 +180,38 @@ class DocumentStore:
             path=Path(str(booking_id)) / name,
         )
 
-    def open(self, stored_path: Path) -> BinaryIO:
-        """Open a stored document for reading; refuses paths that resolve outside the root."""
+    def move(self, stored: StoredDocument, booking_id: str) -> StoredDocument:
+        """A document stored under one owner (a draft's staging folder) moved to a booking: a
+        rename within the store, so it is whole or not moved at all."""
+        source = self._inside(stored.path)
+        directory = self.root / booking_id
+        directory.mkdir(mode=0o700, exist_ok=True)
+        with self._locked(directory):
+            os.replace(source, directory / source.name)
+            for old in directory.glob(f"{stored.kind.value}-*"):
+                if old.name != source.name:
+                    old.unlink(missing_ok=True)
+        _fsync_directory(directory)
+        return dataclasses.replace(stored, path=Path(booking_id) / source.name)
+
+    def discard(self, owner: str) -> None:
+        """Delete everything stored under `owner` (an abandoned draft's staging folder)."""
+        shutil.rmtree(self._inside(Path(owner)), ignore_errors=True)
+
+    def relative(self, stored_path: str) -> Path:
+        """A stored path as the store keeps it, refused if it leads outside the store."""
+        return self._inside(Path(stored_path)).relative_to(self.root.resolve())
+
+    def _inside(self, stored_path: Path) -> Path:
         root = self.root.resolve()
         target = (root / stored_path).resolve()
         if not target.is_relative_to(root) or target == root:
             raise ValueError(f"{stored_path} is outside the document store")
-        return target.open("rb")
+        return target
+
+    def open(self, stored_path: Path) -> BinaryIO:
+        """Open a stored document for reading; refuses paths that resolve outside the root."""
+        return self._inside(stored_path).open("rb")
 
     @staticmethod
     def _receive(chunks: Iterable[bytes], out: BinaryIO) -> tuple[str, int, str]:

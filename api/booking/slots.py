@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -17,6 +17,13 @@ from .offices import Office
 SLOT_DAYS_AHEAD = 60
 #: the most places one slot (office, date, session, lane) may have
 MAX_CAPACITY = 10_000
+
+
+class OpenDate(NamedTuple):
+    """An office's first released, bookable date that still has a place."""
+
+    day: date | None  #: None when every released date is full
+    places: int  #: places left on `day`, all sessions and lanes together (0 when day is None)
 
 
 class Slots:
@@ -137,6 +144,28 @@ class Slots:
             ends,
         )
         return int(total)
+
+    async def open_dates(self, now: datetime) -> dict[str, OpenDate]:
+        """Each office's first released, bookable date with a free place, in one query: the
+        "certainty of time" the home page shows, counted as `inventory` counts (every lane)."""
+        ids, starts, ends = [], [], []
+        for office in self.offices.values():
+            ids.append(office.id)
+            starts.append(calendar.local_today(office, now) + timedelta(days=1))
+            ends.append(calendar.released_until(office, now))
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT ON (s.office_id) s.office_id, s.day,"
+            " sum(s.capacity - s.booked) AS places FROM slots s"
+            " JOIN unnest($1::text[], $2::date[], $3::date[]) AS r(office_id, first, last)"
+            " ON s.office_id = r.office_id AND s.day BETWEEN r.first AND r.last"
+            " GROUP BY s.office_id, s.day HAVING sum(s.capacity - s.booked) > 0"
+            " ORDER BY s.office_id, s.day",
+            ids,
+            starts,
+            ends,
+        )
+        found = {row["office_id"]: OpenDate(row["day"], int(row["places"])) for row in rows}
+        return {office_id: found.get(office_id, OpenDate(None, 0)) for office_id in ids}
 
     def check_bookable(self, office: Office, day: date, now: datetime) -> None:
         if not calendar.is_open_day(office, day, self.holidays):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..appkeys import BOOKING_METRICS, BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
-from ..booking.application import parse_booking_request
+from ..booking.application import BookingRequest, parse_booking_request
 from ..booking.bookings import CHANGEABLE, Created, request_hash
 from ..booking.documents import MAX_DOCUMENT_BYTES, DocumentKind, DocumentRejected
 from ..booking.errors import Conflict
@@ -44,11 +45,27 @@ async def create(request: web.Request) -> web.Response:
     booking = parse_booking_request(body, bookings.offices, now.date())
     idempotency = None
     if key is not None:
-        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-        idempotency = (key, request_hash(request.config_dict[SETTINGS].secret, canonical))
+        idempotency = (key, booking_hash(request.config_dict[SETTINGS].secret, body))
+    return json_response(await place(request, account_id, booking, now, idempotency), 201)
+
+
+def booking_hash(secret: bytes, body: dict[str, Any]) -> bytes:
+    """The keyed hash of a booking body that tells a replay from another request."""
+    return request_hash(secret, orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+
+
+async def place(
+    request: web.Request,
+    account_id: int,
+    booking: BookingRequest,
+    now: datetime,
+    idempotency: tuple[str, bytes] | None,
+) -> dict[str, Any]:
+    """Take a place for `booking` (the API's and the wizard's one way): counted, its expiry
+    scheduled, the room told at once when the slot's last place went. The booking's body."""
     metrics = request.config_dict[BOOKING_METRICS]
     try:
-        result = await bookings.create(account_id, booking, now, idempotency)
+        result = await request.config_dict[BOOKINGS].create(account_id, booking, now, idempotency)
     except Conflict as refusal:
         metrics.bookings.labels(refusal.code).inc()
         raise
@@ -57,9 +74,9 @@ async def create(request: web.Request) -> web.Response:
         await request.config_dict[JOBS].expiry(result.expires_at)
         if result.remaining == 0:
             request.config_dict[SWEEPER].poke()
-        return json_response(result.body, 201)
+        return result.body
     metrics.bookings.labels("replayed").inc()
-    return json_response(result, 201)
+    return result
 
 
 async def index(request: web.Request) -> web.Response:
@@ -148,7 +165,7 @@ async def _save_parts(request: web.Request, booking_id: str) -> list[dict[str, o
                 "Each part must be named ktp, kk, pendukung or paspor_lama.",
                 extra={"fields": {str(getattr(part, "name", "")): "unknown document kind"}},
             )
-        chunks = await _read_limited(part)
+        chunks = await read_limited(part)
         try:
             stored = await asyncio.to_thread(store.save, booking_id, _KINDS[part.name], chunks)
         except DocumentRejected as exc:
@@ -159,7 +176,7 @@ async def _save_parts(request: web.Request, booking_id: str) -> list[dict[str, o
     return saved
 
 
-async def _read_limited(part: BodyPartReader) -> list[bytes]:
+async def read_limited(part: BodyPartReader) -> list[bytes]:
     """The part's bytes in chunks, refused with 413 as soon as they pass the limit (so an
     oversized upload is never held whole)."""
     chunks: list[bytes] = []

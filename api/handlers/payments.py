@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import orjson
@@ -53,20 +54,42 @@ async def callback(request: web.Request) -> web.Response:
     )
 
 
+def sandbox_bank(request: web.Request) -> None:
+    """Refuse (404) unless this server runs the sandbox bank."""
+    if not request.config_dict[SETTINGS].sandbox_payments:
+        raise ApiError(404, "not_found", "There is no sandbox bank on this server.")
+
+
+def sandbox_transaction_id() -> str:
+    """A new transaction id of the sandbox bank."""
+    return f"SBX-{uuid.uuid4().hex}"
+
+
 async def sandbox_pay(request: web.Request) -> web.Response:
     """POST /api/v1/payments/sandbox/pay `{"billing_code"}`: the sandbox bank collects the
     amount due and calls the payment callback, signed, as a real bank would."""
-    settings = request.config_dict[SETTINGS]
-    if not settings.sandbox_payments:
-        raise ApiError(404, "not_found", "There is no sandbox bank on this server.")
+    sandbox_bank(request)
     body = strict_fields(await read_json_object(request), {"billing_code": str})
     code = body["billing_code"].strip()
     amount = await request.config_dict[PAYMENTS].amount_due(code)
+    answer = await notify_paid(request, code, amount, sandbox_transaction_id())
+    return json_response({"paid": True, "amount": amount, **answer})
+
+
+async def notify_paid(
+    request: web.Request, code: str, amount: int, transaction_id: str
+) -> dict[str, Any]:
+    """Tell Antri that the sandbox bank collected `amount` for `code`: the signed payment
+    callback, over real HTTP as a real bank would send it. Its answer; ApiError if refused.
+
+    The same `transaction_id` sent again is answered as the first time (`replayed`), so a
+    notice whose fate is unknown may simply be sent again."""
+    settings = request.config_dict[SETTINGS]
     notice = orjson.dumps(
         {
             "billing_code": code,
             "amount": amount,
-            "transaction_id": f"SBX-{uuid.uuid4().hex}",
+            "transaction_id": transaction_id,
             "paid_at": datetime.now(UTC).isoformat(),
         }
     )
@@ -86,13 +109,14 @@ async def sandbox_pay(request: web.Request) -> web.Response:
         raise ApiError(
             502, "callback_failed", "The sandbox bank could not reach Antri's callback."
         ) from None
-    if reply.status != 200:
+    if reply.status != 200 or not isinstance(answer, dict):
+        answer = answer if isinstance(answer, dict) else {}
         raise ApiError(
-            reply.status if reply.status < 500 else 502,
+            reply.status if 400 <= reply.status < 500 else 502,
             answer.get("error", "payment_refused"),
             answer.get("message", "The payment was refused."),
         )
-    return json_response({"paid": True, "amount": amount, **answer})
+    return answer
 
 
 def _paid_at(text: str) -> datetime:

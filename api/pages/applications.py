@@ -1,7 +1,304 @@
-"""(being written)"""
+"""My applications: the account's bookings, one booking's billing or confirmation page, and
+rescheduling and cancelling it.
+
+Thin handlers over the booking service, like the JSON API's (api/handlers/bookings.py): the
+service owns the rules (once-only reschedule until H-1, released dates, who owns what) and these
+pages only show its answers, refusals included, in the visitor's language.
+"""
 
 from __future__ import annotations
 
+import re
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from markupsafe import Markup
+
+from ..appkeys import BOOKINGS, SETTINGS, SLOTS, SWEEPER
+from ..booking import calendar as rules
+from ..booking.bookings import ACTIVE, CHANGEABLE, MAX_PEOPLE_PER_ACCOUNT
+from ..booking.errors import Invalid, NotFound, Refused
+from ..booking.proof import qr_svg
+from ..errors import refusal_status
+from ..gate import gated
+from . import i18n
+from .calendar import Calendar, office_calendar, parse_slot, slot_value
+from .csrf import checked_form
+from .guards import account_or_login
+from .i18n import Translate
+from .messages import refusal_text
+from .render import page, redirect
 from .types import Routes
 
-ROUTES: Routes = []
+LIST_PATH = "/akun/permohonan"
+#: the booking wizard (behind the waiting room)
+NEW_APPLICATION = "/permohonan/baru"
+#: notices a redirect may ask the detail page to show (codes only: nothing personal in a URL)
+NOTICES = ("dibatalkan", "jadwal-diubah")
+_RESCHEDULE_NOTE = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\w+) -> (\d{4}-\d{2}-\d{2}) (\w+)$")
+
+
+def labels(_: Translate) -> dict[str, str]:
+    """The codes a booking shows (statuses, lanes, kinds, passport types) in the visitor's
+    language; the Indonesian ones match the proof's (`LABELS` in api/booking/bookings.py)."""
+    return {
+        "awaiting_payment": _("Menunggu pembayaran"),
+        "confirmed": _("Lunas - terjadwal"),
+        "checked_in": _("Hadir"),
+        "interviewed": _("Wawancara selesai"),
+        "approved": _("Disetujui"),
+        "printing": _("Dicetak"),
+        "ready": _("Siap diambil"),
+        "collected": _("Sudah diambil"),
+        "rejected": _("Ditolak"),
+        "expired": _("Kedaluwarsa (tidak dibayar)"),
+        "cancelled": _("Dibatalkan"),
+        "rescheduled": _("Jadwal diubah"),
+        "reguler": _("Reguler"),
+        "percepatan": _("Percepatan"),
+        "prioritas": _("Prioritas"),
+        "baru": _("Baru"),
+        "penggantian": _("Penggantian"),
+        "hilang": _("Hilang"),
+        "rusak": _("Rusak"),
+        "biasa": _("Paspor biasa"),
+        "elektronik": _("Paspor elektronik"),
+    }
+
+
+def document_labels(_: Translate) -> dict[str, str]:
+    """What each document kind is, as the applicant knows it."""
+    return {
+        "ktp": _("KTP asli (untuk anak: KTP orang tua)"),
+        "kk": _("Kartu Keluarga (KK) asli"),
+        "pendukung": _("Akta kelahiran, buku nikah, atau ijazah (asli)"),
+        "paspor_lama": _("Paspor lama"),
+    }
+
+
+def document_names(_: Translate) -> dict[str, str]:
+    """Short names of the document kinds, for the list of uploads."""
+    return {
+        "ktp": _("KTP"),
+        "kk": _("Kartu Keluarga"),
+        "pendukung": _("Dokumen pendukung"),
+        "paspor_lama": _("Paspor lama"),
+    }
+
+
+def _translator(request: web.Request) -> Translate:
+    return i18n.translator(i18n.language(request))
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _clock(seconds: int) -> str:
+    """What the shared countdown script shows (h:mm:ss or m:ss), for visitors without it."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _reschedule_block(request: web.Request, view: dict[str, Any], now: datetime) -> str | None:
+    """Why this booking cannot be rescheduled now (a refusal code), or None if it can."""
+    if view["status"] not in CHANGEABLE:
+        return "not_reschedulable"
+    if view["reschedules_left"] <= 0:
+        return "already_rescheduled"
+    office = request.config_dict[BOOKINGS].offices[view["office"]["id"]]
+    if now >= rules.reschedule_allowed_until(office, date.fromisoformat(view["date"])):
+        return "too_late"
+    return None
+
+
+def _timeline(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The status events with aware times, and a reschedule's from/to dates when known."""
+    entries = []
+    for event in view.get("timeline", []):
+        note = event["note"] if event["status"] == "rescheduled" else None
+        moved = _RESCHEDULE_NOTE.match(note or "")
+        entries.append(
+            {
+                "status": event["status"],
+                "at": _moment(event["at"]),
+                "iso": event["at"],
+                "moved": (
+                    (date.fromisoformat(moved[1]), date.fromisoformat(moved[3])) if moved else None
+                ),
+            }
+        )
+    return entries
+
+
+def _booking_context(request: web.Request, view: dict[str, Any]) -> dict[str, Any]:
+    """What the booking templates need beside the view: dates as dates, the deadline, what the
+    applicant may still do, the visitor's labels."""
+    _ = _translator(request)
+    office = request.config_dict[BOOKINGS].offices[view["office"]["id"]]
+    day = date.fromisoformat(view["date"])
+    deadline = _moment(view["expires_at"])
+    block = _reschedule_block(request, view, datetime.now(UTC))
+    return {
+        "b": view,
+        "day": day,
+        "zone": view["office"]["timezone"],
+        "tz": view["office"]["tz"],
+        "label": labels(_),
+        "documents": document_labels(_),
+        "document_names": document_names(_),
+        "moment": _moment,
+        "deadline": deadline,
+        "deadline_unix": int(deadline.timestamp()) if deadline else None,
+        "deadline_left": _clock(int(deadline.timestamp() - time.time())) if deadline else None,
+        "can_cancel": view["status"] in CHANGEABLE,
+        "can_reschedule": block is None,
+        "reschedule_refusal": refusal_text(_, block, "") if block else None,
+        # rescheduling closes when this local day (H-1) ends
+        "last_change_day": rules.reschedule_allowed_until(office, day).date() - timedelta(days=1),
+        "timeline": _timeline(view),
+    }
+
+
+# -- the list ---------------------------------------------------------------------------------
+
+
+async def index(request: web.Request) -> web.Response:
+    """GET /akun/permohonan: the account's applications and how many people it may add."""
+    account_id = await account_or_login(request)
+    views = await request.config_dict[BOOKINGS].list_for(account_id)
+    _ = _translator(request)
+    return page(
+        request,
+        "akun-permohonan.html",
+        {
+            "bookings": [(view, date.fromisoformat(view["date"])) for view in views],
+            "label": labels(_),
+            "used": sum(1 for view in views if view["status"] in ACTIVE),
+            "most": MAX_PEOPLE_PER_ACCOUNT,
+            "new_application": NEW_APPLICATION,
+        },
+    )
+
+
+# -- one booking ------------------------------------------------------------------------------
+
+
+async def detail(request: web.Request) -> web.Response:
+    """GET /akun/permohonan/{id}: the billing page while unpaid, the confirmation once paid,
+    and always the timeline. Someone else's booking is the 404 page."""
+    account_id = await account_or_login(request)
+    view = await request.config_dict[BOOKINGS].get(account_id, request.match_info["id"])
+    context = _booking_context(request, view) | {
+        "notice": request.query.get("pesan") if request.query.get("pesan") in NOTICES else None,
+        "sandbox_bank": request.config_dict[SETTINGS].sandbox_payments,
+        # segno's own markup (no text of ours in it): the one thing not escaped
+        "qr": Markup(qr_svg(view["qr_text"])) if view["qr_text"] else None,
+    }
+    return page(request, "akun-permohonan-detail.html", context)
+
+
+# -- reschedule -------------------------------------------------------------------------------
+
+
+async def _reschedule_page(
+    request: web.Request,
+    view: dict[str, Any],
+    error: str | None = None,
+    selected: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    """The reschedule form: the booking's office and lane on the calendar (none once it can
+    no longer be rescheduled)."""
+    context = _booking_context(request, view)
+    cal: Calendar | None = None
+    if context["can_reschedule"]:
+        cal = await office_calendar(
+            request.config_dict[SLOTS], view["office"]["id"], view["lane"], datetime.now(UTC)
+        )
+    current = slot_value(context["day"], view["session"]["id"])
+    context |= {"cal": cal, "error": error, "selected": selected, "current": current}
+    return page(request, "akun-jadwal-ulang.html", context, status)
+
+
+@gated
+async def reschedule_form(request: web.Request) -> web.Response:
+    """GET /akun/permohonan/{id}/jadwal-ulang (admitted, like the API's reschedule)."""
+    account_id = await account_or_login(request)
+    view = await request.config_dict[BOOKINGS].get(account_id, request.match_info["id"])
+    return await _reschedule_page(request, view)
+
+
+@gated
+async def reschedule(request: web.Request) -> web.Response:
+    """POST /akun/permohonan/{id}/jadwal-ulang: move the booking to the chosen session."""
+    account_id = await account_or_login(request)
+    form = await checked_form(request)
+    bookings = request.config_dict[BOOKINGS]
+    booking_id = request.match_info["id"]
+    _ = _translator(request)
+    chosen = parse_slot(form.get("slot"))
+    if chosen is None:
+        view = await bookings.get(account_id, booking_id)
+        message = _("Pilih tanggal dan sesi yang baru.")
+        return await _reschedule_page(request, view, message, status=422)
+    day, session_id = chosen
+    choice = {"date": day.isoformat(), "session_id": session_id}
+    try:
+        await bookings.reschedule(account_id, booking_id, choice, datetime.now(UTC))
+    except NotFound:
+        raise
+    except Refused as refusal:
+        view = await bookings.get(account_id, booking_id)
+        message = refusal_text(_, refusal.code, refusal.message)
+        selected = slot_value(day, session_id)
+        return await _reschedule_page(request, view, message, selected, refusal_status(refusal))
+    except Invalid:
+        view = await bookings.get(account_id, booking_id)
+        message = _("Sesi itu tidak ada di kantor ini.")
+        return await _reschedule_page(request, view, message, status=422)
+    raise redirect(f"{LIST_PATH}/{booking_id}?pesan=jadwal-diubah")
+
+
+# -- cancel -----------------------------------------------------------------------------------
+
+
+async def cancel_form(request: web.Request) -> web.Response:
+    """GET /akun/permohonan/{id}/batal: what cancelling means, and the button."""
+    account_id = await account_or_login(request)
+    view = await request.config_dict[BOOKINGS].get(account_id, request.match_info["id"])
+    return page(request, "akun-batal.html", _booking_context(request, view))
+
+
+async def cancel(request: web.Request) -> web.Response:
+    """POST /akun/permohonan/{id}/batal: cancel; the place goes back to the pool at once."""
+    account_id = await account_or_login(request)
+    await checked_form(request)
+    bookings = request.config_dict[BOOKINGS]
+    booking_id = request.match_info["id"]
+    try:
+        await bookings.cancel(account_id, booking_id)
+    except NotFound:
+        raise
+    except Refused as refusal:
+        view = await bookings.get(account_id, booking_id)
+        context = _booking_context(request, view) | {
+            "error": refusal_text(_translator(request), refusal.code, refusal.message)
+        }
+        return page(request, "akun-batal.html", context, refusal_status(refusal))
+    # The waiting room's inventory counts the freed place now, not at the next sweep.
+    request.config_dict[SWEEPER].poke()
+    raise redirect(f"{LIST_PATH}/{booking_id}?pesan=dibatalkan")
+
+
+ROUTES: Routes = [
+    ("GET", LIST_PATH, index),
+    ("GET", LIST_PATH + "/{id}", detail),
+    ("GET", LIST_PATH + "/{id}/jadwal-ulang", reschedule_form),
+    ("POST", LIST_PATH + "/{id}/jadwal-ulang", reschedule),
+    ("GET", LIST_PATH + "/{id}/batal", cancel_form),
+    ("POST", LIST_PATH + "/{id}/batal", cancel),
+]

@@ -1,7 +1,220 @@
-"""The home page: what the service is, what it costs, when places open."""
+"""The home page: what the service is, what it costs, when places open.
+
+It is the page a release stampede lands on first, so the one thing it asks of the database (each
+office's first open date) is computed at most once every CACHE_SECONDS per process, however many
+visitors ask at once; the rest (fees, release times) is computed from data in memory.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from aiohttp import web
+from babel.dates import format_time
+
+from queue_engine.errors import StorageUnavailable, UnknownRoom
+
+from ..appkeys import BOOKINGS, ENGINE, SETTINGS, SLOTS
+from ..booking import calendar
+from ..booking.fees import PASSPORT_TYPES, VALIDITY_YEARS, FeeTable
+from ..booking.offices import ZONE_LABELS, Office
+from ..booking.slots import OpenDate, Slots
+from . import i18n
+from .render import page
 from .types import Routes
 
-ROUTES: Routes = []
+log = logging.getLogger(__name__)
+
+#: how long one process serves the offices' open dates from memory (a stampede reads them a lot)
+CACHE_SECONDS = 2.0
+#: the zone the country's dates (fees in force, the waiting room's release) are told in
+NATIONAL_ZONE = "Asia/Jakarta"
+#: failures of the database that a visit a little later may not meet: the page still shows
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InternalClientError,
+)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What an applicant wants to know about one office: when they could go, when more opens."""
+
+    office: Office
+    open: OpenDate | None  #: None when the database could not be asked
+    next_release: datetime  #: aware, in the office's own zone
+
+
+@dataclass(frozen=True)
+class Release:
+    """The soonest quota release, and the offices it opens dates at."""
+
+    at: datetime  #: aware, in the first office's zone
+    offices: tuple[Office, ...]
+
+
+class _Recent:
+    """One Slots' open dates, shared by every request for CACHE_SECONDS; while a query runs,
+    other requests wait for it rather than start their own."""
+
+    def __init__(self) -> None:
+        self.fresh_until = 0.0
+        self.pending: asyncio.Future[dict[str, OpenDate]] | None = None
+
+    async def get(self, slots: Slots) -> dict[str, OpenDate]:
+        if self.pending is None or time.monotonic() >= self.fresh_until:
+            self.pending = asyncio.ensure_future(slots.open_dates(datetime.now(UTC)))
+            self.fresh_until = time.monotonic() + CACHE_SECONDS
+        pending = self.pending
+        try:
+            # Shielded: a visitor who leaves must not cancel the query the others wait for.
+            return await asyncio.shield(pending)
+        except BaseException:
+            if self.pending is pending and pending.done():
+                self.pending = None  # a failure is not cached: the next visitor asks again
+            raise
+
+
+#: per process and per application (tests run several apps in one process)
+_recent: weakref.WeakKeyDictionary[Slots, _Recent] = weakref.WeakKeyDictionary()
+
+
+async def open_dates(request: web.Request) -> dict[str, OpenDate] | None:
+    """Each office's first open date (recent to within CACHE_SECONDS), or None when the database
+    cannot answer now: the pages then show everything else."""
+    slots = request.config_dict[SLOTS]
+    recent = _recent.get(slots)
+    if recent is None:
+        recent = _recent[slots] = _Recent()
+    try:
+        return await recent.get(slots)
+    except _UNAVAILABLE as exc:
+        log.warning("open dates unavailable: %r", exc)
+        return None
+
+
+async def outlooks(request: web.Request, now: datetime) -> list[Outlook]:
+    """Every office, in the offices' list order, with its first open date and next release."""
+    found = await open_dates(request)
+    return [
+        Outlook(
+            office,
+            None if found is None else found.get(office.id, OpenDate(None, 0)),
+            calendar.next_release(office, now),
+        )
+        for office in request.config_dict[SLOTS].offices.values()
+    ]
+
+
+def soonest_release(items: list[Outlook]) -> Release | None:
+    """The next release instant of any office, with every office it opens dates at."""
+    if not items:
+        return None
+    first = min(item.next_release for item in items)
+    return Release(first, tuple(i.office for i in items if i.next_release == first))
+
+
+def by_province(items: list[Outlook]) -> list[tuple[str, list[Outlook]]]:
+    """The offices grouped by province, provinces in the order the offices' list has them."""
+    groups: dict[str, list[Outlook]] = {}
+    for item in items:
+        groups.setdefault(item.office.province, []).append(item)
+    return list(groups.items())
+
+
+def with_places(items: list[Outlook]) -> list[Outlook]:
+    """The offices that have an open date, the soonest first."""
+    dated = [(item.open.day, item) for item in items if item.open and item.open.day]
+    return [item for _, item in sorted(dated, key=lambda pair: pair[0])]
+
+
+def moment_formatter(lang: str) -> Callable[[datetime], str]:
+    """`when(moment)`: an aware time as its own zone shows it, e.g. "Jum, 4 Des, 14.00 WIB"."""
+
+    def when(moment: datetime) -> str:
+        clock = format_time(moment, "HH.mm" if lang == "id" else "HH:mm", locale=lang)
+        zone = ZONE_LABELS.get(str(moment.tzinfo), "")
+        return f"{i18n.short_date(moment.date(), lang)}, {clock} {zone}".rstrip()
+
+    return when
+
+
+def in_zones(moment: datetime, lang: str) -> list[str]:
+    """The same instant on the clocks of the three zones: ["14.00 WIB", "15.00 WITA", …]."""
+    pattern = "HH.mm" if lang == "id" else "HH:mm"
+    return [
+        f"{format_time(moment, pattern, tzinfo=ZoneInfo(zone), locale=lang)} {label}"
+        for zone, label in ZONE_LABELS.items()
+    ]
+
+
+def fee_view(table: FeeTable, lang: str) -> dict[str, Any]:
+    """The fee table in force, shaped for the page: a grid of type x validity, then surcharges."""
+
+    def label(item: Any) -> str:
+        return str(item.label_en if lang == "en" else item.label_id)
+
+    amounts = {(p.type, p.validity_years): p.amount for p in table.passports}
+    return {
+        "regulation": table.regulation,
+        "effective_from": table.effective_from,
+        "validities": VALIDITY_YEARS,
+        "rows": [
+            (kind, [amounts[kind, years] for years in VALIDITY_YEARS]) for kind in PASSPORT_TYPES
+        ],
+        "surcharges": [
+            (s.code, label(s), s.amount, sorted(s.by_passport_type.items()))
+            for s in table.surcharges
+        ],
+        "per_application": [(label(line), line.amount) for line in table.per_application],
+    }
+
+
+def room_release(request: web.Request) -> datetime | None:
+    """When the waiting room's next fair start is, if one is set in the future (from this
+    process's recent view of the room: nothing is asked of Redis; None if it is not known)."""
+    try:
+        room = request.config_dict[ENGINE].room(request.config_dict[SETTINGS].guard_room)
+        starts = room.view().event_starts_ms
+    except (StorageUnavailable, UnknownRoom):
+        return None
+    if starts is None or starts / 1000 <= room.now():
+        return None
+    return datetime.fromtimestamp(starts / 1000, ZoneInfo(NATIONAL_ZONE))
+
+
+async def home(request: web.Request) -> web.Response:
+    """GET /: the mission, the fees in force, each office's first open date, the next release."""
+    now = datetime.now(UTC)
+    lang = i18n.language(request)
+    settings = request.config_dict[SETTINGS]
+    items = await outlooks(request, now)
+    today = now.astimezone(ZoneInfo(NATIONAL_ZONE)).date()
+    context = {
+        "room": settings.guard_room,
+        "fees": fee_view(request.config_dict[BOOKINGS].fees.in_force(today), lang),
+        "provinces": by_province(items),
+        "dates_known": any(item.open is not None for item in items),
+        "release": soonest_release(items),
+        "room_release": room_release(request),
+        "payment_hours": max(1, settings.payment_window_seconds // 3600),
+        "when": moment_formatter(lang),
+        "in_zones": lambda moment: in_zones(moment, lang),
+    }
+    return page(request, "home.html", context)
+
+
+ROUTES: Routes = [("GET", "/", home)]

@@ -1,7 +1,340 @@
-"""(being written)"""
+"""The officer's page at the immigration office counter: find a booking by its code or the QR
+text of its proof, and move it one step along (checked in, interviewed, …).
+
+Officers log in with the admin token. The cookie then holds no token but a tag derived from it
+and from the app's secret, with its own expiry: changing the admin token logs every officer out.
+Lookups are POSTs, so that QR texts and codes stay out of URLs and access logs.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import time
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from ..appkeys import ACCOUNTS, BOOKINGS, SETTINGS
+from ..booking.bookings import OFFICER_STEPS
+from ..booking.errors import Invalid, Refused
+from ..settings import Settings
+from . import i18n
+from .csrf import checked_form
+from .i18n import Translate
+from .render import page, redirect, secure_cookies
 from .types import Routes
 
-ROUTES: Routes = []
+OFFICER_COOKIE = "antri_officer"
+OFFICER_SECONDS = 8 * 3600
+OFFICER_PATH = "/petugas"
+#: failed logins per client address in FAILURE_WINDOW before that address must wait
+MAX_FAILURES = 10
+FAILURE_WINDOW = 15 * 60
+#: each failed login waits this long, so that guesses are slow even from many addresses
+FAILURE_DELAY = 0.5
+#: no booking code or QR text is longer; anything longer is not worth looking up
+MAX_LOOKUP = 200
+NOTE_LENGTH = 500
+
+
+# -- the officer's cookie -------------------------------------------------------------------------
+
+
+def _tag(settings: Settings, expires: int) -> str:
+    """An HMAC of the expiry under a key derived from the app secret and the admin token."""
+    key = hmac.new(
+        settings.secret, b"antri officer session v1\0" + settings.admin_token.encode(), "sha256"
+    ).digest()
+    return hmac.new(key, str(expires).encode(), hashlib.sha256).hexdigest()
+
+
+def officer_cookie_value(settings: Settings, now: float) -> str:
+    """A cookie value good for OFFICER_SECONDS from `now`."""
+    expires = int(now) + OFFICER_SECONDS
+    return f"{expires}.{_tag(settings, expires)}"
+
+
+def is_officer(request: web.Request) -> bool:
+    """Whether the request carries a live officer cookie of this server's admin token."""
+    expires_text, _, tag = request.cookies.get(OFFICER_COOKIE, "").partition(".")
+    if not (expires_text.isdigit() and len(expires_text) <= 12) or int(expires_text) < time.time():
+        return False
+    expected = _tag(request.config_dict[SETTINGS], int(expires_text))
+    return hmac.compare_digest(tag.encode(), expected.encode())
+
+
+def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
+    """Set-Cookie for the officer: HttpOnly, SameSite=Strict, only under /petugas."""
+    secure = "; Secure" if secure_cookies(request) else ""
+    return (
+        f"{OFFICER_COOKIE}={value}; Max-Age={max_age}; Path={OFFICER_PATH}; HttpOnly;"
+        f" SameSite=Strict{secure}"
+    )
+
+
+# -- handlers -------------------------------------------------------------------------------------
+
+
+async def home(request: web.Request) -> web.Response:
+    """GET /petugas: the lookup form, or the login form for someone not logged in."""
+    if not is_officer(request):
+        return _login_page(request)
+    return _desk(request)
+
+
+async def log_in(request: web.Request) -> web.StreamResponse:
+    """POST /petugas/masuk `token`: the admin token (constant-time compare), then the cookie."""
+    form = await checked_form(request)
+    _ = _translator(request)
+    failures_key = "antri:officer-login-failures:" + (request.remote or "unknown")
+    redis = request.config_dict[ACCOUNTS].redis
+    if int(await redis.get(failures_key) or 0) >= MAX_FAILURES:
+        ttl = max(1, int(await redis.ttl(failures_key)))
+        minutes = -(-ttl // 60)
+        message = _("Terlalu banyak percobaan yang salah. Coba lagi dalam {n} menit.", n=minutes)
+        return _login_page(request, message, 429, {"Retry-After": str(ttl)})
+    given = form.get("token", "").strip()
+    expected = request.config_dict[SETTINGS].admin_token
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        pipe = redis.pipeline(transaction=False)
+        pipe.set(failures_key, 0, ex=FAILURE_WINDOW, nx=True)
+        pipe.incr(failures_key)
+        await pipe.execute()
+        await asyncio.sleep(FAILURE_DELAY)
+        return _login_page(request, _("Token petugas salah. Periksa lagi lalu coba kembali."), 401)
+    response = redirect(OFFICER_PATH)
+    value = officer_cookie_value(request.config_dict[SETTINGS], time.time())
+    response.headers.add("Set-Cookie", _officer_cookie(request, value, OFFICER_SECONDS))
+    raise response
+
+
+async def log_out(request: web.Request) -> web.StreamResponse:
+    """POST /petugas/keluar: forget the officer cookie."""
+    await checked_form(request)
+    response = redirect(OFFICER_PATH)
+    response.headers.add("Set-Cookie", _officer_cookie(request, "", 0))
+    raise response
+
+
+async def lookup(request: web.Request) -> web.Response:
+    """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""
+    form = await checked_form(request)
+    if not is_officer(request):
+        return _login_page(request, status=401)
+    _ = _translator(request)
+    text = form.get("kode", "").strip()
+    bookings = request.config_dict[BOOKINGS]
+    code = bookings.code_from_qr(_as_booking_code(text)) if 0 < len(text) <= MAX_LOOKUP else None
+    if code is None:
+        if text.upper().startswith("ANTRI:"):
+            message = _("Kode QR ini tidak sah: bukan dari bukti pendaftaran Antri.")
+        else:
+            message = _("Masukkan kode booking atau pindai kode QR pada bukti pendaftaran.")
+        return _desk(request, error=message, entered=text[:MAX_LOOKUP], status=404 if text else 422)
+    try:
+        booking = await bookings.find_by_code(code)
+    except Refused:
+        message = _("Tidak ada permohonan dengan kode booking {kode}.", kode=code)
+        return _desk(request, error=message, entered=text[:MAX_LOOKUP], status=404)
+    return _desk(request, booking=booking)
+
+
+async def set_status(request: web.Request) -> web.Response:
+    """POST /petugas/status `booking_id`, `kode`, `status`, `catatan`?: the next step."""
+    form = await checked_form(request)
+    if not is_officer(request):
+        return _login_page(request, status=401)
+    _ = _translator(request)
+    bookings = request.config_dict[BOOKINGS]
+    status = form.get("status", "")
+    note = " ".join(form.get("catatan", "").split())[:NOTE_LENGTH] or None
+    try:
+        booking = await bookings.set_status(form.get("booking_id", ""), status, note)
+    except (Refused, Invalid) as refusal:
+        shown = await _booking_or_none(request, form.get("kode", ""))
+        if isinstance(refusal, Refused) and refusal.code == "unknown_booking":
+            message = _("Permohonan ini tidak ditemukan. Cari lagi dengan kode booking.")
+            return _desk(request, booking=shown, error=message, status=404)
+        message = _("Langkah itu tidak dapat dicatat untuk status permohonan saat ini.")
+        status_code = 422 if isinstance(refusal, Invalid) else 409
+        return _desk(request, booking=shown, error=message, status=status_code)
+    notice = _("Status dicatat: {status}.", status=status_labels(_).get(status, status))
+    return _desk(request, booking=booking, notice=notice)
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+def _login_page(
+    request: web.Request,
+    error: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    if status == 401 and error is None:
+        _ = _translator(request)
+        error = _("Sesi petugas sudah berakhir. Masuk lagi dengan token petugas.")
+    return page(request, "petugas-masuk.html", {"error": error}, status, headers)
+
+
+def _desk(
+    request: web.Request,
+    booking: dict[str, Any] | None = None,
+    error: str | None = None,
+    notice: str | None = None,
+    entered: str = "",
+    status: int = 200,
+) -> web.Response:
+    """The officer's desk: the lookup form, and the booking found (if any) with its next steps."""
+    _ = _translator(request)
+    context: dict[str, Any] = {
+        "booking": _shown(booking, _, i18n.language(request)) if booking else None,
+        "error": error,
+        "notice": notice,
+        "entered": entered,
+    }
+    return page(request, "petugas.html", context, status)
+
+
+def _shown(booking: dict[str, Any], _: Translate, lang: str) -> dict[str, Any]:
+    """What the template needs beyond the booking's own view: labels, local times, steps."""
+    zone = booking["office"]["tz"]
+    labels = status_labels(_)
+    uploaded = {d["kind"]: d for d in booking.get("documents", [])}
+    kind = _passport_labels(_).get(booking["passport"]["type"], booking["passport"]["type"])
+    years = booking["passport"]["validity_years"]
+    return booking | {
+        "day": date.fromisoformat(booking["date"]),
+        "birth_day": date.fromisoformat(booking["applicant"]["birth_date"]),
+        "passport_label": _("{jenis}, berlaku {n} tahun", jenis=kind, n=years),
+        "status_label": labels.get(booking["status"], booking["status"]),
+        "lane_label": _lane_labels(_).get(booking["lane"], booking["lane"]),
+        "kind_label": _kind_labels(_).get(booking["application_kind"], ""),
+        "steps": [
+            {"status": step, "label": _step_labels(_).get(step, step)}
+            for step in OFFICER_STEPS.get(booking["status"], ())
+        ],
+        "events": [
+            {
+                "label": labels.get(event["status"], event["status"]),
+                "at": i18n.date_time(_moment(event["at"]), lang, zone),
+                "note": event["note"],
+            }
+            for event in booking.get("timeline", [])
+        ],
+        "document_rows": [
+            {
+                "label": _document_labels(_).get(kind, kind),
+                "uploaded_at": (
+                    i18n.date_time(_moment(uploaded[kind]["uploaded_at"]), lang, zone)
+                    if kind in uploaded
+                    else None
+                ),
+            }
+            for kind in booking["documents_required"]
+        ],
+    }
+
+
+async def _booking_or_none(request: web.Request, code: str) -> dict[str, Any] | None:
+    """The booking with this booking code, to show again after a refused step."""
+    found = request.config_dict[BOOKINGS].code_from_qr(code) if 0 < len(code) <= 40 else None
+    if found is None:
+        return None
+    try:
+        return await request.config_dict[BOOKINGS].find_by_code(found)
+    except Refused:
+        return None
+
+
+def _as_booking_code(text: str) -> str:
+    """A booking code typed without its dashes (or with spaces) written as printed; anything
+    else (a QR text, an odd code) as it is."""
+    bare = "".join(text.split()).replace("-", "")
+    if ":" not in text and len(bare) == 13 and bare.isalnum():
+        bare = bare.upper()
+        return f"{bare[:4]}-{bare[4:8]}-{bare[8:]}"
+    return text
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _translator(request: web.Request) -> Translate:
+    return i18n.translator(i18n.language(request))
+
+
+# -- labels (literal texts, so that the catalogue check finds each one) ------------------------
+
+
+def status_labels(_: Translate) -> dict[str, str]:
+    """Each status of a booking as the officer reads it."""
+    return {
+        "awaiting_payment": _("Menunggu pembayaran"),
+        "confirmed": _("Lunas, terjadwal"),
+        "checked_in": _("Hadir di kantor"),
+        "interviewed": _("Wawancara selesai"),
+        "approved": _("Disetujui"),
+        "rejected": _("Ditolak"),
+        "printing": _("Paspor dicetak"),
+        "ready": _("Siap diambil"),
+        "collected": _("Sudah diambil"),
+        "expired": _("Kedaluwarsa (tidak dibayar)"),
+        "cancelled": _("Dibatalkan"),
+    }
+
+
+def _step_labels(_: Translate) -> dict[str, str]:
+    """The buttons that move a booking to each status."""
+    return {
+        "checked_in": _("Catat hadir"),
+        "interviewed": _("Wawancara selesai"),
+        "approved": _("Setujui"),
+        "rejected": _("Tolak"),
+        "printing": _("Mulai cetak paspor"),
+        "ready": _("Paspor siap diambil"),
+        "collected": _("Paspor sudah diambil"),
+    }
+
+
+def _lane_labels(_: Translate) -> dict[str, str]:
+    return {
+        "reguler": _("Reguler"),
+        "percepatan": _("Percepatan (selesai hari itu)"),
+        "prioritas": _("Prioritas"),
+    }
+
+
+def _kind_labels(_: Translate) -> dict[str, str]:
+    return {
+        "baru": _("Paspor baru"),
+        "penggantian": _("Penggantian (habis masa berlaku atau penuh)"),
+        "hilang": _("Penggantian paspor hilang"),
+        "rusak": _("Penggantian paspor rusak"),
+    }
+
+
+def _passport_labels(_: Translate) -> dict[str, str]:
+    return {"biasa": _("Paspor biasa"), "elektronik": _("Paspor elektronik")}
+
+
+def _document_labels(_: Translate) -> dict[str, str]:
+    return {
+        "ktp": _("KTP"),
+        "kk": _("Kartu Keluarga"),
+        "pendukung": _("Akta lahir, buku nikah atau ijazah"),
+        "paspor_lama": _("Paspor lama"),
+    }
+
+
+ROUTES: Routes = [
+    ("GET", "/petugas", home),
+    ("POST", "/petugas/masuk", log_in),
+    ("POST", "/petugas/keluar", log_out),
+    ("POST", "/petugas/cari", lookup),
+    ("POST", "/petugas/status", set_status),
+]

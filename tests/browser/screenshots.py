@@ -1,0 +1,161 @@
+"""`make screenshots`: the key pages as an applicant sees them, on a phone and on a desktop.
+
+Starts the real app as the tests do (a private Redis, an embedded PostgreSQL migrated and seeded,
+the app on loopback), drives Debian's chromium through each page and saves
+`docs/screenshots/<page>-phone.png` (390×844) and `<page>-desktop.png`
+(1280×900). A page that logs a console error or CSP violation is still saved, then reported, and
+the run exits with status 1.
+
+To add a page: write `async def my_page(site: Site, page: Page) -> None` that brings `page` to
+the state worth showing (use `await admitted(site, page)` first for a page behind the waiting
+room), and add it to PAGES. Each page function runs once per viewport, in a fresh context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from api.app import create_app
+from api.database import EmbeddedPostgres, create_pool, migrate
+from api.embedded import RedisServer
+from api.services import booking_services
+
+from ..conftest import app_settings, test_settings
+from .conftest import DESKTOP, LOCALE, PHONE, ConsoleWatch, Site, launch
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Device scale 1: sharp enough to read, and a long page stays a few hundred KB in the repo.
+VIEWPORTS: dict[str, dict[str, Any]] = {"phone": PHONE, "desktop": DESKTOP}
+#: How many people stand ahead in the waiting-room picture, and how fast that room admits.
+CROWD_AHEAD = 41
+SHOWN_RATE_PER_MINUTE = 10
+
+
+# --- The pages ------------------------------------------------------------------------------
+
+
+async def home(site: Site, page: Page) -> None:
+    """The home page: what the service is, what it costs, when places open."""
+    await page.goto(site.url("/"))
+
+
+async def waiting(site: Site, page: Page) -> None:
+    """The waiting room with a crowd ahead (in the other room, so the guarded one stays free)."""
+    await page.goto(site.waiting_url(site.other_room))
+    await expect(page.locator("#waiting-room")).to_have_attribute("data-state", "waiting")
+
+
+async def application(site: Site, page: Page) -> None:
+    """The first page behind the waiting room, once admitted."""
+    await admitted(site, page)
+
+
+PAGES: list[tuple[str, Callable[[Site, Page], Awaitable[None]]]] = [
+    ("home", home),
+    ("waiting", waiting),
+    ("permohonan", application),
+]
+
+
+async def admitted(site: Site, page: Page) -> None:
+    """Let `page`'s browser through the guarded waiting room (it admits freely here): it ends on
+    /permohonan holding an admission cookie."""
+    await page.goto(site.waiting_room)
+    await page.wait_for_url(re.compile(r"/permohonan$"))
+
+
+async def prepare(site: Site) -> None:
+    """The state the pictures show: the other room admits slowly and one at a time, with one
+    visitor inside and a crowd waiting, so each browser that joins stands behind them."""
+    settings = {"max_active": 1, "rate_per_minute": SHOWN_RATE_PER_MINUTE, "burst": 1}
+    await site.admin("PATCH", "", settings, site.other_room)
+    await site.line_with_one_inside(CROWD_AHEAD, site.other_room)
+
+
+# --- Running the app and the browser --------------------------------------------------------
+
+
+async def seeded_database(postgres: EmbeddedPostgres, data_dir: Path) -> str:
+    """The embedded server's database, migrated, with the offices' slots created."""
+    pool = await create_pool(postgres.url, size=2)
+    try:
+        async with pool.acquire() as connection:
+            await migrate(connection)
+        settings = test_settings(postgres.url, data_dir)
+        await booking_services(pool, settings).slots.sync(datetime.now(UTC))
+    finally:
+        await pool.close()
+    return postgres.url
+
+
+@contextlib.asynccontextmanager
+async def running_site(data_dir: Path) -> AsyncIterator[Site]:
+    """The real app on loopback over a private Redis and PostgreSQL under `data_dir`; its rooms
+    admit freely (a fast rate, a high cap) unless `prepare` says otherwise."""
+    with (
+        RedisServer(data_dir / "redis") as redis,
+        EmbeddedPostgres(data_dir / "postgres") as postgres,
+    ):
+        database = await seeded_database(postgres, data_dir)
+        settings = app_settings(redis.url, database, data_dir, rate_per_minute=600, burst=50)
+        client = TestClient(TestServer(create_app(settings)))
+        await client.start_server()
+        http = Site.http_session()
+        try:
+            yield Site(client, http)
+        finally:
+            await http.close()
+            await client.close()
+
+
+async def shoot(browser: Browser, site: Site, console: ConsoleWatch) -> list[Path]:
+    """Every page at every viewport, each in a fresh context."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for name, show in PAGES:
+        for viewport, options in VIEWPORTS.items():
+            context = await browser.new_context(**(options | LOCALE))
+            context.set_default_timeout(15_000)
+            console.watch(context)
+            try:
+                page = await context.new_page()
+                await show(site, page)
+                path = OUT / f"{name}-{viewport}.png"
+                await page.screenshot(path=str(path), full_page=True)
+                saved.append(path)
+                print(f"saved {path.relative_to(OUT.parents[1])}")
+            finally:
+                await context.close()
+    return saved
+
+
+async def main() -> int:
+    console = ConsoleWatch()
+    with tempfile.TemporaryDirectory(prefix="antri-screenshots-") as scratch:
+        async with running_site(Path(scratch)) as site, async_playwright() as playwright:
+            await prepare(site)
+            browser = await launch(playwright)
+            try:
+                await shoot(browser, site, console)
+            finally:
+                await browser.close()
+    problems = console.unexpected()
+    if problems:
+        print("The pages logged errors:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
