@@ -20,9 +20,11 @@ from uuid import UUID
 import redis
 from rq import Queue
 
+from .booking.documents import DocumentStore
 from .booking.proof import proof_pdf
 from .database import create_pool
 from .mail import Mailer, Message
+from .pages.drafts import DRAFT_SECONDS
 from .services import Services, booking_services
 from .settings import Settings
 
@@ -143,8 +145,8 @@ def write_receipt(booking_id: str) -> str | None:
 
 def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
     """Expire overdue bookings, re-queue confirmations not sent `resend_after_seconds` after
-    payment (a lost job), drop old idempotency keys and create the slots of newly reached dates;
-    then schedule the next sweep."""
+    payment (a lost job), drop old idempotency keys, create the slots of newly reached dates and
+    delete abandoned drafts' uploads; then schedule the next sweep."""
 
     async def work(services: Services) -> dict[str, int]:
         now = datetime.now(UTC)
@@ -155,7 +157,16 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
             jobs.enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
         forgotten = await services.bookings.forget_idempotency_keys()
         slots = await services.slots.sync(now)
-        return {"expired": len(expired), "resent": len(unsent), "keys": forgotten, "slots": slots}
+        # A wizard left half-way leaves its uploads staged; its draft lives DRAFT_SECONDS.
+        store = DocumentStore(_settings().documents_dir)
+        drafts = store.discard_stale_drafts(timedelta(seconds=2 * DRAFT_SECONDS))
+        return {
+            "expired": len(expired),
+            "resent": len(unsent),
+            "keys": forgotten,
+            "slots": slots,
+            "drafts": drafts,
+        }
 
     try:
         return _with_services(work)

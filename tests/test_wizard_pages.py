@@ -4,13 +4,17 @@ real forms with CSRF tokens, real uploads, the real booking service underneath."
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestClient
 
 from api.appkeys import DRAFTS, SETTINGS
+from api.booking.documents import DocumentKind, DocumentStore
 from api.mail import read_outbox
 
 from .booking_support import (
@@ -275,3 +279,32 @@ async def test_register_verify_and_log_in_through_the_pages(make_client: AppFact
     assert location(response) == "/"
     response = await client.get("/akun/permohonan", allow_redirects=False)
     assert location(response).startswith("/masuk")
+
+
+def test_abandoned_drafts_uploads_are_deleted_after_a_while(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path)
+    old = store.save("draft-old", DocumentKind.KTP, [PNG])
+    fresh = store.save("draft-fresh", DocumentKind.KTP, [PNG])
+    booking = store.save("0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d", DocumentKind.KTP, [PNG])
+    day_ago = time.time() - 86_400
+    os.utime(tmp_path / "draft-old", (day_ago, day_ago))
+    os.utime(tmp_path / booking.path.parent, (day_ago, day_ago))
+    assert store.discard_stale_drafts(timedelta(hours=4)) == 1
+    assert not (tmp_path / old.path).exists()
+    assert (tmp_path / fresh.path).exists() and (tmp_path / booking.path).exists()
+
+
+async def test_starting_over_forgets_the_draft_and_its_uploads(make_client: AppFactory) -> None:
+    client, account_id = await applicant_ready(make_client)
+    csrf = await csrf_of(client, "/permohonan")
+    await post_form(client, "/permohonan/baru/kantor", {"office_id": OFFICE}, csrf=csrf)
+    service = {"lane": "reguler", "application_kind": "baru", "passport": "biasa/5"}
+    await post_form(client, "/permohonan/baru/layanan", service, csrf=csrf)
+    await post_form(client, "/permohonan/baru/pemohon", applicant(), csrf=csrf)
+    await upload(client, csrf, ktp=PNG)
+    root: Path = client.server.app[SETTINGS].documents_dir
+    assert [p for p in root.iterdir() if p.name.startswith("draft-")]
+    response = await post_form(client, "/permohonan/ulang", {}, csrf=csrf)
+    assert location(response) == "/permohonan/baru/kantor"
+    assert not [p for p in root.iterdir() if p.name.startswith("draft-")]
+    assert (await client.server.app[DRAFTS].load(account_id)).keys() == {"id"}

@@ -9,8 +9,10 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
@@ -41,6 +43,8 @@ def required_documents(application_kind: str) -> tuple[DocumentKind, ...]:
 
 
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+#: the folders of uploads staged by a draft, before its booking exists (booking ids are UUIDs)
+DRAFT_PREFIX = "draft-"
 
 #: Long enough for every signature below (PNG's is the longest).
 SNIFF_BYTES = 8
@@ -197,6 +201,14 @@ class DocumentStore:
     def discard(self, owner: str) -> None:
         """Delete everything stored under `owner` (an abandoned draft's staging folder)."""
         shutil.rmtree(self._inside(Path(owner)), ignore_errors=True)
+
+    def discard_stale_drafts(self, older_than: timedelta) -> int:
+        """Delete the staging folders of drafts untouched for `older_than`; how many."""
+        cutoff = time.time() - older_than.total_seconds()
+        stale = [d for d in self.root.glob(f"{DRAFT_PREFIX}*") if d.stat().st_mtime < cutoff]
+        for directory in stale:
+            shutil.rmtree(directory, ignore_errors=True)
+        return len(stale)
 
     def relative(self, stored_path: str) -> Path:
         """A stored path as the store keeps it, refused if it leads outside the store."""

@@ -22,7 +22,13 @@ from multidict import MultiMapping
 from ..appkeys import ACCOUNTS, BOOKINGS, DOCUMENTS, DRAFTS, ENGINE, SETTINGS, SLOTS
 from ..booking.application import MARITAL_STATUSES, PURPOSES, SEXES, parse_booking_request
 from ..booking.bookings import ACTIVE, MAX_PEOPLE_PER_ACCOUNT
-from ..booking.documents import DocumentKind, DocumentRejected, StoredDocument, required_documents
+from ..booking.documents import (
+    DRAFT_PREFIX,
+    DocumentKind,
+    DocumentRejected,
+    StoredDocument,
+    required_documents,
+)
 from ..booking.errors import Conflict, Invalid
 from ..booking.fees import APPLICATION_KINDS, FeeTable
 from ..booking.offices import LANES, Office
@@ -261,7 +267,7 @@ async def _discard(wizard: Wizard) -> None:
 
 def _staging(draft: dict[str, Any]) -> str:
     """Where the draft's uploads wait: beside the bookings' folders, never one of them."""
-    return f"draft-{draft['id']}"
+    return f"{DRAFT_PREFIX}{draft['id']}"
 
 
 # -- step 1: the office -----------------------------------------------------------------------
@@ -515,7 +521,8 @@ async def _schedule_view(wizard: Wizard) -> dict[str, Any]:
     cal = await office_calendar(
         wizard.request.config_dict[SLOTS], office, wizard.draft["lane"], datetime.now(UTC)
     )
-    return {"calendar": cal, "selected": wizard.draft.get("slot")}
+    lane_label = lane_labels(wizard._)[wizard.draft["lane"]][0]
+    return {"calendar": cal, "selected": wizard.draft.get("slot"), "lane_label": lane_label}
 
 
 async def _schedule_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any] | None:
@@ -562,6 +569,7 @@ async def _review_view(wizard: Wizard) -> dict[str, Any]:
             "",
         ),
         "applicant": applicant,
+        "birth_date": date.fromisoformat(applicant["birth_date"]),
         "sex_label": sex_labels(_).get(applicant.get("sex", ""), ""),
         "marital_label": marital_labels(_).get(applicant.get("marital_status", ""), ""),
         "purpose_label": purpose_labels(_).get(applicant.get("purpose", ""), ""),
