@@ -183,7 +183,9 @@ async def _waiting_context(request: web.Request, room: Room, status: Status) -> 
             ),
             "starts_unix": int(starts) if starts else None,
             "starts_in": _clock(max(0.0, (starts or now) - now)),
-            "cohort": max(0, view.arrivals - view.cohort_lo),
+            # The view may predate this visitor's own join: count them in.
+            "cohort": max(view.arrivals, status.ticket.number if status.ticket else 0)
+            - view.cohort_lo,
             "commitment": commitment(view.seed),
         }
     if status.state in (VisitState.SOLD_OUT, VisitState.CLOSED):

@@ -4,10 +4,8 @@ and the bank's signed callback sent over real HTTP)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -16,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from api.appkeys import ACCOUNTS
 from api.pages.csrf import CSRF_COOKIE
 from api.pages.i18n import LANG_COOKIE
-from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE
+from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE, login_failures_key
 
 from .booking_support import booker, booking_body, pay, pool, released_days
 from .conftest import ADMIN_TOKEN, AppFactory
@@ -220,7 +218,7 @@ async def officer_login(client: TestClient, token: str = ADMIN_TOKEN) -> ClientR
 
 async def forget_failures(client: TestClient) -> None:
     """The failed-login counter lives in the shared Redis: start each test from zero."""
-    await client.server.app[ACCOUNTS].redis.delete("antri:officer-login-failures:127.0.0.1")
+    await client.server.app[ACCOUNTS].redis.delete(login_failures_key("127.0.0.1"))
 
 
 async def test_officer_login(make_client: AppFactory) -> None:
@@ -268,7 +266,7 @@ async def test_officer_login(make_client: AppFactory) -> None:
 async def test_officer_login_is_limited(make_client: AppFactory) -> None:
     client = await make_client(**FAST_ROOM)
     redis = client.server.app[ACCOUNTS].redis
-    await redis.set("antri:officer-login-failures:127.0.0.1", MAX_FAILURES, ex=60)
+    await redis.set(login_failures_key("127.0.0.1"), MAX_FAILURES, ex=60)
     try:
         locked = await officer_login(client)
         assert locked.status == 429 and "Retry-After" in locked.headers
@@ -355,22 +353,3 @@ async def test_officer_page_in_english(make_client: AppFactory) -> None:
     found = await post_form(client, "/petugas/cari", {"kode": booking["booking_code"]})
     page = await found.text()
     assert "Paid, scheduled" in page and "Check in" in page and "Leave officer mode" in page
-
-
-def test_catalogues_cover_every_text() -> None:
-    """Each `_("…")` of these pages has an English entry in their catalogues."""
-    root = Path(__file__).parent.parent / "api"
-    literal = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
-    for area, sources in {
-        "bank": ["pages/bank.py", *sorted(p.name for p in (root / "templates").glob("bank*"))],
-        "officer": [
-            "pages/officer.py",
-            *sorted(p.name for p in (root / "templates").glob("petugas*")),
-        ],
-    }.items():
-        catalogue = json.loads((root / "pages" / "locale" / f"{area}.en.json").read_text())
-        for source in sources:
-            path = root / source if source.startswith("pages/") else root / "templates" / source
-            for double, single in literal.findall(path.read_text()):
-                text = double or single
-                assert text in catalogue, f"{source}: {text!r} has no English entry"

@@ -104,7 +104,8 @@ def _clock(seconds: int) -> str:
 
 
 def _reschedule_block(request: web.Request, view: dict[str, Any], now: datetime) -> str | None:
-    """Why this booking cannot be rescheduled now (a refusal code), or None if it can."""
+    """Why this booking cannot be rescheduled now (a refusal code), or None if it can. Only
+    decides whether to offer the link and the calendar: the service still checks on the POST."""
     if view["status"] not in CHANGEABLE:
         return "not_reschedulable"
     if view["reschedules_left"] <= 0:
@@ -258,7 +259,7 @@ async def reschedule(request: web.Request) -> web.Response:
         return await _reschedule_page(request, view, message, selected, refusal_status(refusal))
     except Invalid:
         view = await bookings.get(account_id, booking_id)
-        message = _("Sesi itu tidak ada di kantor ini.")
+        message = refusal_text(_, "unknown_slot", "")
         return await _reschedule_page(request, view, message, status=422)
     raise redirect(f"{LIST_PATH}/{booking_id}?pesan=jadwal-diubah")
 

@@ -287,7 +287,8 @@ async def _office_view(wizard: Wizard) -> dict[str, Any]:
 async def _office_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any] | None:
     office_id = form.get("office_id", "")
     if office_id not in wizard.offices:
-        return {"error": wizard._("Pilih salah satu kantor imigrasi.")}
+        _ = wizard._
+        return {"error": _("Pilih salah satu kantor imigrasi.")}
     if office_id != wizard.draft.get("office_id"):
         wizard.draft.pop("slot", None)  # the calendar belongs to the office
     wizard.draft["office_id"] = office_id
@@ -403,7 +404,8 @@ async def _documents_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, 
         k.value for k in wizard.required() if k.value not in wizard.draft.get("documents", {})
     ]
     if missing:
-        text = wizard._("Unggah dokumen ini dulu.")
+        _ = wizard._
+        text = _("Unggah dokumen ini dulu.")
         return {"errors": dict.fromkeys(missing, text)}
     return None
 
@@ -529,7 +531,8 @@ async def _schedule_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, A
     chosen = parse_slot(form.get("slot"))
     office = wizard.office
     if chosen is None or office is None or office.session(chosen[1]) is None:
-        return {"error": wizard._("Pilih tanggal dan sesi yang masih tersedia.")}
+        _ = wizard._
+        return {"error": _("Pilih tanggal dan sesi yang masih tersedia.")}
     # Whether it still has places is known only when the booking is made (step 6).
     wizard.draft["slot"] = form.get("slot", "").strip()
     return None

@@ -45,7 +45,8 @@ async def bill(request: web.Request) -> web.Response:
     entered = form.get("billing_code", "")
     code = _billing_code(entered)
     if code is None:
-        return _entry_page(request, kembali, entered, _invalid_code_message(request), 422)
+        message = _invalid_code_message(request)
+        return _entry_page(request, kembali, entered, message, 422, field_error=True)
     try:
         amount = await request.config_dict[PAYMENTS].amount_due(code)
     except Refused as refusal:
@@ -109,8 +110,15 @@ def _entry_page(
     billing_code: str = "",
     error: str | None = None,
     status: int = 200,
+    field_error: bool = False,
 ) -> web.Response:
-    context = {"billing_code": billing_code, "error": error, "kembali": kembali}
+    """The billing code form; `field_error`: the code as typed is not a billing code."""
+    context = {
+        "billing_code": billing_code,
+        "error": error,
+        "field_error": field_error,
+        "kembali": kembali,
+    }
     return page(request, "bank.html", context, status)
 
 
@@ -174,7 +182,7 @@ def _refusal_messages(_: Translate) -> dict[str, str]:
     unknown = _("Kode billing ini tidak dikenal. Periksa lagi angkanya.")
     expired = _("Kode billing ini sudah kedaluwarsa. Buat permohonan baru di Antri.")
     cancelled = _("Permohonan untuk kode billing ini sudah dibatalkan.")
-    paid = _("Kode billing ini sudah lunas. Tidak ada dana yang ditarik lagi.")
+    paid = _("Kode billing ini sudah lunas; tidak ada tagihan lagi. Tidak ada dana yang ditarik.")
     unreachable = _("Bank belum dapat menghubungi Antri; pembayaran belum tercatat. Coba lagi.")
     return {
         "unknown_billing_code": unknown,

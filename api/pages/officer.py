@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
+from babel.dates import format_date
 
 from ..appkeys import ACCOUNTS, BOOKINGS, SETTINGS
 from ..booking.bookings import OFFICER_STEPS
@@ -75,6 +76,11 @@ def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
     )
 
 
+def login_failures_key(address: str) -> str:
+    """The Redis key counting an address's failed officer logins."""
+    return "antri:officer-login-failures:" + address
+
+
 # -- handlers -------------------------------------------------------------------------------------
 
 
@@ -89,7 +95,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     """POST /petugas/masuk `token`: the admin token (constant-time compare), then the cookie."""
     form = await checked_form(request)
     _ = _translator(request)
-    failures_key = "antri:officer-login-failures:" + (request.remote or "unknown")
+    failures_key = login_failures_key(request.remote or "unknown")
     redis = request.config_dict[ACCOUNTS].redis
     if int(await redis.get(failures_key) or 0) >= MAX_FAILURES:
         ttl = max(1, int(await redis.ttl(failures_key)))
@@ -208,7 +214,10 @@ def _shown(booking: dict[str, Any], _: Translate, lang: str) -> dict[str, Any]:
     years = booking["passport"]["validity_years"]
     return booking | {
         "day": date.fromisoformat(booking["date"]),
-        "birth_day": date.fromisoformat(booking["applicant"]["birth_date"]),
+        # A birth date without its weekday: "17 Mei 1990".
+        "birth_day": format_date(
+            date.fromisoformat(booking["applicant"]["birth_date"]), "long", locale=lang
+        ),
         "passport_label": _("{jenis}, berlaku {n} tahun", jenis=kind, n=years),
         "status_label": labels.get(booking["status"], booking["status"]),
         "lane_label": _lane_labels(_).get(booking["lane"], booking["lane"]),
