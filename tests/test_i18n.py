@@ -40,6 +40,20 @@ class Use:
         return f"{self.where}: {self.text!r}" if self.text is not None else self.where
 
 
+def is_jinja_translate(callee: nodes.Node) -> bool:
+    """`_` or `something._` in a template."""
+    return (isinstance(callee, nodes.Name) and callee.name == "_") or (
+        isinstance(callee, nodes.Getattr) and callee.attr == "_"
+    )
+
+
+def is_python_translate(callee: ast.expr) -> bool:
+    """`_` or `something._` (e.g. `wizard._`) in Python."""
+    return (isinstance(callee, ast.Name) and callee.id == "_") or (
+        isinstance(callee, ast.Attribute) and callee.attr == "_"
+    )
+
+
 def template_uses(path: Path) -> Iterator[Use]:
     """The `_(…)` calls of one template."""
     source = path.read_text(encoding="utf-8")
@@ -48,7 +62,7 @@ def template_uses(path: Path) -> Iterator[Use]:
     except TemplateSyntaxError as exc:
         pytest.fail(f"{path.relative_to(API.parent)}:{exc.lineno}: {exc.message}", pytrace=False)
     for call in tree.find_all(nodes.Call):
-        if not (isinstance(call.node, nodes.Name) and call.node.name == "_"):
+        if not is_jinja_translate(call.node):
             continue
         where = f"{path.relative_to(API.parent)}:{call.lineno}"
         first = call.args[0] if call.args else None
@@ -61,9 +75,7 @@ def python_uses(path: Path) -> Iterator[Use]:
     """The `_(…)` calls of one module of api/pages."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     for call in ast.walk(tree):
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
-            continue
-        if call.func.id != "_":
+        if not (isinstance(call, ast.Call) and is_python_translate(call.func)):
             continue
         where = f"{path.relative_to(API.parent)}:{call.lineno}"
         first = call.args[0] if call.args else None
@@ -89,18 +101,20 @@ def fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def report(title: str, lines: list[str]) -> str:
-    return f"{title} ({len(lines)}):\n  " + "\n  ".join(lines)
+def fail_listing(title: str, lines: list[str], note: str = "") -> None:
+    """Fail with `title` and one line per problem (no traceback: the list is the message)."""
+    if lines:
+        pytest.fail(f"{title} ({len(lines)}):\n  " + "\n  ".join(lines) + note, pytrace=False)
 
 
-def test_the_scan_finds_the_texts():
+def test_the_scan_finds_the_texts() -> None:
     """A guard on the scan itself: the base template's texts are found."""
     texts = {use.text for use in all_uses()}
     assert "Langsung ke isi" in texts  # {{ _("Langsung ke isi") }} in base.html
     assert "Menu utama" in texts  # _('Menu utama'): single quotes
 
 
-def test_every_text_has_an_english_entry():
+def test_every_text_has_an_english_entry() -> None:
     catalogue = english()
     missing: dict[str, list[str]] = {}
     for use in all_uses():
@@ -108,12 +122,10 @@ def test_every_text_has_an_english_entry():
             missing.setdefault(use.text, []).append(use.where)
     lines = [f"{json.dumps(text, ensure_ascii=False)}  ({', '.join(where)})"
              for text, where in sorted(missing.items())]  # fmt: skip
-    assert not missing, report(
-        "texts without an English entry in api/pages/locale/<area>.en.json", lines
-    )
+    fail_listing("texts without an English entry in api/pages/locale/<area>.en.json", lines)
 
 
-def test_no_text_is_built_at_run_time():
+def test_no_text_is_built_at_run_time() -> None:
     """`_(f"…")` or `_("…" + x)` can never match the catalogue: fill placeholders by keyword."""
     built = []
     for path in sorted(PAGES.rglob("*.py")):
@@ -121,16 +133,15 @@ def test_no_text_is_built_at_run_time():
         for call in ast.walk(tree):
             if (
                 isinstance(call, ast.Call)
-                and isinstance(call.func, ast.Name)
-                and call.func.id == "_"
+                and is_python_translate(call.func)
                 and call.args
                 and isinstance(call.args[0], ast.JoinedStr | ast.BinOp)
             ):
                 built.append(f"{path.relative_to(API.parent)}:{call.lineno}")
-    assert not built, report("texts built at run time inside _(…)", built)
+    fail_listing("texts built at run time inside _(…)", built)
 
 
-def test_no_catalogue_entry_is_unused():
+def test_no_catalogue_entry_is_unused() -> None:
     used = {use.text for use in all_uses() if use.text is not None}
     stale = sorted(set(english()) - used)
     dynamic = [use.where for use in all_uses() if use.text is None]
@@ -139,28 +150,24 @@ def test_no_catalogue_entry_is_unused():
         if dynamic
         else ""
     )
-    assert not stale, (
-        report(
-            "English entries no _(…) literal uses (remove them, or fix the text they translate)",
-            [json.dumps(text, ensure_ascii=False) for text in stale],
-        )
-        + hint
+    fail_listing(
+        "English entries no _(…) literal uses (remove them, or fix the text they translate)",
+        [json.dumps(text, ensure_ascii=False) for text in stale],
+        hint,
     )
 
 
-def test_placeholders_match_between_languages():
+def test_placeholders_match_between_languages() -> None:
     mismatched = [
         f"{json.dumps(indonesian, ensure_ascii=False)} {sorted(fields(indonesian))} → "
         f"{json.dumps(translated, ensure_ascii=False)} {sorted(fields(translated))}"
         for indonesian, translated in sorted(english().items())
         if fields(indonesian) != fields(translated)
     ]
-    assert not mismatched, report(
-        "placeholders that differ between Indonesian and English", mismatched
-    )
+    fail_listing("placeholders that differ between Indonesian and English", mismatched)
 
 
-def test_placeholders_are_filled_where_used():
+def test_placeholders_are_filled_where_used() -> None:
     """A call that fills placeholders fills exactly the text's: a missing one would show as
     "{n}", a misspelt one too. (A call with no keywords passes the text on unfilled, e.g. in a
     data-* attribute for a script to fill; that is allowed.)"""
@@ -169,10 +176,10 @@ def test_placeholders_are_filled_where_used():
         for use in all_uses()
         if use.text is not None and use.keywords and fields(use.text) != use.keywords
     ]
-    assert not wrong, report("_(…) calls whose keywords do not fill the text's placeholders", wrong)
+    fail_listing("_(…) calls whose keywords do not fill the text's placeholders", wrong)
 
 
-def test_catalogues_are_clean():
+def test_catalogues_are_clean() -> None:
     """Each area's file: a JSON object of non-empty strings, no key twice, and no text that two
     areas translate differently (the merge would keep one silently)."""
     problems: list[str] = []
@@ -197,4 +204,4 @@ def test_catalogues_are_clean():
                     f"{indonesian!r}: {earlier[0]} says {earlier[1]!r}, {path.name} says "
                     f"{translated!r}"
                 )
-    assert not problems, report("problems in api/pages/locale/*.en.json", problems)
+    fail_listing("problems in api/pages/locale/*.en.json", problems)

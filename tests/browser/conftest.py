@@ -32,7 +32,9 @@ from playwright.async_api import (
 )
 
 from api.appkeys import SETTINGS
+from api.login import SESSION_COOKIE
 
+from ..booking_support import new_account
 from ..conftest import ADMIN_TOKEN, AppFactory
 
 #: Flags for a headless chromium on a machine without a GPU, a sandbox (we run as root) or any
@@ -276,7 +278,8 @@ class Site:
             async with self.http.post(self.url("/api/v1/session/release"), headers=headers) as r:
                 assert r.status == 200, await r.text()
         else:  # the session API knows the guarded room only: the operator ends it
-            await self.admin("POST", "/revoke", {"admission_token": visitor.admission}, visitor.room)
+            body = {"admission_token": visitor.admission}
+            await self.admin("POST", "/revoke", body, visitor.room)
 
     async def admin(
         self, method: str, path: str, body: dict[str, Any], room: str | None = None
@@ -301,6 +304,14 @@ class Site:
         people = [await self.join(room) for _ in range(waiting + 1)]
         await self.enter(people[0])
         return people
+
+    async def sign_in(self, context: BrowserContext) -> int:
+        """A new verified account, signed in within `context` (its session cookie set, as the
+        login page would): the account's id."""
+        account_id, headers = await new_account(self.client)
+        token = headers["X-Session-Token"]
+        await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": self.url("/")}])
+        return account_id
 
     @classmethod
     def http_session(cls) -> aiohttp.ClientSession:

@@ -2,13 +2,14 @@
 
 Starts the real app as the tests do (a private Redis, an embedded PostgreSQL migrated and seeded,
 the app on loopback), drives Debian's chromium through each page and saves
-`docs/screenshots/<page>-phone.png` (390×844) and `<page>-desktop.png`
-(1280×900). A page that logs a console error or CSP violation is still saved, then reported, and
+`docs/screenshots/<page>-phone.png` (390x844) and `<page>-desktop.png`
+(1280x900). A page that logs a console error or CSP violation is still saved, then reported, and
 the run exits with status 1.
 
 To add a page: write `async def my_page(site: Site, page: Page) -> None` that brings `page` to
-the state worth showing (use `await admitted(site, page)` first for a page behind the waiting
-room), and add it to PAGES. Each page function runs once per viewport, in a fresh context.
+the state worth showing (first `await admitted(site, page)` for a page behind the waiting room,
+`await site.sign_in(page.context)` for one that needs an account), and add it to PAGES. Each
+page function runs once per viewport, in a fresh context.
 """
 
 from __future__ import annotations
@@ -61,10 +62,17 @@ async def application(site: Site, page: Page) -> None:
     await admitted(site, page)
 
 
+async def my_applications(site: Site, page: Page) -> None:
+    """A new account's list of applications (empty)."""
+    await site.sign_in(page.context)
+    await page.goto(site.url("/akun/permohonan"))
+
+
 PAGES: list[tuple[str, Callable[[Site, Page], Awaitable[None]]]] = [
     ("home", home),
     ("waiting", waiting),
     ("permohonan", application),
+    ("akun-permohonan", my_applications),
 ]
 
 

@@ -12,7 +12,7 @@ from .test_waiting_room import ONE_AT_A_TIME, path_of
 
 async def test_gated_page_sends_a_newcomer_to_the_waiting_room(
     start_site: SiteFactory, page: Page, shot: Shot
-):
+) -> None:
     """Without an admission, the application page redirects to the guarded room's waiting room,
     which gives the visitor a place in line."""
     site = await start_site(**ONE_AT_A_TIME)
@@ -29,7 +29,7 @@ async def test_gated_page_sends_a_newcomer_to_the_waiting_room(
 
 async def test_english_switch_stays_across_pages_and_back(
     start_site: SiteFactory, page: Page, shot: Shot
-):
+) -> None:
     """The header's language link switches the page to English and back; the choice holds on
     the next page, and <html lang> follows it."""
     site = await start_site(**ONE_AT_A_TIME)
