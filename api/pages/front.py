@@ -147,7 +147,8 @@ def moment_formatter(lang: str) -> Callable[[datetime], str]:
     def when(moment: datetime) -> str:
         clock = format_time(moment, "HH.mm" if lang == "id" else "HH:mm", locale=lang)
         zone = ZONE_LABELS.get(str(moment.tzinfo), "")
-        return f"{i18n.short_date(moment.date(), lang)}, {clock} {zone}".rstrip()
+        # A no-break space: the zone never wraps away from its hour.
+        return f"{i18n.short_date(moment.date(), lang)}, {clock}\N{NO-BREAK SPACE}{zone}".rstrip()
 
     return when
 
@@ -155,10 +156,11 @@ def moment_formatter(lang: str) -> Callable[[datetime], str]:
 def in_zones(moment: datetime, lang: str) -> list[str]:
     """The same instant on the clocks of the three zones: ["14.00 WIB", "15.00 WITA", …]."""
     pattern = "HH.mm" if lang == "id" else "HH:mm"
-    return [
-        f"{format_time(moment, pattern, tzinfo=ZoneInfo(zone), locale=lang)} {label}"
-        for zone, label in ZONE_LABELS.items()
-    ]
+    clocks = {
+        zone: format_time(moment, pattern, tzinfo=ZoneInfo(zone), locale=lang)
+        for zone in ZONE_LABELS
+    }
+    return [f"{clocks[zone]}\N{NO-BREAK SPACE}{label}" for zone, label in ZONE_LABELS.items()]
 
 
 def fee_view(table: FeeTable, lang: str) -> dict[str, Any]:
