@@ -72,7 +72,7 @@ def _as_api_error(exc: Exception) -> ApiError:
         # that no check before it caught: the request is at fault, and nothing was written.
         log.warning("value refused by the database: %r", exc)
         return ApiError(422, "invalid", "A value is out of range or not allowed.")
-    if isinstance(exc, _UNAVAILABLE):
+    if isinstance(exc, STORE_UNAVAILABLE):
         log.warning("storage unavailable: %r", exc)
         return ApiError(
             503,
@@ -87,7 +87,7 @@ def _as_api_error(exc: Exception) -> ApiError:
 
 
 #: failures of a store (PostgreSQL, Redis) that a retry a little later may not meet
-_UNAVAILABLE = (
+STORE_UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,

@@ -287,7 +287,7 @@ async def test_officer_finds_a_booking_and_moves_it_along(make_client: AppFactor
     desk = await by_code.text()
     assert by_code.status == 200, desk
     assert "Budi Santoso" in desk and booking["applicant"]["nik_masked"] in desk
-    assert "Lunas, terjadwal" in desk and "Kantor Imigrasi Kelas I TPI Tanjung Priok" in desk
+    assert "Lunas - terjadwal" in desk and "Kantor Imigrasi Kelas I TPI Tanjung Priok" in desk
     assert 'value="checked_in"' in desk and "Catat hadir" in desk
     # Typed without dashes, in small letters; or the QR text scanned from the proof.
     typed = code.replace("-", "").lower()
@@ -352,4 +352,4 @@ async def test_officer_page_in_english(make_client: AppFactory) -> None:
     client.session.cookie_jar.update_cookies({LANG_COOKIE: "en"})
     found = await post_form(client, "/petugas/cari", {"kode": booking["booking_code"]})
     page = await found.text()
-    assert "Paid, scheduled" in page and "Check in" in page and "Leave officer mode" in page
+    assert "Paid - scheduled" in page and "Check in" in page and "Leave officer mode" in page

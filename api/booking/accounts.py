@@ -253,7 +253,7 @@ class Accounts:
             email,
         )
         if row is None or not await self._password_matches(row["password_hash"], password):
-            await self._count(failures_key, LOGIN_WINDOW)
+            await self.count_attempt(failures_key, LOGIN_WINDOW)
             raise Unauthenticated("bad_credentials", "The e-mail address or password is wrong.")
         if row["verified_at"] is None:
             raise Forbidden("email_not_verified", "Verify your e-mail address first.")
@@ -280,8 +280,9 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return False
 
-    async def _count(self, key: str, window: int) -> int:
-        """Count one attempt in a fixed window that starts with the first attempt."""
+    async def count_attempt(self, key: str, window: int) -> int:
+        """Count one attempt under `key` in a fixed window that starts with the first attempt;
+        the count so far."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.set(key, 0, ex=window, nx=True)  # (EXPIRE … NX needs Redis 7)
         pipe.incr(key)
@@ -289,7 +290,7 @@ class Accounts:
         return int(count)
 
     async def _limit(self, key: str, limit: int, window: int) -> None:
-        if await self._count(key, window) > limit:
+        if await self.count_attempt(key, window) > limit:
             raise TooManyAttempts("too_many_attempts", "Too many attempts; wait a minute.", window)
 
     async def logout(self, token: str) -> None:

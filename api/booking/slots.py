@@ -130,11 +130,7 @@ class Slots:
     async def inventory(self, now: datetime) -> int:
         """Places left on every released, bookable date of every office: what the waiting
         room's inventory is fed with."""
-        ids, starts, ends = [], [], []
-        for office in self.offices.values():
-            ids.append(office.id)
-            starts.append(calendar.local_today(office, now) + timedelta(days=1))
-            ends.append(calendar.released_until(office, now))
+        ids, starts, ends = self._bookable_ranges(now)
         total = await self.pool.fetchval(
             "SELECT coalesce(sum(s.capacity - s.booked), 0) FROM slots s"
             " JOIN unnest($1::text[], $2::date[], $3::date[]) AS r(office_id, first, last)"
@@ -148,11 +144,7 @@ class Slots:
     async def open_dates(self, now: datetime) -> dict[str, OpenDate]:
         """Each office's first released, bookable date with a free place, in one query: the
         "certainty of time" the home page shows, counted as `inventory` counts (every lane)."""
-        ids, starts, ends = [], [], []
-        for office in self.offices.values():
-            ids.append(office.id)
-            starts.append(calendar.local_today(office, now) + timedelta(days=1))
-            ends.append(calendar.released_until(office, now))
+        ids, starts, ends = self._bookable_ranges(now)
         rows = await self.pool.fetch(
             "SELECT DISTINCT ON (s.office_id) s.office_id, s.day,"
             " sum(s.capacity - s.booked) AS places FROM slots s"
@@ -166,6 +158,16 @@ class Slots:
         )
         found = {row["office_id"]: OpenDate(row["day"], int(row["places"])) for row in rows}
         return {office_id: found.get(office_id, OpenDate(None, 0)) for office_id in ids}
+
+    def _bookable_ranges(self, now: datetime) -> tuple[list[str], list[date], list[date]]:
+        """Each office's id and its released, bookable dates (from its local tomorrow to the
+        last released date), as query parameters."""
+        ids, starts, ends = [], [], []
+        for office in self.offices.values():
+            ids.append(office.id)
+            starts.append(calendar.local_today(office, now) + timedelta(days=1))
+            ends.append(calendar.released_until(office, now))
+        return ids, starts, ends
 
     def check_bookable(self, office: Office, day: date, now: datetime) -> None:
         if not calendar.is_open_day(office, day, self.holidays):

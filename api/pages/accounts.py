@@ -43,7 +43,7 @@ async def login(request: web.Request) -> web.Response:
     """POST /masuk: a session cookie, then on to where the visitor was going."""
     form = await checked_form(request)
     email, lanjut = form.get("email", "").strip(), _next(form)
-    _ = i18n.translator(i18n.language(request))
+    _ = i18n.for_visitor(request)
     try:
         token, _account = await request.config_dict[ACCOUNTS].login(
             email, form.get("password", ""), request.remote or "unknown"
@@ -82,7 +82,7 @@ async def register(request: web.Request) -> web.Response:
     form = await checked_form(request)
     values = {key: form.get(key, "") for key in ("name", "email", "phone", "password")}
     lanjut = _next(form)
-    _ = i18n.translator(i18n.language(request))
+    _ = i18n.for_visitor(request)
     try:
         registration = await request.config_dict[ACCOUNTS].register(dict(values))
     except Invalid as invalid:
@@ -139,7 +139,7 @@ async def verify(request: web.Request) -> web.Response:
     """POST /verifikasi: the address is verified; on to the login form."""
     form = await checked_form(request)
     email, lanjut = form.get("email", "").strip(), _next(form)
-    _ = i18n.translator(i18n.language(request))
+    _ = i18n.for_visitor(request)
     try:
         await request.config_dict[ACCOUNTS].verify(email, form.get("code", "").strip())
     except (Invalid, Refused) as refused:
@@ -161,7 +161,7 @@ async def resend(request: web.Request) -> web.Response:
     try:
         registration = await request.config_dict[ACCOUNTS].new_code(email)
     except TooManyAttempts as refusal:
-        _ = i18n.translator(i18n.language(request))
+        _ = i18n.for_visitor(request)
         context = {
             "email": email,
             "lanjut": lanjut,

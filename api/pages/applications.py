@@ -28,6 +28,14 @@ from .calendar import Calendar, office_calendar, parse_slot, slot_value
 from .csrf import checked_form
 from .guards import account_or_login
 from .i18n import Translate
+from .labels import (
+    document_labels,
+    kind_labels,
+    lane_labels,
+    names,
+    passport_labels,
+    status_labels,
+)
 from .messages import refusal_text
 from .render import page, redirect
 from .types import Routes
@@ -42,33 +50,11 @@ _RESCHEDULE_NOTE = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\w+) -> (\d{4}-\d{2}-\d{2}
 
 def labels(_: Translate) -> dict[str, str]:
     """The codes a booking shows (statuses, lanes, kinds, passport types) in the visitor's
-    language; the Indonesian ones match the proof's (`LABELS` in api/booking/bookings.py)."""
-    return {
-        "awaiting_payment": _("Menunggu pembayaran"),
-        "confirmed": _("Lunas - terjadwal"),
-        "checked_in": _("Hadir"),
-        "interviewed": _("Wawancara selesai"),
-        "approved": _("Disetujui"),
-        "printing": _("Dicetak"),
-        "ready": _("Siap diambil"),
-        "collected": _("Sudah diambil"),
-        "rejected": _("Ditolak"),
-        "expired": _("Kedaluwarsa (tidak dibayar)"),
-        "cancelled": _("Dibatalkan"),
-        "rescheduled": _("Jadwal diubah"),
-        "reguler": _("Reguler"),
-        "percepatan": _("Percepatan"),
-        "prioritas": _("Prioritas"),
-        "baru": _("Baru"),
-        "penggantian": _("Penggantian"),
-        "hilang": _("Hilang"),
-        "rusak": _("Rusak"),
-        "biasa": _("Paspor biasa"),
-        "elektronik": _("Paspor elektronik"),
-    }
+    language."""
+    return status_labels(_) | names(lane_labels(_)) | names(kind_labels(_)) | passport_labels(_)
 
 
-def document_labels(_: Translate) -> dict[str, str]:
+def to_bring(_: Translate) -> dict[str, str]:
     """What each document kind is, as the applicant knows it."""
     return {
         "ktp": _("KTP asli (untuk anak: KTP orang tua)"),
@@ -76,20 +62,6 @@ def document_labels(_: Translate) -> dict[str, str]:
         "pendukung": _("Akta kelahiran, buku nikah, atau ijazah (asli)"),
         "paspor_lama": _("Paspor lama"),
     }
-
-
-def document_names(_: Translate) -> dict[str, str]:
-    """Short names of the document kinds, for the list of uploads."""
-    return {
-        "ktp": _("KTP"),
-        "kk": _("Kartu Keluarga"),
-        "pendukung": _("Dokumen pendukung"),
-        "paspor_lama": _("Paspor lama"),
-    }
-
-
-def _translator(request: web.Request) -> Translate:
-    return i18n.translator(i18n.language(request))
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -138,7 +110,7 @@ def _timeline(view: dict[str, Any]) -> list[dict[str, Any]]:
 def _booking_context(request: web.Request, view: dict[str, Any]) -> dict[str, Any]:
     """What the booking templates need beside the view: dates as dates, the deadline, what the
     applicant may still do, the visitor's labels."""
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     office = request.config_dict[BOOKINGS].offices[view["office"]["id"]]
     day = date.fromisoformat(view["date"])
     deadline = _moment(view["expires_at"])
@@ -149,8 +121,8 @@ def _booking_context(request: web.Request, view: dict[str, Any]) -> dict[str, An
         "zone": view["office"]["timezone"],
         "tz": view["office"]["tz"],
         "label": labels(_),
-        "documents": document_labels(_),
-        "document_names": document_names(_),
+        "documents": to_bring(_),
+        "document_names": names(document_labels(_)),
         "moment": _moment,
         "deadline": deadline,
         "deadline_unix": int(deadline.timestamp()) if deadline else None,
@@ -171,7 +143,7 @@ async def index(request: web.Request) -> web.Response:
     """GET /akun/permohonan: the account's applications and how many people it may add."""
     account_id = await account_or_login(request)
     views = await request.config_dict[BOOKINGS].list_for(account_id)
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     return page(
         request,
         "akun-permohonan.html",
@@ -240,7 +212,7 @@ async def reschedule(request: web.Request) -> web.Response:
     form = await checked_form(request)
     bookings = request.config_dict[BOOKINGS]
     booking_id = request.match_info["id"]
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     chosen = parse_slot(form.get("slot"))
     if chosen is None:
         view = await bookings.get(account_id, booking_id)
@@ -287,7 +259,7 @@ async def cancel(request: web.Request) -> web.Response:
     except Refused as refusal:
         view = await bookings.get(account_id, booking_id)
         context = _booking_context(request, view) | {
-            "error": refusal_text(_translator(request), refusal.code, refusal.message)
+            "error": refusal_text(i18n.for_visitor(request), refusal.code, refusal.message)
         }
         return page(request, "akun-batal.html", context, refusal_status(refusal))
     # The waiting room's inventory counts the freed place now, not at the next sweep.

@@ -9,6 +9,7 @@ the staged documents moved to it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
 
 from ..appkeys import ACCOUNTS, BOOKINGS, DOCUMENTS, DRAFTS, ENGINE, SETTINGS, SLOTS
-from ..booking.application import MARITAL_STATUSES, PURPOSES, SEXES, parse_booking_request
+from ..booking.application import (
+    MARITAL_STATUSES,
+    PURPOSES,
+    SEXES,
+    Applicant,
+    parse_booking_request,
+)
 from ..booking.bookings import ACTIVE, MAX_PEOPLE_PER_ACCOUNT
 from ..booking.documents import (
     DRAFT_PREFIX,
@@ -57,18 +64,7 @@ log = logging.getLogger(__name__)
 
 STEPS = ("kantor", "layanan", "pemohon", "dokumen", "jadwal", "tinjau")
 WIZARD = "/permohonan/baru"
-APPLICANT_FIELDS = (
-    "nik",
-    "full_name",
-    "birth_place",
-    "birth_date",
-    "sex",
-    "phone",
-    "address",
-    "marital_status",
-    "purpose",
-    "destination",
-)
+APPLICANT_FIELDS = tuple(field.name for field in dataclasses.fields(Applicant))
 #: refusals at the last step that mean "choose another date or session"
 SCHEDULE_REFUSALS = ("slot_full", "date_closed", "date_passed", "not_released", "unknown_slot")
 #: which step owns each field of the booking body (for sending the applicant back to fix it)
@@ -125,7 +121,7 @@ class Wizard:
         self.account_id = account_id
         self.draft = draft
         self.offices: Mapping[str, Office] = request.config_dict[SLOTS].offices
-        self._ = i18n.translator(i18n.language(request))
+        self._ = i18n.for_visitor(request)
 
     @classmethod
     async def open(cls, request: web.Request) -> Wizard:

@@ -66,7 +66,7 @@ async def pay(request: web.Request) -> web.Response:
     code = _billing_code(form.get("billing_code", ""))
     transaction_id = form.get("transaksi", "")
     if code is None or not _TRANSACTION_ID.match(transaction_id):
-        _ = _translator(request)
+        _ = i18n.for_visitor(request)
         message = _("Formulir pembayaran tidak lengkap. Masukkan kode billing lagi.")
         return _entry_page(request, kembali, code or "", message, 400)
     try:
@@ -157,18 +157,14 @@ def _return_path(value: str | None) -> str:
     return local_path(value, DEFAULT_RETURN)
 
 
-def _translator(request: web.Request) -> Translate:
-    return i18n.translator(i18n.language(request))
-
-
 def _invalid_code_message(request: web.Request) -> str:
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     return _("Kode billing terdiri dari 15 angka. Periksa lagi kode pada tagihan Anda.")
 
 
 def _refusal(request: web.Request, error: Refused | ApiError) -> tuple[str, int]:
     """What to tell the payer about a refusal, in their language, and the page's status."""
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     if isinstance(error, ApiError):
         status = error.status
     else:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from aiohttp import web
 from babel.dates import format_time
 
@@ -28,6 +27,7 @@ from ..booking import calendar
 from ..booking.fees import PASSPORT_TYPES, VALIDITY_YEARS, FeeTable
 from ..booking.offices import ZONE_LABELS, Office
 from ..booking.slots import OpenDate, Slots
+from ..observed import STORE_UNAVAILABLE
 from . import i18n
 from .render import page
 from .types import Routes
@@ -38,15 +38,6 @@ log = logging.getLogger(__name__)
 CACHE_SECONDS = 2.0
 #: the zone the country's dates (fees in force, the waiting room's release) are told in
 NATIONAL_ZONE = "Asia/Jakarta"
-#: failures of the database that a visit a little later may not meet: the page still shows
-_UNAVAILABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.InternalClientError,
-)
 
 
 @dataclass(frozen=True)
@@ -101,7 +92,7 @@ async def open_dates(request: web.Request) -> dict[str, OpenDate] | None:
         recent = _recent[slots] = _Recent()
     try:
         return await recent.get(slots)
-    except _UNAVAILABLE as exc:
+    except STORE_UNAVAILABLE as exc:
         log.warning("open dates unavailable: %r", exc)
         return None
 

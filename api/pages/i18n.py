@@ -55,6 +55,11 @@ def translator(lang: str) -> Translate:
     return translate
 
 
+def for_visitor(request: web.Request) -> Translate:
+    """`_` in the visitor's language."""
+    return translator(language(request))
+
+
 def long_date(day: date, lang: str) -> str:
     """ "Sabtu, 28 November 2026" / "Saturday, November 28, 2026"."""
     return format_date(day, "full", locale=lang)

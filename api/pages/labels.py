@@ -5,6 +5,35 @@ from __future__ import annotations
 from .i18n import Translate
 
 
+def names(labels: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Just the names of (name, explanation) labels."""
+    return {code: name for code, (name, _explanation) in labels.items()}
+
+
+def status_labels(_: Translate) -> dict[str, str]:
+    """A booking's statuses (and the timeline's reschedule event); the Indonesian ones match
+    the proof's (`LABELS` in api/booking/bookings.py)."""
+    return {
+        "awaiting_payment": _("Menunggu pembayaran"),
+        "confirmed": _("Lunas - terjadwal"),
+        "checked_in": _("Hadir"),
+        "interviewed": _("Wawancara selesai"),
+        "approved": _("Disetujui"),
+        "printing": _("Dicetak"),
+        "ready": _("Siap diambil"),
+        "collected": _("Sudah diambil"),
+        "rejected": _("Ditolak"),
+        "expired": _("Kedaluwarsa (tidak dibayar)"),
+        "cancelled": _("Dibatalkan"),
+        "rescheduled": _("Jadwal diubah"),
+    }
+
+
+def passport_labels(_: Translate) -> dict[str, str]:
+    """The passport books."""
+    return {"biasa": _("Paspor biasa"), "elektronik": _("Paspor elektronik")}
+
+
 def lane_labels(_: Translate) -> dict[str, tuple[str, str]]:
     """Each lane's name and what it means for the applicant."""
     return {

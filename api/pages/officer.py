@@ -25,6 +25,14 @@ from ..settings import Settings
 from . import i18n
 from .csrf import checked_form
 from .i18n import Translate
+from .labels import (
+    document_labels,
+    kind_labels,
+    lane_labels,
+    names,
+    passport_labels,
+    status_labels,
+)
 from .render import page, redirect, secure_cookies
 from .types import Routes
 
@@ -94,7 +102,7 @@ async def home(request: web.Request) -> web.Response:
 async def log_in(request: web.Request) -> web.StreamResponse:
     """POST /petugas/masuk `token`: the admin token (constant-time compare), then the cookie."""
     form = await checked_form(request)
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     failures_key = login_failures_key(request.remote or "unknown")
     redis = request.config_dict[ACCOUNTS].redis
     if int(await redis.get(failures_key) or 0) >= MAX_FAILURES:
@@ -105,10 +113,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     given = form.get("token", "").strip()
     expected = request.config_dict[SETTINGS].admin_token
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        pipe = redis.pipeline(transaction=False)
-        pipe.set(failures_key, 0, ex=FAILURE_WINDOW, nx=True)
-        pipe.incr(failures_key)
-        await pipe.execute()
+        await request.config_dict[ACCOUNTS].count_attempt(failures_key, FAILURE_WINDOW)
         await asyncio.sleep(FAILURE_DELAY)
         return _login_page(request, _("Token petugas salah. Periksa lagi lalu coba kembali."), 401)
     response = redirect(OFFICER_PATH)
@@ -130,7 +135,7 @@ async def lookup(request: web.Request) -> web.Response:
     form = await checked_form(request)
     if not is_officer(request):
         return _login_page(request, status=401)
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     text = form.get("kode", "").strip()
     bookings = request.config_dict[BOOKINGS]
     code = bookings.code_from_qr(_as_booking_code(text)) if 0 < len(text) <= MAX_LOOKUP else None
@@ -153,7 +158,7 @@ async def set_status(request: web.Request) -> web.Response:
     form = await checked_form(request)
     if not is_officer(request):
         return _login_page(request, status=401)
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     bookings = request.config_dict[BOOKINGS]
     status = form.get("status", "")
     note = " ".join(form.get("catatan", "").split())[:NOTE_LENGTH] or None
@@ -181,7 +186,7 @@ def _login_page(
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     if status == 401 and error is None:
-        _ = _translator(request)
+        _ = i18n.for_visitor(request)
         error = _("Sesi petugas sudah berakhir. Masuk lagi dengan token petugas.")
     return page(request, "petugas-masuk.html", {"error": error}, status, headers)
 
@@ -195,7 +200,7 @@ def _desk(
     status: int = 200,
 ) -> web.Response:
     """The officer's desk: the lookup form, and the booking found (if any) with its next steps."""
-    _ = _translator(request)
+    _ = i18n.for_visitor(request)
     context: dict[str, Any] = {
         "booking": _shown(booking, _, i18n.language(request)) if booking else None,
         "error": error,
@@ -210,7 +215,7 @@ def _shown(booking: dict[str, Any], _: Translate, lang: str) -> dict[str, Any]:
     zone = booking["office"]["tz"]
     labels = status_labels(_)
     uploaded = {d["kind"]: d for d in booking.get("documents", [])}
-    kind = _passport_labels(_).get(booking["passport"]["type"], booking["passport"]["type"])
+    kind = passport_labels(_).get(booking["passport"]["type"], booking["passport"]["type"])
     years = booking["passport"]["validity_years"]
     return booking | {
         "day": date.fromisoformat(booking["date"]),
@@ -220,8 +225,8 @@ def _shown(booking: dict[str, Any], _: Translate, lang: str) -> dict[str, Any]:
         ),
         "passport_label": _("{jenis}, berlaku {n} tahun", jenis=kind, n=years),
         "status_label": labels.get(booking["status"], booking["status"]),
-        "lane_label": _lane_labels(_).get(booking["lane"], booking["lane"]),
-        "kind_label": _kind_labels(_).get(booking["application_kind"], ""),
+        "lane_label": names(lane_labels(_)).get(booking["lane"], booking["lane"]),
+        "kind_label": names(kind_labels(_)).get(booking["application_kind"], ""),
         "steps": [
             {"status": step, "label": _step_labels(_).get(step, step)}
             for step in OFFICER_STEPS.get(booking["status"], ())
@@ -236,7 +241,7 @@ def _shown(booking: dict[str, Any], _: Translate, lang: str) -> dict[str, Any]:
         ],
         "document_rows": [
             {
-                "label": _document_labels(_).get(kind, kind),
+                "label": names(document_labels(_)).get(kind, kind),
                 "uploaded_at": (
                     i18n.date_time(_moment(uploaded[kind]["uploaded_at"]), lang, zone)
                     if kind in uploaded
@@ -273,28 +278,7 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _translator(request: web.Request) -> Translate:
-    return i18n.translator(i18n.language(request))
-
-
 # -- labels (literal texts, so that the catalogue check finds each one) ------------------------
-
-
-def status_labels(_: Translate) -> dict[str, str]:
-    """Each status of a booking as the officer reads it."""
-    return {
-        "awaiting_payment": _("Menunggu pembayaran"),
-        "confirmed": _("Lunas, terjadwal"),
-        "checked_in": _("Hadir di kantor"),
-        "interviewed": _("Wawancara selesai"),
-        "approved": _("Disetujui"),
-        "rejected": _("Ditolak"),
-        "printing": _("Paspor dicetak"),
-        "ready": _("Siap diambil"),
-        "collected": _("Sudah diambil"),
-        "expired": _("Kedaluwarsa (tidak dibayar)"),
-        "cancelled": _("Dibatalkan"),
-    }
 
 
 def _step_labels(_: Translate) -> dict[str, str]:
@@ -307,36 +291,6 @@ def _step_labels(_: Translate) -> dict[str, str]:
         "printing": _("Mulai cetak paspor"),
         "ready": _("Paspor siap diambil"),
         "collected": _("Paspor sudah diambil"),
-    }
-
-
-def _lane_labels(_: Translate) -> dict[str, str]:
-    return {
-        "reguler": _("Reguler"),
-        "percepatan": _("Percepatan (selesai hari itu)"),
-        "prioritas": _("Prioritas"),
-    }
-
-
-def _kind_labels(_: Translate) -> dict[str, str]:
-    return {
-        "baru": _("Paspor baru"),
-        "penggantian": _("Penggantian (habis masa berlaku atau penuh)"),
-        "hilang": _("Penggantian paspor hilang"),
-        "rusak": _("Penggantian paspor rusak"),
-    }
-
-
-def _passport_labels(_: Translate) -> dict[str, str]:
-    return {"biasa": _("Paspor biasa"), "elektronik": _("Paspor elektronik")}
-
-
-def _document_labels(_: Translate) -> dict[str, str]:
-    return {
-        "ktp": _("KTP"),
-        "kk": _("Kartu Keluarga"),
-        "pendukung": _("Akta lahir, buku nikah atau ijazah"),
-        "paspor_lama": _("Paspor lama"),
     }
 
 

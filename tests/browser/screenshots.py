@@ -28,10 +28,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from api.app import create_app
+from api.appkeys import DRAFTS
 from api.database import EmbeddedPostgres, create_pool, migrate
 from api.embedded import RedisServer
 from api.services import booking_services
 
+from ..booking_support import OFFICE, applicant, booking_body
 from ..conftest import app_settings, test_settings
 from .conftest import DESKTOP, LOCALE, PHONE, ConsoleWatch, Site, launch
 
@@ -68,10 +70,53 @@ async def my_applications(site: Site, page: Page) -> None:
     await page.goto(site.url("/akun/permohonan"))
 
 
+async def calendar(site: Site, page: Page) -> None:
+    """The wizard's calendar of dates and sessions (earlier steps filled in)."""
+    await admitted(site, page)
+    account_id = await site.sign_in(page.context)
+    draft = {"id": f"shots{account_id}", "office_id": OFFICE, "lane": "reguler",
+             "application_kind": "baru", "passport_type": "elektronik", "validity_years": 10,
+             "applicant": applicant(), "applicant_checked": True,
+             "documents": {kind: {} for kind in ("ktp", "kk", "pendukung")}}  # fmt: skip
+    await site.client.server.app[DRAFTS].save(account_id, draft)
+    await page.goto(site.url("/permohonan/baru/jadwal"))
+
+
+async def billing(site: Site, page: Page) -> None:
+    """A new booking's billing page: the code, the amount, the deadline."""
+    await page.goto(site.url(f"/akun/permohonan/{await booking(site, page)}"))
+
+
+async def confirmation(site: Site, page: Page) -> None:
+    """A paid booking: the booking code, the QR code and the PDF link."""
+    booking_id = await booking(site, page)
+    view = await (await page.request.get(site.url(f"/api/v1/bookings/{booking_id}"))).json()
+    paid = await page.request.post(
+        site.url("/api/v1/payments/sandbox/pay"), data={"billing_code": view["billing_code"]}
+    )
+    assert paid.ok, await paid.text()
+    await page.goto(site.url(f"/akun/permohonan/{booking_id}"))
+
+
+async def booking(site: Site, page: Page) -> str:
+    """A booking made by `page`'s browser through the JSON API (admitted, signed in): its id."""
+    await admitted(site, page)
+    await site.sign_in(page.context)
+    days = await (await page.request.get(site.url(f"/api/v1/offices/{OFFICE}/availability"))).json()
+    day = next(d["date"] for d in days["dates"] if d["released"] and d["sessions"])
+    made = await page.request.post(site.url("/api/v1/bookings"), data=booking_body(day))
+    assert made.status == 201, await made.text()
+    booking_id: str = (await made.json())["id"]
+    return booking_id
+
+
 PAGES: list[tuple[str, Callable[[Site, Page], Awaitable[None]]]] = [
     ("home", home),
     ("waiting", waiting),
     ("permohonan", application),
+    ("calendar", calendar),
+    ("billing", billing),
+    ("confirmation", confirmation),
     ("akun-permohonan", my_applications),
 ]
 
