@@ -318,7 +318,7 @@ async def test_officer_finds_a_booking_and_moves_it_along(make_client: AppFactor
     )
     moved_page = await moved.text()
     assert moved.status == 200, moved_page
-    assert "Status dicatat: Hadir di kantor." in moved_page and "Nomor antrean A12" in moved_page
+    assert "Status dicatat: Hadir." in moved_page and "Nomor antrean A12" in moved_page
     assert 'value="interviewed"' in moved_page and 'value="checked_in"' not in moved_page
     after = await booking_status(client, booking["id"], headers)
     assert after["status"] == "checked_in"
