@@ -61,12 +61,13 @@ def for_visitor(request: web.Request) -> Translate:
 
 
 def long_date(day: date, lang: str) -> str:
-    """ "Sabtu, 28 November 2026" / "Saturday, November 28, 2026"."""
-    return format_date(day, "full", locale=lang)
+    """A date in full: "Selasa, 1 Desember 2026" / "Tuesday, December 1, 2026"."""
+    # Babel's "full" Indonesian pattern pads the day ("01 Desember"), which Indonesians don't.
+    return format_date(day, "EEEE, d MMMM y" if lang == "id" else "full", locale=lang)
 
 
 def short_date(day: date, lang: str) -> str:
-    """ "Sab, 28 Nov" / "Sat, Nov 28"."""
+    """A date in short: "Sab, 28 Nov" / "Sat, Nov 28"."""
     return format_date(day, "EEE, d MMM" if lang == "id" else "EEE, MMM d", locale=lang)
 
 
