@@ -59,10 +59,17 @@ class RoomViews:
             return None, None
 
     def _tokens(
-        self, room: Room, status: Status, held: Ticket | None, held_text: str | None
+        self,
+        request: web.Request,
+        room: Room,
+        status: Status,
+        held: Ticket | None,
+        held_text: str | None,
     ) -> tuple[str, str | None, list[str]]:
         """The ticket's text, the admission token (if admitted) and the Set-Cookie values:
-        the ticket cookie only when the ticket changed, the admission cookie when admitted."""
+        the ticket cookie only when the ticket changed, the admission cookie when admitted
+        (Secure over TLS, or when configured for a proxy that terminates it)."""
+        secure = self.secure or request.secure
         ticket = status.ticket
         if ticket is None:
             text = ""
@@ -72,19 +79,24 @@ class RoomViews:
             text = room.signer.sign_ticket(ticket)
         cookies: list[str] = []
         if text and text != held_text:
-            cookies.append(cookie_header(TICKET_COOKIE, text, TICKET_COOKIE_SECONDS, self.secure))
+            cookies.append(cookie_header(TICKET_COOKIE, text, TICKET_COOKIE_SECONDS, secure))
         token = None
         if status.admission is not None:
             token = room.signer.sign_admission(status.admission)
             seconds = max(1, status.admission.expires_at - int(room.now()))
-            cookies.append(cookie_header(ADMISSION_COOKIE, token, seconds, self.secure))
+            cookies.append(cookie_header(ADMISSION_COOKIE, token, seconds, secure))
         return text, token, cookies
 
     def _status_response(
-        self, room: Room, status: Status, held: Ticket | None, held_text: str | None
+        self,
+        request: web.Request,
+        room: Room,
+        status: Status,
+        held: Ticket | None,
+        held_text: str | None,
     ) -> web.Response:
         """The status JSON, with the cookies of `_tokens`."""
-        text, token, cookies = self._tokens(room, status, held, held_text)
+        text, token, cookies = self._tokens(request, room, status, held, held_text)
         eta = status.eta
         body: dict[str, Any] = {
             "ticket": text,
@@ -103,7 +115,7 @@ class RoomViews:
         """POST /api/v1/rooms/{room}/join: a place in line (the same one for a ticket held)."""
         room = self._room(request)
         held, text = self._held_ticket(request, room)
-        return self._status_response(room, await room.join(held), held, text)
+        return self._status_response(request, room, await room.join(held), held, text)
 
     async def status(self, request: web.Request) -> web.Response:
         """GET /api/v1/rooms/{room}/status: where the held ticket stands (no Redis, usually)."""
@@ -112,7 +124,7 @@ class RoomViews:
         if not text:
             raise ApiError(400, "no_ticket", f"Send the ticket in the cookie or {TICKET_HEADER}.")
         ticket = room.signer.read_ticket(text)
-        return self._status_response(room, await room.status(ticket), ticket, text)
+        return self._status_response(request, room, await room.status(ticket), ticket, text)
 
     async def room_state(self, request: web.Request) -> web.Response:
         """GET /api/v1/rooms/{room}: the room's public state and the shuffle's audit trail."""
@@ -144,7 +156,7 @@ class RoomViews:
         room = self._room(request)
         held, text = self._held_ticket(request, room)
         status = await room.join(held)
-        cookies = self._tokens(room, status, held, text)[2]
+        cookies = self._tokens(request, room, status, held, text)[2]
         if status.state is VisitState.ADMITTED:
             raise _with_cookies(web.HTTPSeeOther(NEXT_PAGE), cookies)
         context = await _waiting_context(request, room, status)

@@ -4,18 +4,22 @@ real forms with CSRF tokens, real uploads, the real booking service underneath."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
+import ssl
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, make_mocked_request
 
 from api.appkeys import DRAFTS, SETTINGS
 from api.booking.documents import DocumentKind, DocumentStore
 from api.mail import read_outbox
+from api.pages.render import secure_cookies
 
 from .booking_support import (
     OFFICE,
@@ -28,7 +32,7 @@ from .booking_support import (
     released_days,
     set_capacity,
 )
-from .conftest import AppFactory
+from .conftest import AppFactory, test_settings
 from .page_support import csrf_of, location, post_form, sign_in
 from .test_accounts_and_jobs import run_jobs
 
@@ -308,3 +312,29 @@ async def test_starting_over_forgets_the_draft_and_its_uploads(make_client: AppF
     assert location(response) == "/permohonan/baru/kantor"
     assert not [p for p in root.iterdir() if p.name.startswith("draft-")]
     assert (await client.server.app[DRAFTS].load(account_id)).keys() == {"id"}
+
+
+def test_cookies_are_secure_over_tls_and_behind_a_tls_proxy(tmp_path: Path) -> None:
+    app = web.Application()
+    app[SETTINGS] = test_settings("postgresql://unused", tmp_path)
+    plain = make_mocked_request("GET", "/", app=app)
+    tls = make_mocked_request("GET", "/", app=app, sslcontext=ssl.create_default_context())
+    assert (secure_cookies(plain), secure_cookies(tls)) == (False, True)
+    app_behind_proxy = web.Application()
+    app_behind_proxy[SETTINGS] = dataclasses.replace(app[SETTINGS], cookie_secure=True)
+    assert secure_cookies(make_mocked_request("GET", "/", app=app_behind_proxy))
+
+
+async def test_every_page_cookie_is_httponly_samesite_and_secure_when_asked(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client(changes={"cookie_secure": True}, **FAST_ROOM)
+    response = await client.get(f"/antre/{client.server.app[SETTINGS].guard_room}")
+    cookies = response.headers.getall("Set-Cookie")
+    response = await client.get("/masuk")
+    cookies += response.headers.getall("Set-Cookie")
+    assert {c.split("=")[0] for c in cookies} >= {"antri_ticket", "antri_csrf"}
+    for cookie in cookies:
+        assert "HttpOnly" in cookie and "SameSite=" in cookie and "Secure" in cookie, cookie
+    assert "Content-Security-Policy" in response.headers
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]

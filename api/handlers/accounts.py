@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..appkeys import ACCOUNTS, JOBS, SETTINGS
+from ..appkeys import ACCOUNTS, JOBS
 from ..booking.accounts import SESSION_SECONDS
 from ..login import SESSION_COOKIE, require_account, session_token
+from ..pages.render import secure_cookies
 from ..web import cookie_header, json_response, read_json_object, strict_fields
 
 
@@ -46,7 +47,7 @@ async def login(request: web.Request) -> web.Response:
     token, account = await request.config_dict[ACCOUNTS].login(
         body["email"].strip(), body["password"], request.remote or "unknown"
     )
-    secure = request.config_dict[SETTINGS].cookie_secure
+    secure = secure_cookies(request)
     return json_response(
         {
             "account": {"id": account.id, "email": account.email, "name": account.name},
@@ -62,7 +63,7 @@ async def logout(request: web.Request) -> web.Response:
     token = session_token(request)
     if token:
         await request.config_dict[ACCOUNTS].logout(token)
-    secure = request.config_dict[SETTINGS].cookie_secure
+    secure = secure_cookies(request)
     return json_response(
         {"logged_out": True},
         headers={"Set-Cookie": cookie_header(SESSION_COOKIE, "", 0, secure)},
