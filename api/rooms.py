@@ -58,6 +58,10 @@ class RoomViews:
         except (MalformedToken, InvalidToken):
             return None, None
 
+    def _secure(self, request: web.Request) -> bool:
+        # Asked only when a cookie is set: the usual status poll sets none.
+        return self.secure or request.secure
+
     def _tokens(
         self,
         request: web.Request,
@@ -69,7 +73,6 @@ class RoomViews:
         """The ticket's text, the admission token (if admitted) and the Set-Cookie values:
         the ticket cookie only when the ticket changed, the admission cookie when admitted
         (Secure over TLS, or when configured for a proxy that terminates it)."""
-        secure = self.secure or request.secure
         ticket = status.ticket
         if ticket is None:
             text = ""
@@ -79,12 +82,14 @@ class RoomViews:
             text = room.signer.sign_ticket(ticket)
         cookies: list[str] = []
         if text and text != held_text:
-            cookies.append(cookie_header(TICKET_COOKIE, text, TICKET_COOKIE_SECONDS, secure))
+            cookies.append(
+                cookie_header(TICKET_COOKIE, text, TICKET_COOKIE_SECONDS, self._secure(request))
+            )
         token = None
         if status.admission is not None:
             token = room.signer.sign_admission(status.admission)
             seconds = max(1, status.admission.expires_at - int(room.now()))
-            cookies.append(cookie_header(ADMISSION_COOKIE, token, seconds, secure))
+            cookies.append(cookie_header(ADMISSION_COOKIE, token, seconds, self._secure(request)))
         return text, token, cookies
 
     def _status_response(

@@ -47,6 +47,7 @@ ROOM_PATH = f"/api/v1/rooms/{SETTINGS.room}"
 TICKET_HEADER = "X-Antri-Ticket"
 #: the names under which Locust reports each request (one line per endpoint); also the paths
 #: of the requests without a room in them
+HOME = "/"
 JOIN = "/api/v1/rooms/[room]/join"
 STATUS = "/api/v1/rooms/[room]/status"
 SESSION = "/api/v1/session"
@@ -155,7 +156,11 @@ class Applicant(FastHttpUser):
             self.open_session()
 
     def join(self) -> None:
-        """Take a place in line."""
+        """Arrive at the home page (fees, dates, the next release), then take a place in line:
+        a release's stampede lands on the front door first."""
+        with self.client.get(HOME, name=HOME, catch_response=True) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"home page: {resp.status_code}")
         with self.client.post(f"{ROOM_PATH}/join", name=JOIN, catch_response=True) as resp:
             self.follow(resp, rejoin_on_401=False)
 

@@ -21,7 +21,16 @@ from api.pages.i18n import short_date
 from api.pages.render import page
 from queue_engine.shuffle import commitment
 
-from .booking_support import OFFICE, booked, booker, booking_body, pool, released_days, set_capacity
+from .booking_support import (
+    OFFICE,
+    booked,
+    booker,
+    booking_body,
+    new_account,
+    pool,
+    released_days,
+    set_capacity,
+)
 from .conftest import AppFactory
 from .test_http import ADMIN, join, rooms
 
@@ -367,3 +376,17 @@ def test_every_front_text_has_an_english_translation() -> None:
         if text not in catalogue
     ]
     assert not missing, missing
+
+
+async def test_the_crowds_home_page_is_shared_but_not_with_a_logged_in_visitor(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client()
+    anonymous = await (await client.get("/")).text()
+    english = await (await client.get("/", headers={"Cookie": "antri_lang=en"})).text()
+    assert 'lang="id"' in anonymous and 'lang="en"' in english
+    _, login = await new_account(client)
+    session = {"Cookie": f"antri_session={login['X-Session-Token']}"}
+    own = await (await client.get("/", headers=session)).text()
+    assert "Keluar" in own and "Keluar" not in anonymous
+    assert "Keluar" not in await (await client.get("/")).text()

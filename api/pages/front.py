@@ -27,9 +27,10 @@ from ..booking import calendar
 from ..booking.fees import PASSPORT_TYPES, VALIDITY_YEARS, FeeTable
 from ..booking.offices import ZONE_LABELS, Office
 from ..booking.slots import OpenDate, Slots
+from ..login import SESSION_COOKIE
 from ..observed import STORE_UNAVAILABLE
 from . import i18n
-from .render import page
+from .render import html, page
 from .types import Routes
 
 log = logging.getLogger(__name__)
@@ -189,10 +190,31 @@ def room_release(request: web.Request) -> datetime | None:
     return datetime.fromtimestamp(starts / 1000, ZoneInfo(NATIONAL_ZONE))
 
 
+#: the home page as rendered for visitors who are not logged in (the same page for all of them),
+#: by language, per process and per application
+_rendered: weakref.WeakKeyDictionary[Slots, dict[str, tuple[float, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def home(request: web.Request) -> web.Response:
-    """GET /: the mission, the fees in force, each office's first open date, the next release."""
-    now = datetime.now(UTC)
+    """GET /: the mission, the fees in force, each office's first open date, the next release.
+
+    A release's stampede lands here: for visitors who are not logged in, the page is rendered
+    at most once every CACHE_SECONDS per language (rendering it costs ~5 ms of CPU)."""
     lang = i18n.language(request)
+    anonymous = SESSION_COOKIE not in request.cookies
+    rendered = _rendered.setdefault(request.config_dict[SLOTS], {})
+    if anonymous and (cached := rendered.get(lang)) and cached[0] > time.monotonic():
+        return html(cached[1])
+    response = await _render_home(request, lang)
+    if anonymous and response.text is not None:
+        rendered[lang] = (time.monotonic() + CACHE_SECONDS, response.text)
+    return response
+
+
+async def _render_home(request: web.Request, lang: str) -> web.Response:
+    now = datetime.now(UTC)
     settings = request.config_dict[SETTINGS]
     items = await outlooks(request, now)
     today = now.astimezone(ZoneInfo(NATIONAL_ZONE)).date()

@@ -75,15 +75,19 @@ def page(
     first time: the token in the page must match it)."""
     token, new = csrf_token(request)
     full = page_context(request, token) | (context or {})
-    body = request.config_dict[TEMPLATES].get_template(template).render(full)
-    response = web.Response(
-        text=body, status=status, content_type="text/html", headers=SECURITY_HEADERS
-    )
+    response = html(request.config_dict[TEMPLATES].get_template(template).render(full), status)
     if headers:
         response.headers.update(headers)
     if new:
         set_cookie(response, request, CSRF_COOKIE, token, CSRF_SECONDS)
     return response
+
+
+def html(body: str, status: int = 200) -> web.Response:
+    """An HTML response with the security headers (a page rendered before, say)."""
+    return web.Response(
+        text=body, status=status, content_type="text/html", headers=SECURITY_HEADERS
+    )
 
 
 def redirect(location: str) -> web.HTTPSeeOther:
