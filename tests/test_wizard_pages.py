@@ -32,7 +32,8 @@ from .booking_support import (
     released_days,
     set_capacity,
 )
-from .conftest import AppFactory, test_settings
+from .conftest import AppFactory
+from .conftest import test_settings as settings_for
 from .page_support import csrf_of, location, post_form, sign_in
 from .test_accounts_and_jobs import run_jobs
 
@@ -316,7 +317,7 @@ async def test_starting_over_forgets_the_draft_and_its_uploads(make_client: AppF
 
 def test_cookies_are_secure_over_tls_and_behind_a_tls_proxy(tmp_path: Path) -> None:
     app = web.Application()
-    app[SETTINGS] = test_settings("postgresql://unused", tmp_path)
+    app[SETTINGS] = settings_for("postgresql://unused", tmp_path)
     plain = make_mocked_request("GET", "/", app=app)
     tls = make_mocked_request("GET", "/", app=app, sslcontext=ssl.create_default_context())
     assert (secure_cookies(plain), secure_cookies(tls)) == (False, True)
