@@ -47,6 +47,8 @@ OFFICER_STEPS: Mapping[str, tuple[str, ...]] = {
 #: the statuses from which an applicant may cancel or reschedule
 CHANGEABLE = ("awaiting_payment", "confirmed")
 MAX_PEOPLE_PER_ACCOUNT = 5
+#: how many times a booking may be moved to another date or session
+RESCHEDULES_ALLOWED = 1
 #: how codes are printed on the proof (Bahasa Indonesia)
 LABELS: Mapping[str, str] = {
     "reguler": "Reguler", "percepatan": "Percepatan", "prioritas": "Prioritas",
@@ -290,7 +292,7 @@ class Bookings:
             "paid_at": iso_utc(row["paid_at"]) if row["paid_at"] else None,
             "booking_code": row["booking_code"],
             "qr_text": self.qr_text(row["booking_code"]) if row["booking_code"] else None,
-            "reschedules_left": 1 - row["reschedules"],
+            "reschedules_left": RESCHEDULES_ALLOWED - row["reschedules"],
             "documents_required": [k.value for k in required_documents(row["application_kind"])],
             "created_at": iso_utc(row["created_at"]),
         }
@@ -391,17 +393,9 @@ class Bookings:
             row = await self._owned(conn, account_id, booking_id, lock=True)
             office = self.offices[row["office_id"]]
             day, session_id = parse_reschedule(choice, office)
-            if row["status"] not in CHANGEABLE:
-                raise Conflict(
-                    "not_reschedulable",
-                    f"A booking that is {row['status']} cannot be rescheduled.",
-                )
-            if row["reschedules"] >= 1:
-                raise Conflict("already_rescheduled", "A booking can be rescheduled once.")
-            if now >= calendar.reschedule_allowed_until(office, row["day"]):
-                raise Conflict(
-                    "too_late", "Rescheduling closes at the end of the day before (H-1)."
-                )
+            refusal = reschedule_refusal(row["status"], row["reschedules"], office, row["day"], now)
+            if refusal is not None:
+                raise refusal
             if (day, session_id) == (row["day"], row["session_id"]):
                 raise Conflict("same_slot", "This is the booking's current date and session.")
             self.slots.check_bookable(office, day, now)
@@ -561,6 +555,20 @@ class Bookings:
             "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
         )
         return int(result.split()[-1])
+
+
+def reschedule_refusal(
+    status: str, reschedules: int, office: Office, day: date, now: datetime
+) -> Conflict | None:
+    """Why a booking in `status`, moved `reschedules` times, for `day` at `office` cannot be
+    rescheduled `now` (whatever the new place), or None if it can."""
+    if status not in CHANGEABLE:
+        return Conflict("not_reschedulable", f"A booking that is {status} cannot be rescheduled.")
+    if reschedules >= RESCHEDULES_ALLOWED:
+        return Conflict("already_rescheduled", "A booking can be rescheduled once.")
+    if now >= calendar.reschedule_allowed_until(office, day):
+        return Conflict("too_late", "Rescheduling closes at the end of the day before (H-1).")
+    return None
 
 
 def _nik_has_active_booking() -> Conflict:

@@ -18,7 +18,13 @@ from markupsafe import Markup
 
 from ..appkeys import BOOKINGS, SETTINGS, SLOTS, SWEEPER
 from ..booking import calendar as rules
-from ..booking.bookings import ACTIVE, CHANGEABLE, MAX_PEOPLE_PER_ACCOUNT
+from ..booking.bookings import (
+    ACTIVE,
+    CHANGEABLE,
+    MAX_PEOPLE_PER_ACCOUNT,
+    RESCHEDULES_ALLOWED,
+    reschedule_refusal,
+)
 from ..booking.errors import Invalid, NotFound, Refused
 from ..booking.proof import qr_svg
 from ..errors import refusal_status
@@ -76,16 +82,13 @@ def _clock(seconds: int) -> str:
 
 
 def _reschedule_block(request: web.Request, view: dict[str, Any], now: datetime) -> str | None:
-    """Why this booking cannot be rescheduled now (a refusal code), or None if it can. Only
-    decides whether to offer the link and the calendar: the service still checks on the POST."""
-    if view["status"] not in CHANGEABLE:
-        return "not_reschedulable"
-    if view["reschedules_left"] <= 0:
-        return "already_rescheduled"
+    """Why this booking cannot be rescheduled now (a refusal code), or None if it can: the
+    service's own rule, to decide whether to offer the calendar at all."""
     office = request.config_dict[BOOKINGS].offices[view["office"]["id"]]
-    if now >= rules.reschedule_allowed_until(office, date.fromisoformat(view["date"])):
-        return "too_late"
-    return None
+    moved = RESCHEDULES_ALLOWED - view["reschedules_left"]
+    day = date.fromisoformat(view["date"])
+    refusal = reschedule_refusal(view["status"], moved, office, day, now)
+    return refusal.code if refusal else None
 
 
 def _timeline(view: dict[str, Any]) -> list[dict[str, Any]]:
