@@ -67,6 +67,13 @@ async def fill_until_schedule(client: TestClient, person: dict[str, str] | None 
     assert location(response).endswith("/jadwal")
 
 
+async def choose_service(client: TestClient, csrf: str, kind: str, passport: str) -> None:
+    """Steps 1–2: Tanjung Priok, the reguler lane, this kind of application and passport."""
+    await post_form(client, "/permohonan/baru/kantor", {"office_id": OFFICE}, csrf=csrf)
+    service = {"lane": "reguler", "application_kind": kind, "passport": passport}
+    await post_form(client, "/permohonan/baru/layanan", service, csrf=csrf)
+
+
 async def upload(client: TestClient, csrf: str, **files: bytes) -> aiohttp.ClientResponse:
     """The plain (script-less) upload form: the CSRF field first, then the files."""
     form = aiohttp.FormData()
@@ -134,9 +141,7 @@ async def test_a_double_submit_makes_one_booking(make_client: AppFactory) -> Non
 async def test_inline_messages_in_indonesian_keep_what_was_typed(make_client: AppFactory) -> None:
     client, _ = await applicant_ready(make_client)
     csrf = await csrf_of(client, "/permohonan")
-    await post_form(client, "/permohonan/baru/kantor", {"office_id": OFFICE}, csrf=csrf)
-    service = {"lane": "reguler", "application_kind": "baru", "passport": "biasa/5"}
-    await post_form(client, "/permohonan/baru/layanan", service, csrf=csrf)
+    await choose_service(client, csrf, "baru", "biasa/5")
     person = applicant(nik="12345", full_name="Siti Aminah", phone="12")
     response = await post_form(client, "/permohonan/baru/pemohon", person, csrf=csrf)
     page = await response.text()
@@ -159,9 +164,7 @@ async def test_a_ten_year_passport_for_a_child_is_refused_on_the_applicant_step(
 ) -> None:
     client, _ = await applicant_ready(make_client)
     csrf = await csrf_of(client, "/permohonan")
-    await post_form(client, "/permohonan/baru/kantor", {"office_id": OFFICE}, csrf=csrf)
-    service = {"lane": "reguler", "application_kind": "baru", "passport": "elektronik/10"}
-    await post_form(client, "/permohonan/baru/layanan", service, csrf=csrf)
+    await choose_service(client, csrf, "baru", "elektronik/10")
     child = applicant(birth_date="2015-03-02", marital_status="belum_kawin")
     child["nik"] = f"317201020315{child['nik'][-4:]}"
     response = await post_form(client, "/permohonan/baru/pemohon", child, csrf=csrf)
@@ -193,9 +196,7 @@ async def test_a_slot_gone_at_the_last_step_sends_back_to_the_calendar(
 async def test_uploads_are_checked_and_answer_the_script_in_json(make_client: AppFactory) -> None:
     client, _ = await applicant_ready(make_client)
     csrf = await csrf_of(client, "/permohonan")
-    await post_form(client, "/permohonan/baru/kantor", {"office_id": OFFICE}, csrf=csrf)
-    service = {"lane": "reguler", "application_kind": "penggantian", "passport": "biasa/5"}
-    await post_form(client, "/permohonan/baru/layanan", service, csrf=csrf)
+    await choose_service(client, csrf, "penggantian", "biasa/5")
     await post_form(client, "/permohonan/baru/pemohon", applicant(), csrf=csrf)
     page = await (await client.get("/permohonan/baru/dokumen")).text()
     assert 'name="paspor_lama"' in page  # a replacement needs the old passport
@@ -302,9 +303,7 @@ def test_abandoned_drafts_uploads_are_deleted_after_a_while(tmp_path: Path) -> N
 async def test_starting_over_forgets_the_draft_and_its_uploads(make_client: AppFactory) -> None:
     client, account_id = await applicant_ready(make_client)
     csrf = await csrf_of(client, "/permohonan")
-    await post_form(client, "/permohonan/baru/kantor", {"office_id": OFFICE}, csrf=csrf)
-    service = {"lane": "reguler", "application_kind": "baru", "passport": "biasa/5"}
-    await post_form(client, "/permohonan/baru/layanan", service, csrf=csrf)
+    await choose_service(client, csrf, "baru", "biasa/5")
     await post_form(client, "/permohonan/baru/pemohon", applicant(), csrf=csrf)
     await upload(client, csrf, ktp=PNG)
     root: Path = client.server.app[SETTINGS].documents_dir
