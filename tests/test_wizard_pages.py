@@ -338,3 +338,28 @@ async def test_every_page_cookie_is_httponly_samesite_and_secure_when_asked(
         assert "HttpOnly" in cookie and "SameSite=" in cookie and "Secure" in cookie, cookie
     assert "Content-Security-Policy" in response.headers
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+async def test_every_form_route_refuses_a_post_without_the_csrf_token(
+    make_client: AppFactory,
+) -> None:
+    """Every POST outside the JSON API (all are forms of the pages) checks the token, for a
+    visitor who is admitted and logged in, so that no gate answers first."""
+    client, _ = await applicant_ready(make_client)
+    await csrf_of(client, "/permohonan")  # the cookie is there: only the field is missing
+    values = {"step": "kantor", "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d", "lang": "en"}
+    paths = sorted(
+        {
+            route.resource.canonical.format_map(values)
+            for route in client.server.app.router.routes()
+            if route.method == "POST"
+            and route.resource is not None
+            and not route.resource.canonical.startswith("/api/")
+        }
+    )
+    assert len(paths) >= 15, paths
+    for path in paths:
+        form = aiohttp.FormData()
+        form.add_field("ktp", PNG, filename="ktp.png", content_type="image/png")
+        response = await client.post(path, data=form, allow_redirects=False)
+        assert response.status == 403, (path, response.status)
