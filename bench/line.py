@@ -73,6 +73,18 @@ async def check_waiting(base_url: str, room: str, tickets: list[str]) -> int:
     return position
 
 
+async def line_length(base_url: str, room: str) -> int:
+    """How many wait in `room`'s line, as its public state says (the app's recent view)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{base_url}/api/v1/rooms/{room}") as response,
+    ):
+        body = await response.json()
+    if response.status != 200:
+        raise LineError(f"the room's state answered {response.status}: {body}")
+    return int(body["waiting"])
+
+
 def write_tickets(tickets: list[str], path: Path) -> Path:
     """One ticket per line, for the wrk script."""
     path.write_text("\n".join(tickets) + "\n")

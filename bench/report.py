@@ -12,25 +12,29 @@ FLAT = 0.9
 
 @dataclass(frozen=True, slots=True)
 class Ratio:
-    """A measured ratio and the bound it should meet."""
+    """A measured ratio and the bound it should meet (None: measured, no target set)."""
 
     name: str
     value: float
-    bound: float
+    bound: float | None = None
     at_most: bool = False  #: True when the value must stay at or below the bound
     unit: str = ""
     note: str = ""
 
     @property
     def met(self) -> bool:
-        """True when the target is met."""
+        """True when the target is met (or there is none)."""
+        if self.bound is None:
+            return True
         return self.value <= self.bound if self.at_most else self.value >= self.bound
 
     def row(self) -> str:
         """The ratio as a Markdown table row."""
+        value = f"{self.value:.2f}{self.unit}"
+        if self.bound is None:
+            return f"| {self.name} | {value} | — | measured | {self.note} |"
         sign = "≤" if self.at_most else "≥"
         verdict = "met" if self.met else "**MISSED**"
-        value = f"{self.value:.2f}{self.unit}"
         bound = f"{sign} {self.bound:g}{self.unit}"
         return f"| {self.name} | {value} | {bound} | {verdict} | {self.note} |"
 
@@ -101,11 +105,10 @@ def results_table(results: list[Result]) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        errors = r.non_2xx + r.socket_errors
         flag = "" if r.clean else " **!**"
         lines.append(
             f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
-            f"{r.requests:,} | {errors}{flag} |"
+            f"{r.requests:,} | {r.errors}{flag} |"
         )
     return "\n".join(lines)
 

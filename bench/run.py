@@ -13,9 +13,12 @@ report. Targets that form a ratio are measured in interleaved rounds:
    request a new visitor;
 4. booking (its own `antri serve`, whose guard room admits at once): 200 clients book into 10
    small slots until all are full, in rounds, each after a round of hello-world POSTs of the
-   same size by the same clients; then the database is checked for overbooking.
+   same size by the same clients; then the database is checked for overbooking;
+5. pages (their own `antri serve`, room paspor admitting nobody): baseline A, the home page
+   for a visitor not logged in, and the waiting page for 1,000 held tickets rotating (cookies);
+   every answer must be a 200 with HTML.
 
-`--only waiting-room` or `--only booking` runs one part.
+`--only waiting-room`, `--only booking` or `--only pages` runs one part.
 The exit status is 0 whether or not the targets are met: this is a measurement, not a test.
 """
 
@@ -40,14 +43,17 @@ from types import FrameType
 from api.database import EmbeddedPostgres
 from api.embedded import RedisServer, free_port
 
-from . import booking, line
+from . import booking, line, pages
 from .booking import BookingBench, BookingOptions, Round
 from .booking_report import render_booking
+from .pages import Pages, render_pages
 from .processes import Server
 from .report import Measured, MemoryUse, ratios_table, results_table
 from .serving import HOST
 from .wrk import Load, Result, Target, measure_together
 
+#: the parts of a run, in the order they run
+PARTS = ("waiting-room", "booking", "pages")
 #: visitors joined ahead of the measured tickets, so that the room's trickle (1 a minute) never
 #: brings a measured ticket to the front during the run
 FRONT = 10
@@ -64,7 +70,7 @@ class Options:
     booking: BookingOptions = field(default_factory=BookingOptions)
 
     def runs(self, part: str) -> bool:
-        """True when `part` ("waiting-room" or "booking") is to be measured."""
+        """True when `part` ("waiting-room", "booking" or "pages") is to be measured."""
         return self.only in ("all", part)
 
 
@@ -83,6 +89,7 @@ class Outcome:
 
     waiting_room: WaitingRoom | None
     booking: list[Round] | None
+    pages: Pages | None
 
 
 def log(message: str) -> None:
@@ -181,7 +188,8 @@ class Bench:
         """Every part asked for, in order."""
         waiting_room = await self.waiting_room() if self.opts.runs("waiting-room") else None
         rounds = await self.booking() if self.opts.runs("booking") else None
-        return Outcome(waiting_room, rounds)
+        measured_pages = await self.pages() if self.opts.runs("pages") else None
+        return Outcome(waiting_room, rounds, measured_pages)
 
     async def booking(self) -> list[Round]:
         """The booking part, against an `antri serve` of its own and hello-world."""
@@ -192,6 +200,30 @@ class Bench:
                 app.url, hello.url, self.database_url, self.redis_url, self.tmp / "booking"
             )
             return await bench.run(self.opts.booking, log)
+        finally:
+            app.stop()
+            hello.stop()
+
+    async def pages(self) -> Pages:
+        """The pages part, against an `antri serve` of its own (paspor admitting nobody) and
+        hello-world, all three measured in the same interleaved rounds."""
+        app = await self.start_app("antri-pages")
+        hello = await self.start_baseline("hello-world", "bench.hello")
+        try:
+            await line.join_visitors(app.url, line.ROOM, FRONT)
+            tickets = await line.join_visitors(app.url, line.ROOM, self.opts.visitors)
+            await line.check_waiting(app.url, line.ROOM, tickets)
+            await pages.check_pages(app.url, tickets)
+            cookies = pages.write_cookies(tickets, self.tmp / "page-cookies.txt")
+            waiting = await line.line_length(app.url, line.ROOM)
+            log(f"measuring A, the home page and the waiting page ({len(tickets):,} tickets)")
+            results = await measure_together(
+                pages.targets(hello.url, app.url, cookies, waiting), self.opts.load
+            )
+            # Still waiting, still on the fast path: no page was a redirect or a re-signing.
+            await line.check_waiting(app.url, line.ROOM, tickets)
+            await pages.check_pages(app.url, tickets)
+            return Pages(*results)
         finally:
             app.stop()
             hello.stop()
@@ -274,6 +306,8 @@ def render(outcome: Outcome, opts: Options) -> str:
         lines += ["", *_render_waiting_room(outcome.waiting_room, opts)]
     if outcome.booking is not None:
         lines += ["", render_booking(outcome.booking, opts.booking)]
+    if outcome.pages is not None:
+        lines += ["", render_pages(outcome.pages, opts.load)]
     return "\n".join(lines)
 
 
@@ -312,9 +346,9 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add("--warmup", type=int, default=2, help="wrk warm-up per target, in seconds")
     add("--connections", type=int, default=64, help="wrk connections")
     add("--threads", type=int, default=1, help="wrk threads")
-    add("--visitors", type=int, default=1000, help="tickets rotated by wrk for status")
+    add("--visitors", type=int, default=1000, help="tickets rotated by wrk (status, waiting page)")
     add("--fill", type=int, default=1_000_000, help="joins that make the line long")
-    add("--only", choices=("all", "waiting-room", "booking"), default="all", help="run one part")
+    add("--only", choices=("all", *PARTS), default="all", help="run one part")
     add("--booking-clients", type=int, default=200, help="concurrent booking clients")
     add("--booking-slots", type=int, default=10, help="slots booked into")
     add("--booking-capacity", type=int, default=100, help="places in each slot")
@@ -339,7 +373,7 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark and print its report; every process started is stopped."""
     opts = parse_options(argv)
-    if opts.runs("waiting-room") and shutil.which("wrk") is None:
+    if (opts.runs("waiting-room") or opts.runs("pages")) and shutil.which("wrk") is None:
         print("bench: wrk is not installed (make bench installs it)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

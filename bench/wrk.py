@@ -47,14 +47,26 @@ class Load:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A URL to load: GETs rotating the tickets in `tickets`, else new-visitor POSTs."""
+    """A URL to load: GETs rotating the tickets in `tickets`, else new-visitor POSTs; or, for a
+    `page` target, GETs whose every answer must be a 200 of the content type `expect`."""
 
     name: str
     url: str
     tickets: Path | None = None
+    #: a page's content type ("text/html"): answers of another type or status are unexpected
+    expect: str | None = None
+    #: for a page: a file of Cookie headers, one a line, rotated through (None: no cookie)
+    cookies: Path | None = None
+
+    @classmethod
+    def page(cls, name: str, url: str, expect: str, cookies: Path | None = None) -> Target:
+        """A page loaded like a browser would: GETs, checked to answer 200 with `expect`."""
+        return cls(name, url, expect=expect, cookies=cookies)
 
     def script_args(self) -> list[str]:
         """The wrk.lua arguments for this target."""
+        if self.expect is not None:
+            return ["PAGE", self.expect, *([str(self.cookies)] if self.cookies else [])]
         return ["GET", str(self.tickets)] if self.tickets is not None else ["POST"]
 
 
@@ -66,6 +78,8 @@ class Sample:
     seconds: float = 0.0
     non_2xx: int = 0
     socket_errors: int = 0
+    #: answers below 400 that were not a 200 of the expected type (page targets only)
+    unexpected: int = 0
     #: (latency in microseconds, requests it stands for): wrk's quantiles, weighted
     latency_us: list[tuple[float, float]] = field(default_factory=list)
 
@@ -75,6 +89,7 @@ class Sample:
         self.seconds += other.seconds
         self.non_2xx += other.non_2xx
         self.socket_errors += other.socket_errors
+        self.unexpected += other.unexpected
         self.latency_us.extend(other.latency_us)
 
     def percentile_ms(self, p: float) -> float:
@@ -100,6 +115,7 @@ class Result:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    unexpected: int = 0  #: below 400 but not a 200 of the expected type (pages only)
 
     @property
     def rps(self) -> float:
@@ -108,8 +124,14 @@ class Result:
 
     @property
     def clean(self) -> bool:
-        """True when every response was a 2xx and no socket failed."""
-        return self.non_2xx == 0 and self.socket_errors == 0
+        """True when every response was a 2xx (a 200 of the expected type, for a page) and no
+        socket failed."""
+        return self.errors == 0
+
+    @property
+    def errors(self) -> int:
+        """Failed requests: statuses above 399, unexpected answers, socket errors."""
+        return self.non_2xx + self.socket_errors + self.unexpected
 
     @classmethod
     def of(cls, name: str, sample: Sample) -> Result:
@@ -122,6 +144,7 @@ class Result:
             p99_ms=sample.percentile_ms(99),
             non_2xx=sample.non_2xx,
             socket_errors=sample.socket_errors,
+            unexpected=sample.unexpected,
         )
 
 
@@ -169,6 +192,7 @@ def _parse(output: str) -> Sample:
                 seconds=data["duration_us"] / 1e6,
                 non_2xx=data["non_2xx"],
                 socket_errors=data["socket_errors"],
+                unexpected=data["unexpected"],
                 latency_us=[(float(us), weight) for us in quantiles],
             )
     raise WrkError(f"no result line in wrk's output:\n{output}")
