@@ -11,10 +11,10 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -34,6 +34,7 @@ from .render import html, page
 from .types import Routes
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: how long one process serves the offices' open dates from memory (a stampede reads them a lot)
 CACHE_SECONDS = 2.0
@@ -58,41 +59,44 @@ class Release:
     offices: tuple[Office, ...]
 
 
-class _Recent:
-    """One Slots' open dates, shared by every request for CACHE_SECONDS; while a query runs,
-    other requests wait for it rather than start their own."""
+class _Shared(Generic[T]):
+    """A value shared by every request for CACHE_SECONDS; while it is being made, other requests
+    wait for that one rather than make their own (a stampede makes it once)."""
 
     def __init__(self) -> None:
         self.fresh_until = 0.0
-        self.pending: asyncio.Future[dict[str, OpenDate]] | None = None
+        self.pending: asyncio.Future[T] | None = None
 
-    async def get(self, slots: Slots) -> dict[str, OpenDate]:
+    async def get(self, make: Callable[[], Awaitable[T]]) -> T:
         if self.pending is None or time.monotonic() >= self.fresh_until:
-            self.pending = asyncio.ensure_future(slots.open_dates(datetime.now(UTC)))
+            self.pending = asyncio.ensure_future(make())
             self.fresh_until = time.monotonic() + CACHE_SECONDS
         pending = self.pending
         try:
-            # Shielded: a visitor who leaves must not cancel the query the others wait for.
+            # Shielded: a visitor who leaves must not cancel what the others wait for.
             return await asyncio.shield(pending)
         except BaseException:
             if self.pending is pending and pending.done():
-                self.pending = None  # a failure is not cached: the next visitor asks again
+                self.pending = None  # a failure is not kept: the next visitor tries again
             raise
 
 
-#: per process and per application (tests run several apps in one process)
-_recent: weakref.WeakKeyDictionary[Slots, _Recent] = weakref.WeakKeyDictionary()
+#: per process and per application (tests run several apps in one process), by Slots
+_open_dates: weakref.WeakKeyDictionary[Slots, _Shared[dict[str, OpenDate]]] = (
+    weakref.WeakKeyDictionary()
+)
+#: the home page as rendered for visitors who are not logged in (the same page for all of
+#: them), by Slots and language
+_home_pages: weakref.WeakKeyDictionary[Slots, dict[str, _Shared[str]]] = weakref.WeakKeyDictionary()
 
 
 async def open_dates(request: web.Request) -> dict[str, OpenDate] | None:
     """Each office's first open date (recent to within CACHE_SECONDS), or None when the database
     cannot answer now: the pages then show everything else."""
     slots = request.config_dict[SLOTS]
-    recent = _recent.get(slots)
-    if recent is None:
-        recent = _recent[slots] = _Recent()
+    shared = _open_dates.setdefault(slots, _Shared())
     try:
-        return await recent.get(slots)
+        return await shared.get(lambda: slots.open_dates(datetime.now(UTC)))
     except STORE_UNAVAILABLE as exc:
         log.warning("open dates unavailable: %r", exc)
         return None
@@ -190,27 +194,23 @@ def room_release(request: web.Request) -> datetime | None:
     return datetime.fromtimestamp(starts / 1000, ZoneInfo(NATIONAL_ZONE))
 
 
-#: the home page as rendered for visitors who are not logged in (the same page for all of them),
-#: by language, per process and per application
-_rendered: weakref.WeakKeyDictionary[Slots, dict[str, tuple[float, str]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 async def home(request: web.Request) -> web.Response:
     """GET /: the mission, the fees in force, each office's first open date, the next release.
 
     A release's stampede lands here: for visitors who are not logged in, the page is rendered
-    at most once every CACHE_SECONDS per language (rendering it costs ~5 ms of CPU)."""
+    at most once every CACHE_SECONDS per language (rendering it costs ~5 ms of CPU), and
+    requests that arrive while it renders wait for that one render."""
     lang = i18n.language(request)
-    anonymous = SESSION_COOKIE not in request.cookies
-    rendered = _rendered.setdefault(request.config_dict[SLOTS], {})
-    if anonymous and (cached := rendered.get(lang)) and cached[0] > time.monotonic():
-        return html(cached[1])
-    response = await _render_home(request, lang)
-    if anonymous and response.text is not None:
-        rendered[lang] = (time.monotonic() + CACHE_SECONDS, response.text)
-    return response
+    if SESSION_COOKIE in request.cookies:
+        return await _render_home(request, lang)
+    shared = _home_pages.setdefault(request.config_dict[SLOTS], {}).setdefault(lang, _Shared())
+    return html(await shared.get(lambda: _home_body(request, lang)))
+
+
+async def _home_body(request: web.Request, lang: str) -> str:
+    body = (await _render_home(request, lang)).text
+    assert body is not None  # a rendered page is text
+    return body
 
 
 async def _render_home(request: web.Request, lang: str) -> web.Response:
