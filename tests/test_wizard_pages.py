@@ -16,7 +16,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 
-from api.appkeys import DRAFTS, SETTINGS
+from api.appkeys import DRAFTS, ENGINE, SETTINGS
 from api.booking.documents import DocumentKind, DocumentStore
 from api.mail import read_outbox
 from api.pages.render import secure_cookies
@@ -363,3 +363,23 @@ async def test_every_form_route_refuses_a_post_without_the_csrf_token(
         form.add_field("ktp", PNG, filename="ktp.png", content_type="image/png")
         response = await client.post(path, data=form, allow_redirects=False)
         assert response.status == 403, (path, response.status)
+
+
+async def test_giving_the_turn_back_frees_the_place_and_an_ended_turn_is_just_forgotten(
+    make_client: AppFactory,
+) -> None:
+    client, _ = await applicant_ready(make_client)
+    room = client.server.app[ENGINE].room(client.server.app[SETTINGS].guard_room)
+    page = await (await client.get("/akun/permohonan")).text()
+    assert "Selesai, berikan giliran ke orang berikutnya" in page  # offered beyond the wizard
+    await room.refresh()
+    active = room.view().active
+    response = await post_form(client, "/permohonan/selesai", {}, csrf=await csrf_of(client))
+    assert location(response) == "/akun/permohonan"
+    await room.refresh()
+    assert room.view().active == active - 1
+    assert "antri_admission" not in {c.key for c in client.session.cookie_jar}
+    # Again, with the turn gone: back to the applications, not into the line.
+    client.session.cookie_jar.update_cookies({"antri_admission": "stale"})
+    response = await post_form(client, "/permohonan/selesai", {}, csrf=await csrf_of(client))
+    assert location(response) == "/akun/permohonan"

@@ -39,8 +39,8 @@ from ..booking.documents import (
 from ..booking.errors import Conflict, Invalid
 from ..booking.fees import APPLICATION_KINDS, FeeTable
 from ..booking.offices import LANES, Office
-from ..errors import ApiError
-from ..gate import ADMISSION, ADMISSION_COOKIE, gated
+from ..errors import AdmissionRequired, ApiError
+from ..gate import ADMISSION_COOKIE, gated, require_admission
 from ..handlers.bookings import booking_hash, place, read_limited
 from ..login import session_token
 from ..web import json_response
@@ -99,12 +99,18 @@ async def admitted(request: web.Request) -> web.Response:
     return page(request, "permohonan.html", context)
 
 
-@gated
 async def leave(request: web.Request) -> web.Response:
-    """POST /permohonan/selesai: end the turn now so that the next person in line comes in."""
+    """POST /permohonan/selesai: end the turn now so that the next person in line comes in.
+
+    Not gated: a turn that has already ended is simply forgotten, rather than sending its
+    holder back into the line."""
     await checked_form(request)
-    admission = request[ADMISSION]
-    await request.config_dict[ENGINE].room(admission.room).release(admission.token_id)
+    try:
+        admission = await require_admission(request)
+    except AdmissionRequired:
+        pass
+    else:
+        await request.config_dict[ENGINE].room(admission.room).release(admission.token_id)
     response = web.HTTPSeeOther("/akun/permohonan")
     response.del_cookie(ADMISSION_COOKIE)
     raise response

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ..appkeys import SETTINGS, TEMPLATES
-from ..gate import ADMISSION
+from ..gate import ADMISSION, ADMISSION_COOKIE
 from ..login import SESSION_COOKIE
 from ..web import cookie_header
 from . import i18n
@@ -57,6 +57,8 @@ def page_context(request: web.Request, csrf: str) -> dict[str, Any]:
         "short_date": lambda day: i18n.short_date(day, lang),
         "date_time": lambda moment, zone: i18n.date_time(moment, lang, zone),
         "signed_in": SESSION_COOKIE in request.cookies,
+        # Whether the browser still holds a turn from the waiting room (perhaps ended already).
+        "holds_turn": ADMISSION_COOKIE in request.cookies,
         "session_ends_at": admission.expires_at if admission is not None else None,
         "session_minutes_left": (
             max(0, math.ceil((admission.expires_at - time.time()) / 60)) if admission else 0
