@@ -383,3 +383,31 @@ async def test_giving_the_turn_back_frees_the_place_and_an_ended_turn_is_just_fo
     client.session.cookie_jar.update_cookies({"antri_admission": "stale"})
     response = await post_form(client, "/permohonan/selesai", {}, csrf=await csrf_of(client))
     assert location(response) == "/akun/permohonan"
+
+
+async def test_odd_input_in_the_forms_gets_a_clear_answer_never_a_500(
+    make_client: AppFactory,
+) -> None:
+    client, _ = await applicant_ready(make_client)
+    csrf = await csrf_of(client, "/permohonan")
+    await choose_service(client, csrf, "baru", "biasa/5")
+    odd = [
+        applicant(address="Jl. Enggano\x00 10"),
+        applicant(nik="١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦"),  # Arabic-Indic digits are not a NIK
+        applicant(birth_date="99999-01-01", full_name="x" * 5000),
+        {"nik": ["a", "b"]},
+    ]
+    for person in odd:
+        response = await post_form(client, "/permohonan/baru/pemohon", person, csrf=csrf)
+        assert response.status in (400, 422), (person, response.status)
+    await post_form(client, "/permohonan/baru/pemohon", applicant(), csrf=csrf)
+    await upload(client, csrf, ktp=PNG, kk=PNG, pendukung=PNG)
+    for slot in ("", "2026-02-30/s1", "x" * 300, "2026-12-01/s9"):
+        response = await post_form(client, "/permohonan/baru/jadwal", {"slot": slot}, csrf=csrf)
+        assert response.status == 422, (slot, response.status)
+    for step in ("kantor", "layanan"):
+        response = await post_form(
+            client, f"/permohonan/baru/{step}", {"office_id": "x"}, csrf=csrf
+        )
+        assert response.status == 422
+    assert (await client.get("/permohonan/baru/nope")).status == 404

@@ -226,10 +226,15 @@ async def show_step(request: web.Request) -> web.Response:
     if step not in STEPS:
         raise ApiError(404, "not_found", "There is no such step.")
     wizard = await Wizard.open(request)
+    _require_earlier_steps(wizard, step)
+    return wizard.render(step, await _STEP_VIEWS[step](wizard))
+
+
+def _require_earlier_steps(wizard: Wizard, step: str) -> None:
+    """Send the applicant back to the first step before `step` that is not done yet."""
     missing = next((s for s in STEPS[: STEPS.index(step)] if not wizard.complete(s)), None)
     if missing is not None:
         raise web.HTTPSeeOther(_step_url(missing))
-    return wizard.render(step, await _STEP_VIEWS[step](wizard))
 
 
 @gated
@@ -241,6 +246,7 @@ async def save_step(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", "There is no such step.")
     form = await checked_form(request)
     wizard = await Wizard.open(request)
+    _require_earlier_steps(wizard, step)
     errors = await _STEP_SAVES[step](wizard, form)
     if errors is not None:
         context = await _STEP_VIEWS[step](wizard)

@@ -49,6 +49,9 @@ async def checked_form(request: web.Request) -> MultiDictProxy[str]:
     form = await request.post()
     fields = MultiDict((k, v) for k, v in form.items() if isinstance(v, str))
     check_csrf(request, fields.get(CSRF_FIELD))
+    if any("\x00" in value for value in fields.values()):
+        # No field of Antri's holds a NUL, and PostgreSQL cannot store one in text.
+        raise ApiError(400, "bad_form", "Isian formulir memuat karakter yang tidak diizinkan.")
     return MultiDictProxy(fields)
 
 
