@@ -34,6 +34,12 @@ def sign_in(client: TestClient, login_headers: dict[str, str]) -> None:
     client.session.cookie_jar.update_cookies({SESSION_COOKIE: login_headers["X-Session-Token"]})
 
 
+def session_of(client: TestClient) -> str:
+    """The login session token in the client's cookie jar."""
+    cookie = next(c for c in client.session.cookie_jar if c.key == SESSION_COOKIE)
+    return cookie.value
+
+
 def location(response: ClientResponse) -> str:
     """Where a 303 points."""
     assert response.status == 303, f"{response.status}: expected a redirect"

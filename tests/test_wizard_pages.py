@@ -16,7 +16,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 
-from api.appkeys import DRAFTS, ENGINE, SETTINGS
+from api.appkeys import ACCOUNTS, DRAFTS, ENGINE, SETTINGS
 from api.booking.documents import DocumentKind, DocumentStore
 from api.mail import read_outbox
 from api.pages.render import secure_cookies
@@ -34,7 +34,7 @@ from .booking_support import (
 )
 from .conftest import AppFactory
 from .conftest import test_settings as settings_for
-from .page_support import csrf_of, location, post_form, sign_in
+from .page_support import csrf_of, location, post_form, session_of, sign_in
 from .test_accounts_and_jobs import run_jobs
 
 FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
@@ -119,7 +119,7 @@ async def test_the_whole_wizard_makes_a_booking_with_its_documents(
         assert document["path"].startswith(booking_id)
     # The draft and its staging folder are gone; the next application starts afresh.
     assert not [p for p in root.iterdir() if p.name.startswith("draft-")]
-    assert (await client.server.app[DRAFTS].load(account_id)).keys() == {"id"}
+    assert (await client.server.app[DRAFTS].load(session_of(client), account_id)).keys() == {"id"}
     await assert_invariants(client)
 
 
@@ -311,7 +311,7 @@ async def test_starting_over_forgets_the_draft_and_its_uploads(make_client: AppF
     response = await post_form(client, "/permohonan/ulang", {}, csrf=csrf)
     assert location(response) == "/permohonan/baru/kantor"
     assert not [p for p in root.iterdir() if p.name.startswith("draft-")]
-    assert (await client.server.app[DRAFTS].load(account_id)).keys() == {"id"}
+    assert (await client.server.app[DRAFTS].load(session_of(client), account_id)).keys() == {"id"}
 
 
 def test_cookies_are_secure_over_tls_and_behind_a_tls_proxy(tmp_path: Path) -> None:
@@ -411,3 +411,21 @@ async def test_odd_input_in_the_forms_gets_a_clear_answer_never_a_500(
         )
         assert response.status == 422
     assert (await client.get("/permohonan/baru/nope")).status == 404
+
+
+async def test_a_draft_belongs_to_its_login_session_and_goes_with_the_logout(
+    make_client: AppFactory,
+) -> None:
+    """A half-filled application holds a NIK: another session (the same account id given to
+    someone else after a restore, say) never sees it, and logging out forgets it."""
+    client, account_id = await applicant_ready(make_client)
+    csrf = await csrf_of(client, "/permohonan")
+    await choose_service(client, csrf, "baru", "biasa/5")
+    await post_form(client, "/permohonan/baru/pemohon", applicant(), csrf=csrf)
+    drafts = client.server.app[DRAFTS]
+    assert "applicant" in await drafts.load(session_of(client), account_id)
+    other_session = await client.server.app[ACCOUNTS].open_session(account_id)
+    assert (await drafts.load(other_session, account_id)).keys() == {"id"}
+    first_session = session_of(client)
+    assert location(await post_form(client, "/keluar", {}, csrf=csrf)) == "/"
+    assert (await drafts.load(first_session, account_id)).keys() == {"id"}

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import MultiMapping
 
-from ..appkeys import ACCOUNTS, JOBS
+from ..appkeys import ACCOUNTS, DRAFTS, JOBS
 from ..booking.accounts import SESSION_SECONDS
 from ..booking.errors import Invalid, Refused, TooManyAttempts
 from ..errors import refusal_status
@@ -67,6 +67,9 @@ async def logout(request: web.Request) -> web.Response:
     token = session_token(request)
     if token:
         await request.config_dict[ACCOUNTS].logout(token)
+        # A half-filled application holds a NIK: it goes with the session (its staged uploads
+        # are swept by the worker).
+        await request.config_dict[DRAFTS].clear(token)
     response = web.HTTPSeeOther("/")
     set_cookie(response, request, SESSION_COOKIE, "", 0)
     raise response

@@ -9,7 +9,6 @@ pages only show its answers, refusals included, in the visitor's language.
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -74,13 +73,6 @@ def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _clock(seconds: int) -> str:
-    """What the shared countdown script shows (h:mm:ss or m:ss), for visitors without it."""
-    hours, rest = divmod(max(0, seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def _reschedule_block(request: web.Request, view: dict[str, Any], now: datetime) -> str | None:
     """Why this booking cannot be rescheduled now (a refusal code), or None if it can: the
     service's own rule, to decide whether to offer the calendar at all."""
@@ -129,7 +121,6 @@ def _booking_context(request: web.Request, view: dict[str, Any]) -> dict[str, An
         "moment": _moment,
         "deadline": deadline,
         "deadline_unix": int(deadline.timestamp()) if deadline else None,
-        "deadline_left": _clock(int(deadline.timestamp() - time.time())) if deadline else None,
         "can_cancel": view["status"] in CHANGEABLE,
         "can_reschedule": block is None,
         "reschedule_refusal": refusal_text(_, block, "") if block else None,

@@ -28,7 +28,7 @@ from ..booking.application import (
     Applicant,
     parse_booking_request,
 )
-from ..booking.bookings import ACTIVE, MAX_PEOPLE_PER_ACCOUNT
+from ..booking.bookings import MAX_PEOPLE_PER_ACCOUNT
 from ..booking.documents import (
     DRAFT_PREFIX,
     DocumentKind,
@@ -93,8 +93,8 @@ async def admitted(request: web.Request) -> web.Response:
     account_id = await request.config_dict[ACCOUNTS].account_id(token) if token else None
     context: dict[str, Any] = {"account_id": account_id}
     if account_id is not None:
-        bookings = await request.config_dict[BOOKINGS].list_for(account_id)
-        context["people"] = sum(b["status"] in ACTIVE for b in bookings)
+        profile = await request.config_dict[ACCOUNTS].profile(account_id)
+        context["people"] = profile["applicants"]
         context["max_people"] = MAX_PEOPLE_PER_ACCOUNT
     return page(request, "permohonan.html", context)
 
@@ -122,8 +122,11 @@ async def leave(request: web.Request) -> web.Response:
 class Wizard:
     """One request's view of the wizard: the account, its draft and the services."""
 
-    def __init__(self, request: web.Request, account_id: int, draft: dict[str, Any]) -> None:
+    def __init__(
+        self, request: web.Request, session: str, account_id: int, draft: dict[str, Any]
+    ) -> None:
         self.request = request
+        self.session = session
         self.account_id = account_id
         self.draft = draft
         self.offices: Mapping[str, Office] = request.config_dict[SLOTS].offices
@@ -133,11 +136,13 @@ class Wizard:
     async def open(cls, request: web.Request) -> Wizard:
         """The wizard of the logged-in visitor (else a redirect to the login page)."""
         account_id = await account_or_login(request)
-        draft = await request.config_dict[DRAFTS].load(account_id)
-        return cls(request, account_id, draft)
+        session = session_token(request)
+        assert session is not None  # logged in
+        draft = await request.config_dict[DRAFTS].load(session, account_id)
+        return cls(request, session, account_id, draft)
 
     async def save(self) -> None:
-        await self.request.config_dict[DRAFTS].save(self.account_id, self.draft)
+        await self.request.config_dict[DRAFTS].save(self.session, self.account_id, self.draft)
 
     @property
     def office(self) -> Office | None:
@@ -164,12 +169,12 @@ class Wizard:
     def fee_table(self) -> FeeTable:
         return self.request.config_dict[BOOKINGS].fees.in_force(datetime.now(UTC).date())
 
-    def body(self, slot: str | None = None) -> dict[str, Any]:
+    def body(self) -> dict[str, Any]:
         """The booking body the draft makes, as the JSON API takes it; without a chosen slot,
-        tomorrow's first session stands in (to check the applicant's part alone)."""
+        the first session two days on stands in (to check the applicant's part alone)."""
         d = self.draft
         office = self.office
-        chosen = parse_slot(slot or d.get("slot"))
+        chosen = parse_slot(d.get("slot"))
         day, session = chosen or (
             datetime.now(UTC).date() + timedelta(days=2),
             office.sessions[0].id if office else "",
@@ -268,7 +273,7 @@ async def start_over(request: web.Request) -> web.Response:
 
 
 async def _discard(wizard: Wizard) -> None:
-    await wizard.request.config_dict[DRAFTS].clear(wizard.account_id)
+    await wizard.request.config_dict[DRAFTS].clear(wizard.session)
     store = wizard.request.config_dict[DOCUMENTS]
     await asyncio.to_thread(store.discard, _staging(wizard.draft))
 
@@ -347,7 +352,7 @@ async def _service_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, An
         validity_years=chosen.validity_years,
     )
     # A 10-year passport depends on the applicant's age: their part is checked again.
-    wizard.draft["applicant_checked"] = False if "applicant" in wizard.draft else None
+    wizard.draft["applicant_checked"] = False
     return None
 
 
@@ -438,32 +443,31 @@ async def upload(request: web.Request) -> web.StreamResponse:
     if saved:
         await wizard.save()
     if wants_json:
-        status = 201 if saved and not errors else 422 if not saved and not errors else 400
-        if errors:
-            status = 413 if any(code == "too_large" for code, _t in errors.values()) else 415
+        # The worst refusal's status (413 over 415), else 201 for a saved file, 422 for none.
+        status = max((code for code, _text in errors.values()), default=201 if saved else 422)
         return json_response(
             {
                 "saved": {k: _uploaded_text(wizard, v) for k, v in saved.items()},
-                "errors": {k: text for k, (_c, text) in errors.items()},
+                "errors": {k: text for k, (_code, text) in errors.items()},
             },
             status,
         )
     if errors:
         context = await _documents_view(wizard)
         return wizard.render(
-            "dokumen", {**context, "errors": {k: t for k, (_c, t) in errors.items()}}, 422
+            "dokumen", {**context, "errors": {k: text for k, (_code, text) in errors.items()}}, 422
         )
     raise web.HTTPSeeOther(_step_url("dokumen"))
 
 
 async def _stage_parts(
     wizard: Wizard, request: web.Request, checked: bool
-) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, str]]]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[int, str]]]:
     """Store each file part under the draft; (saved by kind, refused by kind: (code, text))."""
     store = request.config_dict[DOCUMENTS]
     kinds = {k.value: k for k in wizard.required()}
     saved: dict[str, dict[str, Any]] = {}
-    errors: dict[str, tuple[str, str]] = {}
+    errors: dict[str, tuple[int, str]] = {}
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
@@ -484,7 +488,7 @@ async def _stage_parts(
                 store.save, _staging(wizard.draft), kinds[part.name], chunks
             )
         except (DocumentRejected, ApiError) as refused:
-            errors[part.name] = (refused.code, _document_problem(wizard._, refused.code))
+            errors[part.name] = (refused.status, _document_problem(wizard._, refused.code))
             if refused.code == "too_large":
                 break  # the rest of the stream was not read
             continue
@@ -556,29 +560,23 @@ async def _review_view(wizard: Wizard) -> dict[str, Any]:
     quote_ = wizard.fee_table().quote(
         d["passport_type"], d["validity_years"], d["lane"], d["application_kind"]
     )
-    day, session_id = parse_slot(d["slot"]) or (date.today(), "")
-    office = wizard.office
-    assert office is not None
+    chosen, office = parse_slot(d["slot"]), wizard.office
+    assert chosen is not None and office is not None  # the earlier steps are done
+    day, session_id = chosen
     session = office.session(session_id)
     applicant = d["applicant"]
+    fee_lines = [
+        (line.label_id if lang == "id" else line.label_en, line.amount) for line in quote_.lines
+    ]
     return {
-        "fee_lines": [
-            (line.label_id if lang == "id" else line.label_en, line.amount) for line in quote_.lines
-        ],
+        "fee_lines": fee_lines,
         "total": quote_.total,
         "regulation": quote_.regulation,
         "day": day,
         "session": session,
         "lane_label": lane_labels(_)[d["lane"]][0],
         "kind_label": kind_labels(_)[d["application_kind"]][0],
-        "passport_label": next(
-            (
-                p[1]
-                for p in (await _service_view(wizard))["passports"]
-                if p[0] == f"{d['passport_type']}/{d['validity_years']}"
-            ),
-            "",
-        ),
+        "passport_label": fee_lines[0][0],  # a quote's first line is the passport itself
         "applicant": applicant,
         "birth_date": date.fromisoformat(applicant["birth_date"]),
         "sex_label": sex_labels(_).get(applicant.get("sex", ""), ""),

@@ -197,9 +197,10 @@ def room_release(request: web.Request) -> datetime | None:
 async def home(request: web.Request) -> web.Response:
     """GET /: the mission, the fees in force, each office's first open date, the next release.
 
-    A release's stampede lands here: for visitors who are not logged in, the page is rendered
-    at most once every CACHE_SECONDS per language (rendering it costs ~5 ms of CPU), and
-    requests that arrive while it renders wait for that one render."""
+    A release's stampede lands here: for visitors who are not logged in (all of them see the
+    same page) it is rendered at most once every CACHE_SECONDS per language, and requests that
+    arrive while it renders wait for that render (BENCHMARKS.md, pages, shows the tail this
+    removed)."""
     lang = i18n.language(request)
     if SESSION_COOKIE in request.cookies:
         return await _render_home(request, lang)

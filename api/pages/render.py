@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -60,10 +59,16 @@ def page_context(request: web.Request, csrf: str) -> dict[str, Any]:
         # Whether the browser still holds a turn from the waiting room (perhaps ended already).
         "holds_turn": ADMISSION_COOKIE in request.cookies,
         "session_ends_at": admission.expires_at if admission is not None else None,
-        "session_minutes_left": (
-            max(0, math.ceil((admission.expires_at - time.time()) / 60)) if admission else 0
-        ),
+        "countdown": countdown,
     }
+
+
+def countdown(until: float) -> str:
+    """The time left until `until` (unix seconds) as antri.js counts it down, "1:05:09" or
+    "4:07": what a visitor without JavaScript sees."""
+    hours, rest = divmod(max(0, int(until - time.time())), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def page(

@@ -29,7 +29,7 @@
 
     function byId(id) { return document.getElementById(id); }
 
-    // The same wording as rooms.eta_phrase on the server.
+    // The same wording as pages/waiting.py eta_phrase on the server.
     function etaPhrase(low, high) {
       var hi = Math.ceil(high / 60);
       if (hi <= 1) return d.etaUnder;
@@ -42,7 +42,7 @@
       return lo >= hi ? fill(d.etaMinute, { n: hi }) : fill(d.etaMinutes, { low: lo, high: hi });
     }
 
-    // Time waited over time waited plus the middle of the ETA (rooms.progress_percent); the bar
+    // Time waited over time waited plus the middle of the ETA (pages/waiting.py progress_percent); the bar
     // never moves back, even if the line slows down.
     function advance(eta) {
       if (!progress) return;

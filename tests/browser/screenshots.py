@@ -31,6 +31,7 @@ from api.app import create_app
 from api.appkeys import DRAFTS
 from api.database import EmbeddedPostgres, create_pool, migrate
 from api.embedded import RedisServer
+from api.login import SESSION_COOKIE
 from api.services import booking_services
 
 from ..booking_support import OFFICE, applicant, booking_body
@@ -78,7 +79,8 @@ async def calendar(site: Site, page: Page) -> None:
              "application_kind": "baru", "passport_type": "elektronik", "validity_years": 10,
              "applicant": applicant(), "applicant_checked": True,
              "documents": {kind: {} for kind in ("ktp", "kk", "pendukung")}}  # fmt: skip
-    await site.client.server.app[DRAFTS].save(account_id, draft)
+    session = next(c["value"] for c in await page.context.cookies() if c["name"] == SESSION_COOKIE)
+    await site.client.server.app[DRAFTS].save(session, account_id, draft)
     await page.goto(site.url("/permohonan/baru/jadwal"))
 
 
