@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+import time_machine
 from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app, redis_client
@@ -24,6 +25,7 @@ from queue_engine.engine import Engine
 from queue_engine.settings import EngineSettings, RoomSettings
 from queue_engine.tokens import Signer
 
+from .clocks import CLOCKS, fixed_moments
 from .support import RedisClusterServers
 
 SECRET = b"test-secret-" + b"x" * 20
@@ -185,3 +187,18 @@ async def make_client(
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture(params=CLOCKS)
+def clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """The test runs on the real clock and again at each fixed moment of `tests/clocks.py`, the
+    whole process's clock moved there (PostgreSQL's and Redis's own clocks stay real). Request it
+    before `make_client`, so the app starts at that moment."""
+    if request.param == "today":
+        yield datetime.now(UTC)
+        return
+    moment = fixed_moments(datetime.now(UTC).date())[request.param]
+    if moment is None:
+        pytest.skip(f"no {request.param} ahead in the packaged calendar")
+    with time_machine.travel(moment, tick=True):
+        yield moment

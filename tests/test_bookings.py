@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from aiohttp.test_utils import TestClient
 
 from api.appkeys import ENGINE, SETTINGS
 from api.booking import signatures
+from api.booking.calendar import Holidays
 
 from .booking_support import (
     admission,
@@ -42,7 +45,26 @@ async def first_day(client: TestClient) -> str:
     return (await released_days(client))[0]
 
 
-async def test_offices_fees_and_availability(make_client: AppFactory) -> None:
+def expected_released(now: datetime, dates: list[dict[str, Any]]) -> set[str]:
+    """Tanjung Priok's released dates among `dates` at `now`, from the published rule: each
+    Friday at 14:00 WIB opens the days up to two weeks after it, Monday to Friday but holidays,
+    from tomorrow on."""
+    local = now.astimezone(ZoneInfo("Asia/Jakarta"))
+    friday = local.date() - timedelta(days=(local.weekday() - 4) % 7)
+    if friday == local.date() and local.hour < 14:
+        friday -= timedelta(days=7)
+    holidays = Holidays.load().dates
+    days = (date.fromisoformat(d["date"]) for d in dates)
+    return {
+        day.isoformat()
+        for day in days
+        if local.date() < day <= friday + timedelta(days=14)
+        and day.weekday() < 5
+        and day not in holidays
+    }
+
+
+async def test_offices_fees_and_availability(clock: datetime, make_client: AppFactory) -> None:
     client = await make_client(**FAST_ROOM)
     offices = await (await client.get("/api/v1/offices")).json()
     assert len(offices) >= 30
@@ -62,6 +84,7 @@ async def test_offices_fees_and_availability(make_client: AppFactory) -> None:
     assert lanes["reguler"]["remaining"] == lanes["reguler"]["capacity"] > 0
     later = [d for d in body["dates"] if d["sessions"] and not d["released"]]
     assert later, "dates after the release horizon are shown but not released"
+    assert {d["date"] for d in released} == expected_released(clock, body["dates"])
     for query in ("days=0", "days=x", "from=2026-13-01", "days=400"):
         bad = await client.get(f"/api/v1/offices/tanjung-priok/availability?{query}")
         assert bad.status == 422, query
@@ -183,7 +206,9 @@ async def paid_booking(client: TestClient, headers: dict[str, str], day: str) ->
     return await pay(client, headers, await (await book(client, headers, booking_body(day))).json())
 
 
-async def test_payment_confirms_and_issues_the_proof(make_client: AppFactory) -> None:
+async def test_payment_confirms_and_issues_the_proof(
+    clock: datetime, make_client: AppFactory
+) -> None:
     client = await make_client(**FAST_ROOM)
     day = await first_day(client)
     headers = await booker(client)
@@ -318,7 +343,9 @@ async def test_the_sweeper_expires_without_any_read(make_client: AppFactory) -> 
     assert refused.status == 409
 
 
-async def test_reschedule_once_into_a_released_place(make_client: AppFactory) -> None:
+async def test_reschedule_once_into_a_released_place(
+    clock: datetime, make_client: AppFactory
+) -> None:
     client = await make_client(**FAST_ROOM)
     days = await released_days(client)
     headers = await booker(client)
@@ -351,10 +378,9 @@ async def test_reschedule_once_into_a_released_place(make_client: AppFactory) ->
     await assert_invariants(client)
 
 
-async def test_reschedule_closes_at_the_end_of_the_day_before(make_client: AppFactory) -> None:
-    from datetime import UTC, date, datetime, timedelta
-    from zoneinfo import ZoneInfo
-
+async def test_reschedule_closes_at_the_end_of_the_day_before(
+    clock: datetime, make_client: AppFactory
+) -> None:
     from api.appkeys import BOOKINGS
     from api.booking.errors import Conflict
 
@@ -377,7 +403,7 @@ async def test_reschedule_closes_at_the_end_of_the_day_before(make_client: AppFa
         raise AssertionError("rescheduled on the day itself")
 
 
-async def test_cancel_gives_the_place_back(make_client: AppFactory) -> None:
+async def test_cancel_gives_the_place_back(clock: datetime, make_client: AppFactory) -> None:
     client = await make_client(**FAST_ROOM)
     day = await first_day(client)
     headers = await booker(client)

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from api.appkeys import ENGINE, SLOTS
 from api.booking import calendar
+from api.booking.offices import Office
 from api.booking.slots import OpenDate
 from api.pages import front, i18n
 from api.pages.i18n import short_date
@@ -77,7 +78,9 @@ def assert_place(page_html: str) -> int:
 # The home page
 
 
-async def test_home_shows_fees_offices_open_dates_and_next_release(make_client: AppFactory) -> None:
+async def test_home_shows_fees_offices_open_dates_and_next_release(
+    clock: datetime, make_client: AppFactory
+) -> None:
     client = await make_client()
     guard, _ = rooms(client)
     slots = client.server.app[SLOTS]
@@ -134,7 +137,7 @@ async def test_home_shows_a_full_office_as_full(make_client: AppFactory) -> None
 # Slots.open_dates
 
 
-async def test_open_dates_follow_real_bookings(make_client: AppFactory) -> None:
+async def test_open_dates_follow_real_bookings(clock: datetime, make_client: AppFactory) -> None:
     client = await make_client(rate_per_minute=60000, burst=500, max_active=1000)
     slots = client.server.app[SLOTS]
     office = slots.offices[OFFICE]
@@ -171,7 +174,19 @@ async def test_open_dates_follow_real_bookings(make_client: AppFactory) -> None:
     dates = await slots.open_dates(now)
     assert dates[OFFICE] == OpenDate(None, 0)
     assert set(dates) == set(slots.offices)
-    assert all(found.day is not None for office_id, found in dates.items() if office_id != OFFICE)
+    # The other offices keep their first bookable day; an office may have none at this moment
+    # (Tanjung Balai Karimun's seven days are all gone on a Friday before its 18:00 release).
+    for office_id, found in dates.items():
+        other = slots.offices[office_id]
+        if office_id != OFFICE:
+            assert found.day == first_bookable(other, now, slots.holidays), office_id
+
+
+def first_bookable(office: Office, now: datetime, holidays: calendar.Holidays) -> date | None:
+    """The office's first day that can be booked at `now`, by the calendar's rules."""
+    today = calendar.local_today(office, now)
+    ahead = (today + timedelta(days=n) for n in range(1, 60))
+    return next((d for d in ahead if calendar.is_bookable(office, d, now, holidays)), None)
 
 
 # The waiting room, state by state

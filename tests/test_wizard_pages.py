@@ -9,7 +9,7 @@ import os
 import re
 import ssl
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -84,6 +84,7 @@ async def upload(client: TestClient, csrf: str, **files: bytes) -> aiohttp.Clien
 
 
 async def test_the_whole_wizard_makes_a_booking_with_its_documents(
+    clock: datetime,
     make_client: AppFactory,
 ) -> None:
     client, account_id = await applicant_ready(make_client)
