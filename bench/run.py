@@ -13,7 +13,8 @@ report. Targets that form a ratio are measured in interleaved rounds:
    request a new visitor;
 4. booking (its own `antri serve`, whose guard room admits at once): 200 clients book into 10
    small slots until all are full, in rounds, each after a round of hello-world POSTs of the
-   same size by the same clients; then the database is checked for overbooking;
+   same size by the same clients; then the database is checked for overbooking; then the
+   ceiling: pgbench calling `create_booking` on the same database with 8 and 16 clients;
 5. pages (their own `antri serve`, room paspor admitting nobody): baseline A, the home page
    for a visitor not logged in, and the waiting page for 1,000 held tickets rotating (cookies);
    every answer must be a 200 with HTML.
@@ -44,9 +45,11 @@ from api.database import EmbeddedPostgres
 from api.embedded import RedisServer, free_port
 
 from . import booking, line, pages
-from .booking import BookingBench, BookingOptions, Round
+from .applicants import LANE, OFFICE
+from .booking import BookingBench, BookingOptions, Round, Run
 from .booking_report import render_booking
 from .pages import Pages, render_pages
+from .pgbench import Ceiling, measure_ceiling, render_ceiling
 from .processes import Server
 from .report import Measured, MemoryUse, ratios_table, results_table
 from .serving import HOST
@@ -90,6 +93,7 @@ class Outcome:
     waiting_room: WaitingRoom | None
     booking: list[Round] | None
     pages: Pages | None
+    ceiling: list[Ceiling] | None = None
 
 
 def log(message: str) -> None:
@@ -188,8 +192,9 @@ class Bench:
         """Every part asked for, in order."""
         waiting_room = await self.waiting_room() if self.opts.runs("waiting-room") else None
         rounds = await self.booking() if self.opts.runs("booking") else None
+        ceiling = await self.ceiling() if self.opts.runs("booking") else None
         measured_pages = await self.pages() if self.opts.runs("pages") else None
-        return Outcome(waiting_room, rounds, measured_pages)
+        return Outcome(waiting_room, rounds, measured_pages, ceiling)
 
     async def booking(self) -> list[Round]:
         """The booking part, against an `antri serve` of its own and hello-world."""
@@ -203,6 +208,11 @@ class Bench:
         finally:
             app.stop()
             hello.stop()
+
+    async def ceiling(self) -> list[Ceiling]:
+        """pgbench calling create_booking on the same database: what PostgreSQL alone does."""
+        log("measuring the ceiling: pgbench calling create_booking")
+        return await measure_ceiling(self.database_url, self.tmp / "pgbench", OFFICE, LANE)
 
     async def pages(self) -> Pages:
         """The pages part, against an `antri serve` of its own (paspor admitting nobody) and
@@ -306,6 +316,9 @@ def render(outcome: Outcome, opts: Options) -> str:
         lines += ["", *_render_waiting_room(outcome.waiting_room, opts)]
     if outcome.booking is not None:
         lines += ["", render_booking(outcome.booking, opts.booking)]
+    if outcome.ceiling is not None:
+        app_rate = Run.total([r.booking for r in outcome.booking or []]).ok_rate
+        lines += ["", render_ceiling(outcome.ceiling, app_rate)]
     if outcome.pages is not None:
         lines += ["", render_pages(outcome.pages, opts.load)]
     return "\n".join(lines)
