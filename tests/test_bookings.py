@@ -412,11 +412,55 @@ async def test_cancel_gives_the_place_back(clock: datetime, make_client: AppFact
     cancelled = await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=headers)
     assert cancelled.status == 200 and (await cancelled.json())["status"] == "cancelled"
     assert await booked(client, day) == 0
+    # A retry (the first answer lost on the way) finds the booking as asked, changes nothing.
     again = await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=headers)
-    assert again.status == 409
+    assert again.status == 200 and (await again.json())["status"] == "cancelled"
+    assert await booked(client, day) == 0
     # The same person may book again once the first booking is no longer active.
     same_person = booking_body(day)
     assert (await book(client, headers, same_person)).status == 201
+    await assert_invariants(client)
+
+
+async def test_retried_changes_answer_what_was_done_once(make_client: AppFactory) -> None:
+    """Cancel, reschedule and the officer's step, each sent 100 times at once (a client retrying
+    after a lost answer): every copy gets 200 and the booking's state, the change is made once."""
+    client = await make_client(**FAST_ROOM)
+    days = await released_days(client)
+    headers = await booker(client)
+    moving = await paid_booking(client, headers, days[0])
+    url = f"/api/v1/bookings/{moving['id']}/reschedule"
+    target = {"date": days[1], "session_id": "s2"}
+    moves = await asyncio.gather(
+        *(client.post(url, json=target, headers=headers) for _ in range(100))
+    )
+    assert [m.status for m in moves] == [200] * 100
+    assert {(v["date"], v["session"]["id"]) for v in [await m.json() for m in moves]} == {
+        (days[1], "s2")
+    }
+    assert await booked(client, days[0]) == 0 and await booked(client, days[1], "s2") == 1
+    step = f"/api/v1/admin/bookings/{moving['id']}/status"
+    steps = await asyncio.gather(
+        *(client.post(step, json={"status": "checked_in"}, headers=ADMIN) for _ in range(100))
+    )
+    assert [s.status for s in steps] == [200] * 100
+
+    cancelling = await paid_booking(client, headers, days[0])
+    cancels = await asyncio.gather(
+        *(
+            client.post(f"/api/v1/bookings/{cancelling['id']}/cancel", headers=headers)
+            for _ in range(100)
+        )
+    )
+    assert [c.status for c in cancels] == [200] * 100
+    assert await booked(client, days[0]) == 0
+    events = await pool(client).fetch(
+        "SELECT booking_id, status FROM booking_events WHERE status IN"
+        " ('rescheduled', 'checked_in', 'cancelled')"
+    )
+    assert Counter(e["status"] for e in events) == {
+        "rescheduled": 1, "checked_in": 1, "cancelled": 1
+    }  # fmt: skip
     await assert_invariants(client)
 
 

@@ -325,16 +325,21 @@ class Bookings:
     async def get(self, account_id: int, booking_id: str) -> dict[str, Any]:
         """One of the account's bookings with its timeline and documents."""
         async with self.pool.acquire() as conn:
-            row = await self._owned(conn, account_id, booking_id)
-            events = await conn.fetch(
-                "SELECT status, at, note FROM booking_events WHERE booking_id = $1 ORDER BY id",
-                row["id"],
-            )
-            documents = await conn.fetch(
-                "SELECT kind, media_type, size, uploaded_at FROM documents WHERE booking_id = $1"
-                " ORDER BY kind",
-                row["id"],
-            )
+            return await self._full_view(conn, await self._owned(conn, account_id, booking_id))
+
+    async def _full_view(self, conn: asyncpg.Connection, row: Any) -> dict[str, Any]:
+        """The view of `row` with its timeline and documents, read on `conn`: a change returns
+        the view from inside its own transaction, so a committed change is never answered as a
+        failure because a second connection could not be had afterwards."""
+        events = await conn.fetch(
+            "SELECT status, at, note FROM booking_events WHERE booking_id = $1 ORDER BY id",
+            row["id"],
+        )
+        documents = await conn.fetch(
+            "SELECT kind, media_type, size, uploaded_at FROM documents WHERE booking_id = $1"
+            " ORDER BY kind",
+            row["id"],
+        )
         view = self._view(row, events)
         view["documents"] = [
             {"kind": d["kind"], "media_type": d["media_type"], "size": d["size"],
@@ -364,6 +369,9 @@ class Bookings:
         """Cancel an unpaid or confirmed booking; its place goes back to the pool."""
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self._owned(conn, account_id, booking_id, lock=True)
+            if row["status"] == "cancelled":
+                # A retry of a cancel whose answer was lost: the booking is as asked.
+                return await self._full_view(conn, row)
             if row["status"] not in CHANGEABLE:
                 raise Conflict(
                     "not_cancellable", f"A booking that is {row['status']} cannot be cancelled."
@@ -381,7 +389,7 @@ class Bookings:
                 "INSERT INTO booking_events (booking_id, status) VALUES ($1, 'cancelled')",
                 row["id"],
             )
-        return await self.get(account_id, booking_id)
+            return await self._full_view(conn, await self._row(conn, row["id"]))
 
     async def reschedule(
         self, account_id: int, booking_id: str, choice: Mapping[str, Any], now: datetime
@@ -393,6 +401,9 @@ class Bookings:
             row = await self._owned(conn, account_id, booking_id, lock=True)
             office = self.offices[row["office_id"]]
             day, session_id = parse_reschedule(choice, office)
+            if row["reschedules"] and (day, session_id) == (row["day"], row["session_id"]):
+                # A retry of the move that was made: the booking is where it was asked to be.
+                return await self._full_view(conn, row)
             refusal = reschedule_refusal(row["status"], row["reschedules"], office, row["day"], now)
             if refusal is not None:
                 raise refusal
@@ -426,7 +437,7 @@ class Bookings:
                 row["id"],
                 f"{row['day'].isoformat()} {row['session_id']} -> {day.isoformat()} {session_id}",
             )
-        return await self.get(account_id, booking_id)
+            return await self._full_view(conn, await self._row(conn, row["id"]))
 
     async def record_document(self, booking_id: str, stored: StoredDocument) -> None:
         """Note an uploaded document (a new upload of a kind replaces the earlier one)."""
@@ -467,28 +478,29 @@ class Bookings:
         steps = {s for nexts in OFFICER_STEPS.values() for s in nexts}
         if status not in steps:
             raise Invalid({"status": f"must be one of {', '.join(sorted(steps))}"})
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                row = await self._row(conn, uuid, lock=True)
-                if row is None:
-                    raise NotFound("unknown_booking", "There is no such booking.")
-                if status not in OFFICER_STEPS.get(row["status"], ()):
-                    raise Conflict(
-                        "invalid_step", f"A booking that is {row['status']} cannot become {status}."
-                    )
-                await conn.execute(
-                    "UPDATE bookings SET status = $2, updated_at = now() WHERE id = $1",
-                    uuid,
-                    status,
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._row(conn, uuid, lock=True)
+            if row is None:
+                raise NotFound("unknown_booking", "There is no such booking.")
+            if row["status"] == status:
+                # A retry of the step that was recorded: nothing to add to the timeline.
+                return await self._full_view(conn, row)
+            if status not in OFFICER_STEPS.get(row["status"], ()):
+                raise Conflict(
+                    "invalid_step", f"A booking that is {row['status']} cannot become {status}."
                 )
-                await conn.execute(
-                    "INSERT INTO booking_events (booking_id, status, note) VALUES ($1, $2, $3)",
-                    uuid,
-                    status,
-                    note,
-                )
-            account_id = row["account_id"]
-        return await self.get(account_id, booking_id)
+            await conn.execute(
+                "UPDATE bookings SET status = $2, updated_at = now() WHERE id = $1",
+                uuid,
+                status,
+            )
+            await conn.execute(
+                "INSERT INTO booking_events (booking_id, status, note) VALUES ($1, $2, $3)",
+                uuid,
+                status,
+                note,
+            )
+            return await self._full_view(conn, await self._row(conn, uuid))
 
     async def proof_of(self, booking_id: UUID) -> tuple[str, Proof] | None:
         """The account's e-mail and the proof of a paid booking (None if it is not paid)."""
