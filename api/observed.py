@@ -12,8 +12,7 @@ from time import perf_counter
 
 import asyncpg
 from aiohttp import web
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from queue_engine.changes import InvalidChanges
 from queue_engine.errors import (
@@ -94,8 +93,9 @@ STORE_UNAVAILABLE = (
     asyncpg.TooManyConnectionsError,
     # what asyncpg raises when a pooled connection broke mid-operation and cannot be reset
     asyncpg.InternalClientError,
-    RedisConnectionError,
-    RedisTimeoutError,
+    # Any Redis failure, as the engine maps them: not only a lost connection or a time-out but
+    # writes refused (OOM at maxmemory, MISCONF after a failed save, READONLY on a replica).
+    RedisError,
     TimeoutError,
     OSError,  # a refused or missing socket (ConnectionError is one), a full disk
 )

@@ -9,11 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
+from api.appkeys import ACCOUNTS
 from api.embedded import RedisServer
 
-from .booking_support import booker, booking_body, pool, released_days
+from .booking_support import booker, booking_body, new_account, pool, released_days
 from .conftest import AppFactory
+from .page_support import csrf_of, post_form
 from .test_http import join, rooms, status
 
 
@@ -81,3 +84,32 @@ async def test_no_booking_while_redis_is_down(
         assert time.monotonic() - started < 10, "bookings did not resume within 10 s"
         await asyncio.sleep(0.2)
     assert await pool(client).fetchval("SELECT count(*) FROM bookings") == 1
+
+
+async def test_redis_refusing_writes_is_a_503_on_every_path(
+    make_client: AppFactory, own_redis: RedisServer
+) -> None:
+    """A full Redis (maxmemory reached under noeviction) refuses writes with OOM: a login, which
+    writes its session there, answers 503 with Retry-After, never 500."""
+    client = await make_client(own_redis.url, rate_per_minute=60000, burst=500, max_active=1000)
+    accounts = client.server.app[ACCOUNTS]
+    email, password = "penuh@contoh.id", "Kata-Sandi-Panjang-9"
+    await accounts.create(email, password, "Siti Rahma", "081234567890", verified=True)
+    _, session = await new_account(client)
+    csrf = await csrf_of(client)
+    redis = aioredis.Redis.from_url(own_redis.url)
+    try:
+        await redis.config_set("maxmemory", 1)
+        answers = [
+            await client.post("/api/v1/login", json={"email": email, "password": password}),
+            await post_form(client, "/masuk", {"email": email, "password": password}, csrf=csrf),
+        ]
+        for answer in answers:
+            assert answer.status == 503, f"{answer.url}: {answer.status} {await answer.text()}"
+            assert int(answer.headers["Retry-After"]) > 0
+        # Reads and deletes still work in a full Redis: the logged-in applicant is served.
+        assert (await client.get("/api/v1/account", headers=session)).status == 200
+        assert (await client.post("/api/v1/logout", headers=session)).status == 200
+    finally:
+        await redis.config_set("maxmemory", 0)
+        await redis.aclose()
