@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CollectorRegistry
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from queue_engine.engine import Engine
 from queue_engine.metrics import EngineMetrics
@@ -53,8 +56,18 @@ def redis_client(url: str, cluster: bool = False) -> RedisClient:
     timeouts = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
     if cluster:
         return aioredis.RedisCluster.from_url(url, max_connections=2048, **timeouts)
+    # After a Redis restart every pooled connection is dead, and each would fail the request
+    # that next used it: a command whose connection is found broken is sent once more, on a
+    # new connection. Only for a broken connection, never a time-out: a script that timed out
+    # may have run, and running a join twice would take two places.
+    resend_once = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=64, timeout=2.0, health_check_interval=5, **timeouts
+        url,
+        max_connections=64,
+        timeout=2.0,
+        health_check_interval=5,
+        retry=resend_once,
+        **timeouts,
     )
     return aioredis.Redis(connection_pool=pool)
 

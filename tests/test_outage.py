@@ -113,3 +113,23 @@ async def test_redis_refusing_writes_is_a_503_on_every_path(
     finally:
         await redis.config_set("maxmemory", 0)
         await redis.aclose()
+
+
+async def test_pooled_connections_survive_a_redis_restart(
+    make_client: AppFactory, own_redis: RedisServer
+) -> None:
+    """After Redis restarts, every pooled connection is dead; the requests that next use them
+    are answered anyway (each such command is sent once more on a new connection)."""
+    client = await make_client(own_redis.url, rate_per_minute=60000, burst=500, max_active=1000)
+    guard, _ = rooms(client)
+
+    async def joins() -> list[int]:
+        answers = await asyncio.gather(
+            *(client.post(f"/api/v1/rooms/{guard}/join", cookies={}) for _ in range(40))
+        )
+        return [a.status for a in answers]
+
+    assert await joins() == [200] * 40  # 40 connections in the pool now
+    own_redis.kill()
+    own_redis.start()  # same port, same AOF
+    assert await joins() == [200] * 40
