@@ -241,9 +241,14 @@ class Bookings:
     # -- reading ---------------------------------------------------------------------------
 
     async def _row(self, conn: asyncpg.Connection, booking_id: UUID, lock: bool = False) -> Any:
+        if lock:
+            # The booking alone is locked first. A locking read of the join, waiting behind a
+            # reschedule, would re-check the moved booking against its old slot and find
+            # nothing: a retried change would be told the booking does not exist.
+            await conn.execute("SELECT 1 FROM bookings WHERE id = $1 FOR UPDATE", booking_id)
         return await conn.fetchrow(
             f"SELECT {_BOOKING_COLUMNS} FROM bookings b JOIN slots s ON s.id = b.slot_id"
-            f" WHERE b.id = $1{' FOR UPDATE OF b' if lock else ''}",
+            " WHERE b.id = $1",
             booking_id,
         )
 
