@@ -13,8 +13,6 @@ import socket
 import sys
 from collections.abc import Callable, Iterator
 
-from .booking.accounts import Accounts
-from .booking.errors import BookingError
 from .database import EmbeddedPostgres, create_pool, migrate_url
 from .settings import Settings, SettingsError
 
@@ -49,6 +47,8 @@ def _log_level(verbose: bool) -> str:
 
 
 def _accounts(settings: Settings, args: argparse.Namespace) -> int:
+    from .booking.accounts import Accounts
+    from .booking.errors import BookingError
     async def run() -> int:
         assert settings.database_url is not None
         await migrate_url(settings.database_url)

@@ -14,11 +14,12 @@ import os
 import signal
 import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from .app import create_app
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 #: how long the requests in flight at a stop may take to finish
 GRACE_SECONDS = 10.0
@@ -34,6 +35,11 @@ async def serve(
 ) -> None:
     """Serve `settings`' app on `sock`; call `ready()` once requests are answered; return
     after a stop signal, once the app has stopped."""
+    # Imported here: `antri up` reads GRACE_SECONDS, and must fail fast on a bad setting.
+    from aiohttp import web
+
+    from .app import create_app
+
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -99,10 +99,9 @@ def _start(
     sockets = listening_sockets(settings.host, settings.port, options.processes)
     for sock in sockets:
         stack.callback(sock.close)
+    _check_given_services(settings)
     settings = stack.enter_context(_database(settings))
     settings = stack.enter_context(_redis(settings))
-    if settings.jobs_redis_url is not None:
-        check_redis("ANTRI_JOBS_REDIS_URL", settings.jobs_redis_url)
     env = _child_env(settings)
     verbose = ["--verbose"] if options.verbose else []
     workers = [
@@ -207,11 +206,20 @@ def _stop_app(app: subprocess.Popen[bytes], metrics_dir: Path) -> None:
     multiprocess.process_exited(metrics_dir, app.pid)
 
 
-@contextlib.contextmanager
-def _database(settings: Settings) -> Iterator[Settings]:
-    """Settings with a database that answers: the one given, or an embedded PostgreSQL."""
+def _check_given_services(settings: Settings) -> None:
+    """The services given by URL answer (checked before anything is started)."""
+    if settings.redis_url is not None:
+        check_redis("ANTRI_REDIS_URL", settings.redis_url, settings.redis_cluster)
+    if settings.jobs_redis_url is not None:
+        check_redis("ANTRI_JOBS_REDIS_URL", settings.jobs_redis_url)
     if settings.database_url is not None:
         check_database(settings.database_url)
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[Settings]:
+    """Settings with a database: the one given, or an embedded PostgreSQL."""
+    if settings.database_url is not None:
         yield settings
         return
     server = EmbeddedPostgres(settings.data_dir / "postgres")
@@ -228,9 +236,8 @@ def _database(settings: Settings) -> Iterator[Settings]:
 
 @contextlib.contextmanager
 def _redis(settings: Settings) -> Iterator[Settings]:
-    """Settings with a Redis that answers: the one given, or a private server."""
+    """Settings with a Redis: the one given, or a private server."""
     if settings.redis_url is not None:
-        check_redis("ANTRI_REDIS_URL", settings.redis_url, settings.redis_cluster)
         yield settings
         return
     server = RedisServer(settings.data_dir / "redis", child_of_antri=True)
