@@ -49,6 +49,7 @@ def _log_level(verbose: bool) -> str:
 def _accounts(settings: Settings, args: argparse.Namespace) -> int:
     from .booking.accounts import Accounts
     from .booking.errors import BookingError
+
     async def run() -> int:
         assert settings.database_url is not None
         await migrate_url(settings.database_url)
