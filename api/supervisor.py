@@ -47,7 +47,7 @@ class Interrupted(BaseException):
 
 
 class Failed(RuntimeError):
-    """Something Antri runs on died while it was up."""
+    """What Antri runs on died while it was up."""
 
 
 @dataclass(frozen=True)
@@ -125,18 +125,18 @@ def _start(
 
 
 def _watch(apps: Processes, workers: Processes) -> None:
-    """Wait for a stop signal; an app process that dies stops everything (a worker that dies
-    is reported, not restarted)."""
+    """Wait for a stop signal. A child that exits is reported once and not restarted (the
+    other app processes keep serving the port); when no app process is left, stop."""
     reported: set[int] = set()
     while True:
-        for app in apps:
-            if app.poll() is not None:
-                raise Failed(f"app process {app.pid} exited (status {app.returncode}); stopping")
-        for worker in workers:
-            if worker.poll() is not None and worker.pid not in reported:
-                reported.add(worker.pid)
-                print(f"antri: worker {worker.pid} exited (status {worker.returncode})",
-                      file=sys.stderr, flush=True)  # fmt: skip
+        for kind, processes in (("app process", apps), ("worker", workers)):
+            for process in processes:
+                if process.poll() is not None and process.pid not in reported:
+                    reported.add(process.pid)
+                    print(f"antri: {kind} {process.pid} exited (status {process.returncode})",
+                          file=sys.stderr, flush=True)  # fmt: skip
+        if all(app.returncode is not None for app in apps):
+            raise Failed("no app process is left; stopping")
         time.sleep(0.5)
 
 

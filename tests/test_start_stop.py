@@ -477,6 +477,35 @@ async def test_sigterm_stops_cleanly(
     assert not [pid for pid in tree if running(pid)], "a process was left running"
 
 
+async def test_an_app_process_that_dies_is_reported_and_the_last_one_stops_all(
+    tmp_path: Path, redis_server: RedisServer, database: str
+) -> None:
+    antri = Antri(
+        tmp_path, SIGTERM_PORT, "--processes", "2", "--workers", "1",
+        ANTRI_REDIS_URL=redis_server.url, ANTRI_DATABASE_URL=database,
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(antri.wait_until_up)
+        tree = {p.pid for p in psutil.Process(antri.process.pid).children(recursive=True)}
+        first, second = antri.children()["app"]
+        os.kill(first, signal.SIGKILL)
+        await asyncio.sleep(1.5)
+        assert f"app process {first} exited" in antri.stderr
+        assert antri.process.poll() is None, "the other app process still serves"
+        async with aiohttp.ClientSession() as http:
+            for _ in range(5):
+                async with http.get(f"{antri.url}/healthz") as response:
+                    assert response.status == 200
+        os.kill(second, signal.SIGKILL)
+        status = await asyncio.to_thread(antri.wait)
+    finally:
+        antri.kill()
+    assert status == 1
+    assert antri.stderr.splitlines()[-1] == "antri: no app process is left; stopping"
+    assert "Traceback" not in antri.stdout + antri.stderr, antri.stderr
+    assert not [pid for pid in tree if running(pid)], "a process was left running"
+
+
 # -- the whole flow with the rooms on a Redis Cluster and the jobs on a plain Redis --------
 
 
