@@ -101,6 +101,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             _check_services(settings)
             sock = listening_sockets(settings.host, settings.port, 1)[0]
         serving.run(settings, sock, ready)
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C before the app's own handler was in place: nothing to stop yet
     except Exception as exc:
         reason = exc if isinstance(exc, StartError) else f"the app did not start: {_one_line(exc)}"
         if ready_fd is None:

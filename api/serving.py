@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
 import signal
 import socket
 from collections.abc import Callable
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
 
 #: how long the requests in flight at a stop may take to finish
 GRACE_SECONDS = 10.0
-#: how often an app process checks that the `antri up` that started it is still there
-ORPHAN_CHECK_SECONDS = 1.0
 
 
 async def serve(
@@ -52,20 +49,9 @@ async def serve(
         await web.SockSite(runner, sock).start()
         if not stop.is_set():
             ready()
-            watch = asyncio.create_task(_stop_when_orphaned(stop))
             await stop.wait()
-            watch.cancel()
     finally:
         await runner.cleanup()
-
-
-async def _stop_when_orphaned(stop: asyncio.Event) -> None:
-    """Stop if the parent goes away without stopping this process (killed with SIGKILL, say):
-    an app process must not outlive the `antri up` that started it."""
-    parent = os.getppid()
-    while os.getppid() == parent:
-        await asyncio.sleep(ORPHAN_CHECK_SECONDS)
-    stop.set()
 
 
 async def _freeze_gc(app: web.Application) -> None:
