@@ -26,14 +26,18 @@ import aiohttp
 import asyncpg
 import psutil
 import pytest
+from prometheus_client import Gauge
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.app import create_app
+from api.appkeys import REGISTRY
 from api.embedded import RedisServer
 from api.mail import read_outbox
 from api.settings import Settings, SettingsError
 
 from .booking_support import booking_body
+from .conftest import test_settings as settings_for
 from .support import RedisClusterServers
 
 ANTRI = str(Path(sys.executable).with_name("antri"))
@@ -274,6 +278,16 @@ def test_port_bounds(tmp_path: Path) -> None:
     for bad in ("0", "65536", "-1", "8080.0"):
         with pytest.raises(SettingsError, match="ANTRI_PORT"):
             Settings.from_env({"ANTRI_DATA_DIR": str(tmp_path), "ANTRI_PORT": bad})
+
+
+async def test_every_gauge_says_how_to_combine_the_processes(tmp_path: Path) -> None:
+    """In multiprocess mode a Gauge left at the default ("all") is one series per process,
+    with a pid label: a room's view would be reported N times. Each must say how."""
+    app = create_app(settings_for("postgresql://127.0.0.1:1/none", tmp_path))
+    collectors = list(app[REGISTRY]._collector_to_names)
+    gauges = {c._name: c._multiprocess_mode for c in collectors if isinstance(c, Gauge)}
+    assert "antri_visitors_waiting" in gauges
+    assert [name for name, mode in gauges.items() if mode == "all"] == []
 
 
 # -- one shared `antri up`: embedded Redis and PostgreSQL, two app processes -----------------
