@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import selectors
 import signal
@@ -75,6 +76,12 @@ def up(settings: Settings, options: Options) -> int:
             pass
         except (StartError, Failed, DataDirBusy) as exc:
             print(f"antri: {exc}", file=sys.stderr, flush=True)
+            status = 1
+        except Exception as exc:
+            # Unforeseen: still one line (and the traceback with --verbose), and a clean stop.
+            print(f"antri: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            if options.verbose:
+                logging.exception("antri up failed")
             status = 1
         finally:
             # From here on a signal must not cut the stop short.
