@@ -7,32 +7,14 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import logging
 import os
-import subprocess
+import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from aiohttp import web
-
-from .app import create_app
-from .booking.accounts import Accounts
-from .booking.errors import BookingError
 from .database import EmbeddedPostgres, create_pool, migrate_url
-from .embedded import RedisServer
 from .settings import Settings, SettingsError
-
-
-@contextlib.contextmanager
-def redis_for(settings: Settings) -> Iterator[Settings]:
-    """Settings with a Redis URL: the one given, or a private server under data_dir."""
-    if settings.redis_url is not None:
-        yield settings
-        return
-    with RedisServer(settings.data_dir / "redis") as server:
-        print(f"Redis (embedded, AOF on) at {server.url}, data in {server.directory}/")
-        yield dataclasses.replace(settings, redis_url=server.url)
 
 
 @contextlib.contextmanager
@@ -46,27 +28,7 @@ def database_for(settings: Settings) -> Iterator[Settings]:
         yield dataclasses.replace(settings, database_url=server.url)
 
 
-@contextlib.contextmanager
-def worker_for(settings: Settings) -> Iterator[None]:
-    """An `antri worker` process beside the web app, stopped with it."""
-    env = os.environ | {
-        "ANTRI_REDIS_URL": settings.redis_url or "",
-        "ANTRI_DATABASE_URL": settings.database_url or "",
-        "ANTRI_DATA_DIR": str(settings.data_dir),
-    }
-    worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=env)
-    print(f"RQ worker (with scheduler): pid {worker.pid}")
-    try:
-        yield
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-
-
-def _work(settings: Settings, burst: bool = False) -> None:
+def _work(settings: Settings, burst: bool = False, verbose: bool = False) -> None:
     from rq import Worker
 
     from . import jobs
@@ -74,10 +36,20 @@ def _work(settings: Settings, burst: bool = False) -> None:
     jobs.configure(settings)
     queue = jobs.queue(settings)
     jobs.schedule_sweep(settings)
-    Worker([queue], connection=queue.connection).work(with_scheduler=True, burst=burst)
+    # RQ logs every job and every scheduler pass at INFO: only with --verbose.
+    Worker([queue], connection=queue.connection).work(
+        with_scheduler=True, burst=burst, logging_level=_log_level(verbose)
+    )
+
+
+def _log_level(verbose: bool) -> str:
+    return "INFO" if verbose else "WARNING"
 
 
 def _accounts(settings: Settings, args: argparse.Namespace) -> int:
+    from .booking.accounts import Accounts
+    from .booking.errors import BookingError
+
     async def run() -> int:
         assert settings.database_url is not None
         await migrate_url(settings.database_url)
@@ -103,35 +75,60 @@ def _accounts(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
 
-def _serve(settings: Settings) -> None:
-    with contextlib.suppress(ImportError):
-        import uvloop
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    """One app process: on the socket `antri up` gave it (telling it on the ready pipe when
+    it serves, or why it could not), or on its own (`antri serve`)."""
+    from . import serving
+    from .preflight import StartError, listening_sockets
 
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    url = f"http://{settings.host}:{settings.port}/"
-    print(f"Antri is up: {url}  (waiting room: {url}antre/{settings.guard_room})")
-    print(f"Admin token: {settings.admin_token}")
-    web.run_app(
-        _app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-    )
+    ready_fd: int | None = args.ready_fd
+
+    def ready() -> None:
+        nonlocal ready_fd
+        if ready_fd is None:
+            url = f"http://{settings.host}:{settings.port}/"
+            print(f"Antri is up: {url}  (waiting room: {url}antre/{settings.guard_room})")
+            print(f"Admin token: {settings.admin_token}", flush=True)
+        else:
+            os.write(ready_fd, b"ok\n")
+            os.close(ready_fd)
+            ready_fd = None
+
+    try:
+        if args.listen_fd is not None:
+            sock = socket.socket(fileno=args.listen_fd)
+        else:
+            _check_services(settings)
+            sock = listening_sockets(settings.host, settings.port, 1)[0]
+        serving.run(settings, sock, ready)
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C before the app's own handler was in place: nothing to stop yet
+    except Exception as exc:
+        reason = exc if isinstance(exc, StartError) else f"the app did not start: {_one_line(exc)}"
+        if ready_fd is None:
+            print(f"antri: {reason}", file=sys.stderr, flush=True)
+        else:
+            os.write(ready_fd, f"error {reason}\n".encode())
+        if args.verbose:
+            logging.exception("the app did not start")
+        return 1
+    return 0
 
 
-async def _app(settings: Settings) -> web.Application:
-    # Built inside the running loop: the database pool is bound to it.
-    app = create_app(settings)
-    app.on_startup.append(_freeze_gc)
-    return app
+def _check_services(settings: Settings) -> None:
+    """One-line errors, before anything starts, for services that do not answer."""
+    from .preflight import check_database, check_redis
+
+    assert settings.redis_url is not None and settings.database_url is not None
+    check_redis("ANTRI_REDIS_URL", settings.redis_url, settings.redis_cluster)
+    if settings.jobs_redis_url is not None:
+        check_redis("ANTRI_JOBS_REDIS_URL", settings.jobs_redis_url)
+    check_database(settings.database_url)
 
 
-async def _freeze_gc(app: web.Application) -> None:
-    # Everything alive at start-up lives as long as the process: keeping it out of the
-    # collector's scans saves ~10% of a status poll's cost.
-    gc.collect()
-    gc.freeze()
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,14 +136,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="antri", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
-        ("up", "start Redis, PostgreSQL (unless their URLs are set), a worker and the web app"),
+        ("up", "start Redis, PostgreSQL (unless their URLs are set), workers and the web app"),
         ("serve", "start the web app only (needs ANTRI_REDIS_URL and ANTRI_DATABASE_URL)"),
     ):
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--host", help="address to listen on (ANTRI_HOST, default 127.0.0.1)")
-        cmd.add_argument("--port", type=int, help="port to listen on (ANTRI_PORT, default 8080)")
+        cmd.add_argument("--port", help="port to listen on (ANTRI_PORT, default 8080)")
+        cmd.add_argument("--verbose", action="store_true", help="log at INFO, not WARNING")
+    serve = sub.choices["serve"]
+    sub.choices["up"].add_argument(
+        "--processes",
+        type=_count(1),
+        default=None,
+        help="app processes sharing the port (default: the number of cores)",
+    )
+    sub.choices["up"].add_argument(
+        "--workers", type=_count(0), default=1, help="RQ workers (default 1)"
+    )
+    # Given by `antri up` to each app process it starts: its listening socket and the pipe
+    # on which it says when it serves.
+    serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     worker = sub.add_parser("worker", help="run an RQ worker with the scheduler (needs both URLs)")
     worker.add_argument("--burst", action="store_true", help="run what is due, then exit")
+    worker.add_argument("--verbose", action="store_true", help="log every job (INFO)")
     sub.add_parser("migrate", help="apply the database migrations (needs ANTRI_DATABASE_URL)")
     accounts = sub.add_parser("accounts", help="create accounts").add_subparsers(
         dest="action", required=True
@@ -162,28 +175,29 @@ def main(argv: list[str] | None = None) -> int:
     bulk.add_argument("--prefix", required=True, help="e-mails are <prefix><n>@antri.test")
     bulk.add_argument("--password", default="Antri-Uji-2026")
     args = parser.parse_args(argv)
+    verbose = bool(getattr(args, "verbose", False))
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=_log_level(verbose), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # --host and --port are read as their variables are, with the same checks.
+    overrides = {
+        variable: value
+        for variable, value in (
+            ("ANTRI_HOST", getattr(args, "host", None)),
+            ("ANTRI_PORT", getattr(args, "port", None)),
+        )
+        if value is not None
+    }
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env({**os.environ, **overrides})
     except SettingsError as exc:
         print(f"antri: {exc}", file=sys.stderr)
-        return 2
-    overrides = {
-        k: v
-        for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
-        if v is not None
-    }
-    settings = dataclasses.replace(settings, **overrides)
+        return 1
     if args.command == "up":
-        with (
-            redis_for(settings) as with_redis,
-            database_for(with_redis) as ready,
-            worker_for(ready),
-        ):
-            _serve(ready)
-        return 0
+        from . import supervisor
+
+        processes = args.processes or supervisor.default_processes()
+        return supervisor.up(settings, supervisor.Options(processes, args.workers, verbose))
     if args.command in ("migrate", "accounts"):
         # These need only the database: the embedded one under data_dir when no URL is set
         # (attached to, if `antri up` is running).
@@ -205,12 +219,33 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"antri {args.command}: set {' and '.join(missing)} (or use `antri up`)",
               file=sys.stderr)  # fmt: skip
-        return 2
+        return 1
     if args.command == "serve":
-        _serve(settings)
-    else:
-        _work(settings, burst=args.burst)
+        return _serve(settings, args)
+    from .preflight import StartError
+
+    try:
+        _check_services(settings)
+    except StartError as exc:
+        print(f"antri: {exc}", file=sys.stderr)
+        return 1
+    _work(settings, burst=args.burst, verbose=verbose)
     return 0
+
+
+def _count(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `least`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}")
+        return value
+
+    return parse
 
 
 if __name__ == "__main__":

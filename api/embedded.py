@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from . import children
+
 
 class EmbeddedError(RuntimeError):
     """An embedded server could not be found or did not start."""
@@ -45,8 +47,11 @@ class RedisServer:
         *,
         fsync: str = "everysec",
         extra: tuple[str, ...] = (),
+        child_of_antri: bool = False,
     ) -> None:
         self.directory = directory
+        #: started by `antri up`: out of the terminal's reach, stopped with it (api/children.py)
+        self.child_of_antri = child_of_antri
         self.port = port or free_port()
         self.fsync = fsync
         self.extra = extra
@@ -73,7 +78,8 @@ class RedisServer:
             "--logfile", "redis.log",
             *self.extra,
         ]  # fmt: skip
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        start = children.spawn if self.child_of_antri else subprocess.Popen
+        self._process = start(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

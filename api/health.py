@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from .appkeys import BOOKINGS, ENGINE, REGISTRY
+from .multiprocess import scrape_registry
 from .web import json_response
 
 
@@ -34,5 +35,5 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """GET /metrics: Prometheus text format."""
-    body = generate_latest(request.config_dict[REGISTRY])
+    body = generate_latest(scrape_registry(request.config_dict[REGISTRY]))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

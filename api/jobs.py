@@ -178,10 +178,11 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
 
 
 def queue(settings: Settings | None = None) -> Queue:
-    """The job queue on the jobs' Redis."""
+    """The job queue on the jobs' Redis (ANTRI_JOBS_REDIS_URL, else the rooms' Redis): always
+    a plain Redis, never a cluster, whose hash slots RQ's multi-key commands would cross."""
     settings = settings or _settings()
-    assert settings.redis_url is not None
-    return Queue(QUEUE_NAME, connection=redis.Redis.from_url(settings.redis_url))
+    assert settings.jobs_redis is not None
+    return Queue(QUEUE_NAME, connection=redis.Redis.from_url(settings.jobs_redis))
 
 
 def schedule_sweep(settings: Settings | None = None) -> None:

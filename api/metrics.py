@@ -76,4 +76,5 @@ class BookingMetrics:
             "Places left on released, bookable dates, all offices.",
             namespace=NAMESPACE,
             registry=registry,
+            multiprocess_mode="mostrecent",  # every process's sweeper counts the same places
         )

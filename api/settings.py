@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from queue_engine.keys import ROOM_NAME
 from queue_engine.settings import EngineSettings, RoomSettings
@@ -28,6 +29,9 @@ class Settings:
     #: None: start a private redis-server under data_dir
     redis_url: str | None = None
     redis_cluster: bool = False
+    #: a plain Redis for the job queue (RQ), needed when the rooms live on a Redis Cluster;
+    #: None: the jobs share redis_url
+    jobs_redis_url: str | None = None
     rooms: tuple[str, ...] = ("paspor",)
     #: the room whose admission the gated routes ask for
     guard_room: str = "paspor"
@@ -53,6 +57,11 @@ class Settings:
     feed_inventory: bool = True
     room_defaults: RoomSettings = field(default_factory=RoomSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+
+    @property
+    def jobs_redis(self) -> str | None:
+        """The URL of the Redis that holds the job queue."""
+        return self.jobs_redis_url or self.redis_url
 
     @property
     def outbox(self) -> Path:
@@ -82,40 +91,98 @@ class Settings:
             max_active=_int(env, "ANTRI_MAX_ACTIVE", 200),
             session_seconds=_int(env, "ANTRI_SESSION_MINUTES", 15) * 60,
         )
+        redis_url = _url(env, "ANTRI_REDIS_URL", REDIS_SCHEMES)
+        redis_cluster = _bool(env, "ANTRI_REDIS_CLUSTER", False)
+        jobs_redis_url = _url(env, "ANTRI_JOBS_REDIS_URL", REDIS_SCHEMES)
+        if redis_cluster and redis_url is None:
+            raise SettingsError(
+                "ANTRI_REDIS_CLUSTER: on, but ANTRI_REDIS_URL (a node of the cluster) is not set"
+            )
+        if redis_cluster and jobs_redis_url is None:
+            # RQ's keys are not hash-tagged: its scripts and transactions fail on a cluster.
+            raise SettingsError(
+                "ANTRI_JOBS_REDIS_URL: needed when ANTRI_REDIS_CLUSTER is on"
+                " (the job queue needs a plain Redis, not a cluster)"
+            )
         return cls(
             secret=_secret(env, "ANTRI_SECRET", data_dir / "secret"),
             admin_token=_secret(env, "ANTRI_ADMIN_TOKEN", data_dir / "admin-token").decode(),
             host=env.get("ANTRI_HOST", "127.0.0.1"),
-            port=_int(env, "ANTRI_PORT", 8080),
+            port=_int(env, "ANTRI_PORT", 8080, high=65535),
             data_dir=data_dir,
-            redis_url=env.get("ANTRI_REDIS_URL") or None,
-            redis_cluster=env.get("ANTRI_REDIS_CLUSTER", "") in ("1", "true", "yes"),
+            redis_url=redis_url,
+            redis_cluster=redis_cluster,
+            jobs_redis_url=jobs_redis_url,
             rooms=rooms,
             guard_room=guard,
-            cookie_secure=env.get("ANTRI_COOKIE_SECURE", "") in ("1", "true", "yes"),
-            database_url=env.get("ANTRI_DATABASE_URL") or None,
+            cookie_secure=_bool(env, "ANTRI_COOKIE_SECURE", False),
+            database_url=_url(env, "ANTRI_DATABASE_URL", DATABASE_SCHEMES),
             database_pool_size=_int(env, "ANTRI_DATABASE_POOL_SIZE", 16),
             data_key=_secret(env, "ANTRI_DATA_KEY", data_dir / "data-key"),
             payment_secret=_secret(env, "ANTRI_PAYMENT_SECRET", data_dir / "payment-secret"),
             payment_window_seconds=_int(env, "ANTRI_PAYMENT_WINDOW_SECONDS", 7200),
-            smtp_url=env.get("ANTRI_SMTP_URL") or None,
-            sandbox_payments=env.get("ANTRI_SANDBOX_PAYMENTS", "1") not in ("0", "false", "no"),
-            public_url=env.get("ANTRI_PUBLIC_URL") or None,
+            smtp_url=_url(env, "ANTRI_SMTP_URL", SMTP_SCHEMES),
+            sandbox_payments=_bool(env, "ANTRI_SANDBOX_PAYMENTS", True),
+            public_url=_url(env, "ANTRI_PUBLIC_URL", HTTP_SCHEMES),
             room_defaults=defaults,
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
+#: the spellings of a yes/no setting, compared case-insensitively; anything else is refused
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+DATABASE_SCHEMES = frozenset({"postgresql", "postgres"})
+SMTP_SCHEMES = frozenset({"smtp", "smtps"})
+HTTP_SCHEMES = frozenset({"http", "https"})
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    word = raw.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise SettingsError(f"{name}: {raw!r} is not on or off (1/0, true/false, yes/no, on/off)")
+
+
+def _int(
+    env: Mapping[str, str], name: str, default: int, low: int = 1, high: int | None = None
+) -> int:
+    raw = env.get(name, "").strip()
+    if raw == "":
         return default
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name}: {raw!r} is not a whole number") from None
-    if value < 1:
-        raise SettingsError(f"{name}: must be at least 1")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise SettingsError(f"{name}: {value} is out of range (must be {bounds})")
     return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: frozenset[str]) -> str | None:
+    """The URL in `name` (None when unset), refused unless its scheme is one of `schemes` and
+    it names a host (or, for PostgreSQL and Redis, a Unix socket)."""
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return None
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: not a valid URL ({exc})") from None
+    if parts.scheme not in schemes:
+        expected = ", ".join(f"{s}://" for s in sorted(schemes))
+        raise SettingsError(f"{name}: the URL must start with {expected}")
+    socket_path = parts.scheme == "unix" or "host" in parse_qs(parts.query)
+    if not parts.hostname and not socket_path:
+        raise SettingsError(f"{name}: the URL names no host")
+    return raw
 
 
 def _secret(env: Mapping[str, str], name: str, path: Path) -> bytes:
@@ -126,6 +193,14 @@ def _secret(env: Mapping[str, str], name: str, path: Path) -> bytes:
 
 def _kept_secret(path: Path) -> bytes:
     """A random secret generated on first run and kept in `path` (readable by its owner only)."""
+    try:
+        return _read_or_make_secret(path)
+    except OSError as exc:
+        message = f"ANTRI_DATA_DIR: cannot keep a secret in {path}: {exc.strerror}"
+        raise SettingsError(message) from None
+
+
+def _read_or_make_secret(path: Path) -> bytes:
     if path.exists():
         return path.read_text().strip().encode()
     path.parent.mkdir(parents=True, exist_ok=True)

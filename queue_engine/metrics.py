@@ -12,7 +12,15 @@ class EngineMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         def gauge(name: str, doc: str) -> Gauge:
-            return Gauge(name, doc, ["room"], namespace=NAMESPACE, registry=registry)
+            # Every process reports the same room view: across processes, the latest one.
+            return Gauge(
+                name,
+                doc,
+                ["room"],
+                namespace=NAMESPACE,
+                registry=registry,
+                multiprocess_mode="mostrecent",
+            )
 
         def counter(name: str, doc: str, labels: tuple[str, ...] = ("room",)) -> Counter:
             return Counter(name, doc, list(labels), namespace=NAMESPACE, registry=registry)
