@@ -14,8 +14,7 @@ from aiohttp import web
 from ..appkeys import SETTINGS
 from ..errors import ApiError
 from ..mail import read_outbox
-from ..pages import i18n
-from ..pages.officer import is_admin, is_operator, officer_login_page
+from ..pages.officer import is_admin, is_operator, mailbox_login_page
 from ..pages.render import page
 
 MAILBOX_PATH = "/petugas/kotak-surat"
@@ -24,9 +23,7 @@ MAILBOX_PATH = "/petugas/kotak-surat"
 async def mailbox(request: web.Request) -> web.Response:
     """GET /petugas/kotak-surat: the newest e-mails in the outbox (only without SMTP)."""
     if not await is_operator(request):
-        _ = i18n.for_visitor(request)
-        message = _("Kotak surat lokal hanya untuk petugas. Masuk dengan token petugas.")
-        return officer_login_page(request, message, 401)
+        return mailbox_login_page(request)
     settings = request.config_dict[SETTINGS]
     if settings.smtp_url is not None:
         raise ApiError(404, "not_found", "E-mail goes out over SMTP; there is no local mailbox.")

@@ -220,6 +220,13 @@ def officer_login_page(
     return page(request, "petugas-masuk.html", {"error": error}, status, headers)
 
 
+def mailbox_login_page(request: web.Request) -> web.Response:
+    """The login form, for someone not logged in who opened the local mailbox."""
+    _ = i18n.for_visitor(request)
+    message = _("Kotak surat lokal hanya untuk petugas. Masuk dengan token petugas.")
+    return officer_login_page(request, message, 401)
+
+
 def _desk(
     request: web.Request,
     booking: dict[str, Any] | None = None,
