@@ -293,7 +293,13 @@ class Accounts:
             LOGIN_WINDOW,
             "Too many failed logins for this account; try again later.",
         )
-        await self._pace(email)
+        try:
+            await self._pace(email)
+        except TooManyAttempts:
+            # Not checked, so not this address's failure: the owner who is asked to wait a
+            # moment must not use up their own tries by waiting.
+            await attempts.refund(self.redis, failures_key)
+            raise
         row = await self.pool.fetchrow(
             "SELECT id, email, name, password_hash, verified_at FROM accounts"
             " WHERE lower(email) = lower($1)",
@@ -302,7 +308,9 @@ class Accounts:
         password_hash = row["password_hash"] if row is not None else await self._dummy()
         if not await self._password_matches(password_hash, password) or row is None:
             raise Unauthenticated("bad_credentials", "The e-mail address or password is wrong.")
+        # The right password: this try was no failure, on either count.
         await self.redis.delete(failures_key)
+        await attempts.refund(self.redis, _account_attempts_key(email))
         if row["verified_at"] is None:
             raise Forbidden("email_not_verified", "Verify your e-mail address first.")
         if self.hasher.check_needs_rehash(row["password_hash"]):
