@@ -337,6 +337,7 @@ async def test_the_mailbox_is_for_the_operator_only(client: TestClient) -> None:
     admin = await client.get("/kotak-surat", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert admin.status == 200 and email in await admin.text()
     assert (await post_form(client, "/petugas/masuk", {"token": ADMIN_TOKEN})).status == 303
+    assert 'href="/petugas/kotak-surat"' in await (await client.get("/petugas")).text()
     officer = await client.get("/petugas/kotak-surat")
     assert officer.status == 200 and email in await officer.text()
 

@@ -242,6 +242,7 @@ def _desk(
         "error": error,
         "notice": notice,
         "entered": entered,
+        "local_mailbox": request.config_dict[SETTINGS].smtp_url is None,
     }
     return page(request, "petugas.html", context, status)
 
