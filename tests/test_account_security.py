@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from api.appkeys import ACCOUNTS, SETTINGS
 from api.booking.accounts import (
+    CODES_PER_DAY,
     LOGIN_ACCOUNT_CEILING,
     LOGIN_ACCOUNT_PACE,
     LOGIN_FAILURES,
@@ -30,7 +31,7 @@ from api.embedded import RedisServer
 from api.handlers.payments import UNKNOWN_CODES
 from api.mail import read_outbox
 from api.pages.i18n import LANG_COOKIE
-from api.pages.officer import OFFICER_COOKIE, login_failures_key
+from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE, login_failures_key
 
 from .conftest import ADMIN_TOKEN, AppFactory
 from .page_support import csrf_of, post_form
@@ -130,6 +131,20 @@ async def test_a_burst_of_wrong_codes_on_the_page(client: TestClient) -> None:
     fresh = await mailed_code(client, email)
     done = await post_form(client, "/verifikasi", {"email": email, "code": fresh}, csrf=csrf)
     assert done.status == 303 and "terverifikasi" in done.headers["Location"]
+
+
+async def test_new_codes_are_limited_per_day(client: TestClient) -> None:
+    """Each code allows VERIFICATION_ATTEMPTS tries; new codes are limited too, so that
+    guessing through fresh codes stays hopeless."""
+    email = "banyak.kode@contoh.id"
+    await registered(client, email)
+    resend_key = "antri:verify-resend:" + digest(email)
+    for _ in range(CODES_PER_DAY):
+        await accounts(client).redis.delete(resend_key)  # (as if a minute had passed)
+        assert await accounts(client).new_code(email) is not None
+    await accounts(client).redis.delete(resend_key)
+    with pytest.raises(TooManyAttempts):
+        await accounts(client).new_code(email)
 
 
 # -- 3, 4. login limits ---------------------------------------------------------------------------
@@ -313,6 +328,20 @@ async def test_a_copied_officer_cookie_stops_working_at_logout(client: TestClien
     assert 'name="token"' in await after.text() and "Meja petugas" not in await after.text()
     lookup = await post_form(client, "/petugas/cari", {"kode": "ABCD-EFGH-JKMNP"})
     assert lookup.status == 401
+
+
+async def test_a_burst_of_officer_logins_is_counted_before_checking(client: TestClient) -> None:
+    csrf = await csrf_of(client, "/petugas")
+    responses = await asyncio.gather(
+        *(
+            post_form(client, "/petugas/masuk", {"token": f"tebakan-{n}"}, csrf=csrf)
+            for n in range(BURST)
+        )
+    )
+    statuses = Counter(r.status for r in responses)
+    assert statuses == {401: MAX_FAILURES, 429: BURST - MAX_FAILURES}, statuses
+    right = await post_form(client, "/petugas/masuk", {"token": ADMIN_TOKEN}, csrf=csrf)
+    assert right.status == 429
 
 
 # -- 2. the local mailbox -------------------------------------------------------------------------

@@ -34,6 +34,9 @@ VERIFICATION_TTL = timedelta(minutes=30)
 VERIFICATION_ATTEMPTS = 5
 #: a new verification code may be asked for once this often per address
 RESEND_SECONDS = 60
+#: and at most this many times a day: with VERIFICATION_ATTEMPTS each, a guesser of an address
+#: they do not control checks 50 of the million codes a day
+CODES_PER_DAY = 10
 # Login limits. Knowing an e-mail address must not be enough to lock its owner out, so the
 # tight limit is per account *and* client address: LOGIN_FAILURES attempts in LOGIN_WINDOW,
 # after which only that address waits (the owner, elsewhere, still logs in). Across all
@@ -237,6 +240,13 @@ class Accounts:
             raise TooManyAttempts(
                 "too_many_attempts", "A code was sent a moment ago; wait a minute.", max(1, ttl)
             )
+        await attempts.take(
+            self.redis,
+            "antri:verify-codes:" + _email_digest(email),
+            CODES_PER_DAY,
+            24 * 3600,
+            "Too many codes were sent to this address today; try again tomorrow.",
+        )
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "SELECT id, email, name FROM accounts"

@@ -20,6 +20,7 @@ from aiohttp import web
 from babel.dates import format_date
 
 from ..appkeys import ACCOUNTS, BOOKINGS, SETTINGS
+from ..booking import attempts
 from ..booking.bookings import OFFICER_STEPS
 from ..booking.errors import Invalid, Refused
 from ..settings import Settings
@@ -83,11 +84,15 @@ async def is_officer(request: web.Request) -> bool:
     return stored is not None and hmac.compare_digest(_text(stored), expected)
 
 
-def is_admin(request: web.Request) -> bool:
-    """Whether the request carries `Authorization: Bearer <admin token>`."""
-    given = bearer_token(request) or ""
+def is_admin_token(request: web.Request, given: str) -> bool:
+    """Whether `given` is the admin token (compared in constant time)."""
     expected = request.config_dict[SETTINGS].admin_token
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def is_admin(request: web.Request) -> bool:
+    """Whether the request carries `Authorization: Bearer <admin token>`."""
+    return is_admin_token(request, bearer_token(request) or "")
 
 
 async def is_operator(request: web.Request) -> bool:
@@ -129,19 +134,19 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     _ = i18n.for_visitor(request)
     failures_key = login_failures_key(request.remote or "unknown")
     redis = request.config_dict[ACCOUNTS].redis
-    if int(await redis.get(failures_key) or 0) >= MAX_FAILURES:
-        ttl = max(1, int(await redis.ttl(failures_key)))
+    # Counted before the token is compared, so that a burst of guesses cannot outrun the count;
+    # the right token hands its try back.
+    tries, ttl = await attempts.count(redis, failures_key, FAILURE_WINDOW)
+    if tries > MAX_FAILURES:
         minutes = -(-ttl // 60)
         message = _("Terlalu banyak percobaan yang salah. Coba lagi dalam {n} menit.", n=minutes)
         return officer_login_page(request, message, 429, {"Retry-After": str(ttl)})
-    given = form.get("token", "").strip()
-    expected = request.config_dict[SETTINGS].admin_token
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        await request.config_dict[ACCOUNTS].count_attempt(failures_key, FAILURE_WINDOW)
+    if not is_admin_token(request, form.get("token", "").strip()):
         await asyncio.sleep(FAILURE_DELAY)
         return officer_login_page(
             request, _("Token petugas salah. Periksa lagi lalu coba kembali."), 401
         )
+    await attempts.refund(redis, failures_key)
     response = redirect(OFFICER_PATH)
     value = await open_officer_session(request)
     response.headers.add("Set-Cookie", _officer_cookie(request, value, OFFICER_SECONDS))
