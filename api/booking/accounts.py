@@ -114,7 +114,6 @@ def _address_key(address: str) -> str:
 def check_registration(body: dict[str, Any]) -> tuple[str, str, str, str]:
     """(email, password, name, phone) from a registration body; raises Invalid naming each field."""
     fields: dict[str, str] = {}
-    codes: dict[str, str] = {}
     allowed = {"email", "password", "name", "phone"}
     for unknown in sorted(set(body) - allowed):
         fields[unknown] = "unknown field"
@@ -137,22 +136,20 @@ def check_registration(body: dict[str, Any]) -> tuple[str, str, str, str]:
             fields["password"] = "must be 8 to 128 characters"
         elif not any(c.isupper() for c in password) or not any(c.isdigit() for c in password):
             fields["password"] = "needs at least one capital letter and one digit"
-        elif is_common_password(password, [email, values.get("name", "")]):
-            fields["password"] = "too common or easy to guess; choose a less obvious one"
-            codes["password"] = "common_password"
     # The same rules as the application form's, so an account's name and phone fit it.
     if "name" in values and not (3 <= len(name) <= 100 and is_worded(name)):
         fields["name"] = "3 to 100 letters, spaces and . ' - ,"
     if "phone" in values and phone is None:
         fields["phone"] = "an Indonesian mobile number, e.g. 081234567890"
     if fields or phone is None:
-        raise Invalid(fields, codes)
+        raise Invalid(fields)
     return email, password, name, phone
 
 
 def is_common_password(password: str, own_words: list[str]) -> bool:
     """Whether zxcvbn (its lists of common passwords, words and names, keyboard patterns and
-    l33t variants, plus the applicant's own e-mail and name) guesses the password too soon."""
+    l33t variants, plus the applicant's own e-mail and name) guesses the password too soon.
+    Takes up to tens of milliseconds: call it off the event loop."""
     # zxcvbn's time grows with length; a password's first 64 characters are plenty to judge.
     return int(zxcvbn(password[:64], user_inputs=own_words)["score"]) < PASSWORD_SCORE
 
@@ -201,6 +198,13 @@ class Accounts:
         """(e-mail, name, phone, password hash) of a registration body; raises Invalid. Hashed
         before a connection is taken, so that queued hashing holds none."""
         email, password, name, phone = check_registration(body)
+        async with self._hashing:
+            common = await asyncio.to_thread(is_common_password, password, [email, name])
+        if common:
+            raise Invalid(
+                {"password": "too common or easy to guess; choose a less obvious one"},
+                {"password": "common_password"},
+            )
         return email, name, phone, await self.hash_password(password)
 
     async def _insert(
