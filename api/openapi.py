@@ -942,7 +942,12 @@ PATHS: Final[Json] = {
                 401: failure(401, "bad_credentials"),
                 403: failure(403, "email_not_verified"),
                 **INVALID,
-                429: failure(429, "too_many_attempts", note="Per address and per account."),
+                429: failure(
+                    429,
+                    "too_many_attempts",
+                    note="Per account and client address; an account tried from many addresses"
+                    " is slowed; per address.",
+                ),
                 **UNAVAILABLE,
             },
             body=ref("LoginRequest"),
