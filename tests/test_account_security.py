@@ -46,13 +46,13 @@ HERE = "127.0.0.1"  # the test client's address
 @pytest.fixture
 async def client(make_client: AppFactory) -> AsyncIterator[TestClient]:
     """An app on the shared Redis; the per-address counters of the test client's address are
-    forgotten afterwards, so that these bursts do not spill into other tests."""
+    forgotten before and after, so that these bursts do not spill into other tests."""
     app_client = await make_client(changes={"sandbox_payments": True}, **FAST_ROOM)
-    yield app_client
     redis = app_client.server.app[ACCOUNTS].redis
-    await redis.delete(
-        f"antri:login-address:{HERE}", f"antri:billing-lookups:{HERE}", login_failures_key(HERE)
-    )
+    keys = f"antri:login-address:{HERE}", f"antri:billing-lookups:{HERE}", login_failures_key(HERE)
+    await redis.delete(*keys)  # nor earlier tests' into these
+    yield app_client
+    await redis.delete(*keys)
 
 
 def digest(email: str) -> str:
