@@ -124,7 +124,7 @@ def login_failures_key(address: str) -> str:
 async def home(request: web.Request) -> web.Response:
     """GET /petugas: the lookup form, or the login form for someone not logged in."""
     if not await is_officer(request):
-        return officer_login_page(request)
+        return _login_page(request)
     return _desk(request)
 
 
@@ -140,12 +140,10 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     if tries > MAX_FAILURES:
         minutes = -(-ttl // 60)
         message = _("Terlalu banyak percobaan yang salah. Coba lagi dalam {n} menit.", n=minutes)
-        return officer_login_page(request, message, 429, {"Retry-After": str(ttl)})
+        return _login_page(request, message, 429, {"Retry-After": str(ttl)})
     if not is_admin_token(request, form.get("token", "").strip()):
         await asyncio.sleep(FAILURE_DELAY)
-        return officer_login_page(
-            request, _("Token petugas salah. Periksa lagi lalu coba kembali."), 401
-        )
+        return _login_page(request, _("Token petugas salah. Periksa lagi lalu coba kembali."), 401)
     await attempts.refund(redis, failures_key)
     response = redirect(OFFICER_PATH)
     value = await open_officer_session(request)
@@ -168,7 +166,7 @@ async def lookup(request: web.Request) -> web.Response:
     """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""
     form = await checked_form(request)
     if not await is_officer(request):
-        return officer_login_page(request, status=401)
+        return _login_page(request, status=401)
     _ = i18n.for_visitor(request)
     text = form.get("kode", "").strip()
     bookings = request.config_dict[BOOKINGS]
@@ -191,7 +189,7 @@ async def set_status(request: web.Request) -> web.Response:
     """POST /petugas/status `booking_id`, `kode`, `status`, `catatan`?: the next step."""
     form = await checked_form(request)
     if not await is_officer(request):
-        return officer_login_page(request, status=401)
+        return _login_page(request, status=401)
     _ = i18n.for_visitor(request)
     bookings = request.config_dict[BOOKINGS]
     status = form.get("status", "")
@@ -213,7 +211,7 @@ async def set_status(request: web.Request) -> web.Response:
 # -- pages ----------------------------------------------------------------------------------------
 
 
-def officer_login_page(
+def _login_page(
     request: web.Request,
     error: str | None = None,
     status: int = 200,
@@ -229,7 +227,7 @@ def mailbox_login_page(request: web.Request) -> web.Response:
     """The login form, for someone not logged in who opened the local mailbox."""
     _ = i18n.for_visitor(request)
     message = _("Kotak surat lokal hanya untuk petugas. Masuk dengan token petugas.")
-    return officer_login_page(request, message, 401)
+    return _login_page(request, message, 401)
 
 
 def _desk(
