@@ -907,7 +907,9 @@ PATHS: Final[Json] = {
                 422: failure(
                     422, "invalid", note="`codes`: wrong_code (also for an unknown address)."
                 ),
-                429: failure(429, "too_many_attempts"),
+                429: failure(
+                    429, "too_many_attempts", note="5 codes checked; then ask for a new code."
+                ),
                 **UNAVAILABLE,
             },
             body=ref("VerifyRequest"),
@@ -940,7 +942,12 @@ PATHS: Final[Json] = {
                 401: failure(401, "bad_credentials"),
                 403: failure(403, "email_not_verified"),
                 **INVALID,
-                429: failure(429, "too_many_attempts", note="Per address and per account."),
+                429: failure(
+                    429,
+                    "too_many_attempts",
+                    note="Per account and client address; an account tried from many addresses"
+                    " is slowed; per address.",
+                ),
                 **UNAVAILABLE,
             },
             body=ref("LoginRequest"),
@@ -1128,6 +1135,7 @@ PATHS: Final[Json] = {
                 404: failure(404, "unknown_billing_code"),
                 409: failure(409, "billing_expired", "booking_cancelled", "already_paid"),
                 **BOOKING_INVALID,
+                429: failure(429, "too_many_attempts", note="Unknown codes, per client address."),
                 502: failure(502, note="The callback failed; its code and message are passed on."),
                 **UNAVAILABLE,
             },

@@ -75,7 +75,8 @@ def setup_routes(
     add("POST", "/api/v1/admin/bookings/{id}/status", officers.set_status)
     add("PUT", "/api/v1/admin/offices/{id}/quota", officers.set_quota)
     add("GET", "/api/openapi.json", openapi.document)
-    add("GET", "/kotak-surat", mailbox.mailbox)
+    add("GET", "/kotak-surat", mailbox.old_address)
+    add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
     add("GET", "/antre/{room}", rooms.waiting_page)
     for area in (front, language, account_pages, apply, applications, bank, officer):
         for method, path, handler in area.ROUTES:

@@ -19,21 +19,38 @@ from typing import Any
 import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from queue_engine.scripts import RedisClient
 
+from . import attempts
 from .application import is_worded, mobile_number
 from .codes import verification_code
 from .errors import Conflict, Forbidden, Invalid, TooManyAttempts, Unauthenticated
 
 SESSION_SECONDS = 12 * 3600
 VERIFICATION_TTL = timedelta(minutes=30)
+#: codes checked per code sent; then even the right one is refused until a new one is asked for
 VERIFICATION_ATTEMPTS = 5
 #: a new verification code may be asked for once this often per address
 RESEND_SECONDS = 60
-#: failed logins per e-mail address in LOGIN_WINDOW before it is locked for the window
+#: and at most this many times a day: with VERIFICATION_ATTEMPTS each, a guesser of an address
+#: they do not control checks 50 of the million codes a day
+CODES_PER_DAY = 10
+# Login limits. Knowing an e-mail address must not be enough to lock its owner out, so the
+# tight limit is per account *and* client address: LOGIN_FAILURES attempts in LOGIN_WINDOW,
+# after which only that address waits (the owner, elsewhere, still logs in). Across all
+# addresses an account has a much higher ceiling, LOGIN_ACCOUNT_CEILING attempts in the window
+# (each address adds at most LOGIN_FAILURES to it); beyond it the account is not locked but
+# slowed: one password check per LOGIN_ACCOUNT_PACE seconds, whoever asks. Guessing from many
+# addresses stays slow, and the owner gets in after a short wait at worst.
 LOGIN_FAILURES = 5
 LOGIN_WINDOW = 15 * 60
+LOGIN_ACCOUNT_CEILING = 50
+LOGIN_ACCOUNT_PACE = 3
+#: zxcvbn's score (0–4) a new password needs: 2 means about a million guesses or more, which
+#: refuses the common passwords of its lists and their obvious variants ("Password1")
+PASSWORD_SCORE = 2
 #: login attempts per client address per minute (generous: carriers put many phones behind one)
 LOGIN_PER_ADDRESS = 300
 
@@ -72,8 +89,22 @@ def _session_key(token: str) -> str:
     return "antri:login:" + hashlib.sha256(token.encode()).hexdigest()
 
 
-def _failures_key(email: str) -> str:
-    return "antri:login-failures:" + hashlib.sha256(email.lower().encode()).hexdigest()
+def _email_digest(email: str) -> str:
+    return hashlib.sha256(email.lower().encode()).hexdigest()
+
+
+def _failures_key(email: str, address: str) -> str:
+    """Login attempts on an account from one client address."""
+    return f"antri:login-failures:{_email_digest(email)}:{address}"
+
+
+def _account_attempts_key(email: str) -> str:
+    """Login attempts on an account from every address (its ceiling)."""
+    return "antri:login-account:" + _email_digest(email)
+
+
+def _verify_attempts_key(email: str) -> str:
+    return "antri:verify-attempts:" + _email_digest(email)
 
 
 def _address_key(address: str) -> str:
@@ -115,6 +146,14 @@ def check_registration(body: dict[str, Any]) -> tuple[str, str, str, str]:
     return email, password, name, phone
 
 
+def is_common_password(password: str, own_words: list[str]) -> bool:
+    """Whether zxcvbn (its lists of common passwords, words and names, keyboard patterns and
+    l33t variants, plus the applicant's own e-mail and name) guesses the password too soon.
+    Takes up to tens of milliseconds: call it off the event loop."""
+    # zxcvbn's time grows with length; a password's first 64 characters are plenty to judge.
+    return int(zxcvbn(password[:64], user_inputs=own_words)["score"]) < PASSWORD_SCORE
+
+
 class Accounts:
     """Registration, verification and login, on PostgreSQL (accounts) and Redis (sessions)."""
 
@@ -128,6 +167,9 @@ class Accounts:
         # queues instead of taking the CPU from everyone else's requests.
         self._hashing = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
         self._code_key = hashlib.sha256(b"antri verification code v1" + secret).digest()
+        # What an unknown e-mail address's password is checked against, so that a login for
+        # one takes as long as a wrong password for a real account (no enumeration by timing).
+        self._dummy_hash: str | None = None
 
     @property
     def redis(self) -> RedisClient:
@@ -156,6 +198,13 @@ class Accounts:
         """(e-mail, name, phone, password hash) of a registration body; raises Invalid. Hashed
         before a connection is taken, so that queued hashing holds none."""
         email, password, name, phone = check_registration(body)
+        async with self._hashing:
+            common = await asyncio.to_thread(is_common_password, password, [email, name])
+        if common:
+            raise Invalid(
+                {"password": "too common or easy to guess; choose a less obvious one"},
+                {"password": "common_password"},
+            )
         return email, name, phone, await self.hash_password(password)
 
     async def _insert(
@@ -195,6 +244,13 @@ class Accounts:
             raise TooManyAttempts(
                 "too_many_attempts", "A code was sent a moment ago; wait a minute.", max(1, ttl)
             )
+        await attempts.take(
+            self.redis,
+            "antri:verify-codes:" + _email_digest(email),
+            CODES_PER_DAY,
+            24 * 3600,
+            "Too many codes were sent to this address today; try again tomorrow.",
+        )
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "SELECT id, email, name FROM accounts"
@@ -204,14 +260,25 @@ class Accounts:
             if row is None:
                 return None
             code = await self._new_code(conn, row["id"])
+        await self.redis.delete(_verify_attempts_key(email))
         return Registration(row["id"], row["email"], row["name"], code)
 
     async def verify(self, email: str, code: str) -> None:
-        """Mark the account verified if `code` is its current code; attempts are limited."""
+        """Mark the account verified if `code` is its current code. Each try is counted in Redis
+        before the code is checked (a refusal rolls the database back; a count there would be
+        lost, and a burst would pass it): after VERIFICATION_ATTEMPTS, even the right code is
+        refused until a new one is asked for."""
         refused = Invalid({"code": "the code is wrong or has expired"}, {"code": "wrong_code"})
+        await attempts.take(
+            self.redis,
+            _verify_attempts_key(email),
+            VERIFICATION_ATTEMPTS,
+            int(VERIFICATION_TTL.total_seconds()),
+            "Too many wrong codes; ask for a new code.",
+        )
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                "SELECT a.id, a.verified_at, v.code_hash, v.expires_at > now() AS live, v.attempts"
+                "SELECT a.id, a.verified_at, v.code_hash, v.expires_at > now() AS live"
                 " FROM accounts a LEFT JOIN email_verifications v ON v.account_id = a.id"
                 " WHERE lower(a.email) = lower($1) FOR UPDATE OF a",
                 email,
@@ -222,42 +289,44 @@ class Accounts:
                 return
             if row["code_hash"] is None or not row["live"]:
                 raise refused
-            if row["attempts"] >= VERIFICATION_ATTEMPTS:
-                raise TooManyAttempts(
-                    "too_many_attempts", "Too many wrong codes; register again later.", 900
-                )
             if not hmac.compare_digest(row["code_hash"], self._code_hash(row["id"], code)):
-                await conn.execute(
-                    "UPDATE email_verifications SET attempts = attempts + 1 WHERE account_id = $1",
-                    row["id"],
-                )
                 raise refused
             await conn.execute("UPDATE accounts SET verified_at = now() WHERE id = $1", row["id"])
             await conn.execute("DELETE FROM email_verifications WHERE account_id = $1", row["id"])
+        await self.redis.delete(_verify_attempts_key(email))
 
     async def login(self, email: str, password: str, address: str) -> tuple[str, Account]:
-        """A new session token for a verified account; failures and addresses are rate-limited."""
+        """A new session token for a verified account. Attempts are counted before the password
+        is checked (see LOGIN_FAILURES for the policy), so that a burst cannot outrun them."""
         await self._limit(_address_key(address), LOGIN_PER_ADDRESS, 60)
-        failures_key = _failures_key(email)
-        failures = int(await self.redis.get(failures_key) or 0)
-        if failures >= LOGIN_FAILURES:
-            ttl = await self.redis.ttl(failures_key)
-            raise TooManyAttempts(
-                "too_many_attempts",
-                "Too many failed logins for this account; try again later.",
-                max(1, int(ttl)),
-            )
+        failures_key = _failures_key(email, address)
+        await attempts.take(
+            self.redis,
+            failures_key,
+            LOGIN_FAILURES,
+            LOGIN_WINDOW,
+            "Too many failed logins for this account; try again later.",
+        )
+        try:
+            await self._pace(email)
+        except TooManyAttempts:
+            # Not checked, so not this address's failure: the owner who is asked to wait a
+            # moment must not use up their own tries by waiting.
+            await attempts.refund(self.redis, failures_key)
+            raise
         row = await self.pool.fetchrow(
             "SELECT id, email, name, password_hash, verified_at FROM accounts"
             " WHERE lower(email) = lower($1)",
             email,
         )
-        if row is None or not await self._password_matches(row["password_hash"], password):
-            await self.count_attempt(failures_key, LOGIN_WINDOW)
+        password_hash = row["password_hash"] if row is not None else await self._dummy()
+        if not await self._password_matches(password_hash, password) or row is None:
             raise Unauthenticated("bad_credentials", "The e-mail address or password is wrong.")
+        # The right password: this try was no failure, on either count.
+        await self.redis.delete(failures_key)
+        await attempts.refund(self.redis, _account_attempts_key(email))
         if row["verified_at"] is None:
             raise Forbidden("email_not_verified", "Verify your e-mail address first.")
-        await self.redis.delete(failures_key)
         if self.hasher.check_needs_rehash(row["password_hash"]):
             # Made with other argon2 parameters (older defaults): the password is at hand now.
             await self.pool.execute(
@@ -266,6 +335,25 @@ class Accounts:
                 await self.hash_password(password),
             )
         return await self.open_session(row["id"]), Account(row["id"], row["email"], row["name"])
+
+    async def _pace(self, email: str) -> None:
+        """Beyond the account's ceiling, one password check per LOGIN_ACCOUNT_PACE seconds."""
+        counted, _ = await attempts.count(self.redis, _account_attempts_key(email), LOGIN_WINDOW)
+        if counted <= LOGIN_ACCOUNT_CEILING:
+            return
+        turn = "antri:login-pace:" + _email_digest(email)
+        if not await self.redis.set(turn, 1, ex=LOGIN_ACCOUNT_PACE, nx=True):
+            raise TooManyAttempts(
+                "too_many_attempts",
+                "Many logins are being tried on this account; try again in a few seconds.",
+                LOGIN_ACCOUNT_PACE,
+            )
+
+    async def _dummy(self) -> str:
+        """A hash of a random password with the real parameters (made once)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash_password(secrets.token_urlsafe(16))
+        return self._dummy_hash
 
     async def open_session(self, account_id: int) -> str:
         """A new session token for the account (after its password was checked)."""
@@ -283,15 +371,11 @@ class Accounts:
     async def count_attempt(self, key: str, window: int) -> int:
         """Count one attempt under `key` in a fixed window that starts with the first attempt;
         the count so far."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(key, 0, ex=window, nx=True)  # (EXPIRE … NX needs Redis 7)
-        pipe.incr(key)
-        _, count = await pipe.execute()
-        return int(count)
+        counted, _ = await attempts.count(self.redis, key, window)
+        return counted
 
     async def _limit(self, key: str, limit: int, window: int) -> None:
-        if await self.count_attempt(key, window) > limit:
-            raise TooManyAttempts("too_many_attempts", "Too many attempts; wait a minute.", window)
+        await attempts.take(self.redis, key, limit, window, "Too many attempts; wait a minute.")
 
     async def logout(self, token: str) -> None:
         """End the session (idempotent)."""

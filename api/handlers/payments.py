@@ -11,9 +11,9 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from ..appkeys import BOOKING_METRICS, JOBS, PAYMENTS, SETTINGS
-from ..booking import signatures
-from ..booking.errors import Refused
+from ..appkeys import ACCOUNTS, BOOKING_METRICS, JOBS, PAYMENTS, SETTINGS
+from ..booking import attempts, signatures
+from ..booking.errors import NotFound, Refused
 from ..errors import ApiError
 from ..web import JSON, json_response, read_json_object, strict_fields
 
@@ -60,6 +60,31 @@ def sandbox_bank(request: web.Request) -> None:
         raise ApiError(404, "not_found", "There is no sandbox bank on this server.")
 
 
+#: billing codes looked up in vain per client address in a window, before it must wait: a payer
+#: mistypes a few; a guesser needs billions (15 digits)
+UNKNOWN_CODES = 20
+UNKNOWN_CODES_WINDOW = 10 * 60
+
+
+async def amount_due(request: web.Request, code: str) -> int:
+    """What the sandbox bank is to collect for `code`. Lookups are counted per client address
+    before the database is asked (so that a burst cannot outrun the count) and handed back when
+    the code exists: only codes that find nothing use up the limit."""
+    redis = request.config_dict[ACCOUNTS].redis
+    key = "antri:billing-lookups:" + (request.remote or "unknown")
+    message = "Too many unknown billing codes from this address; wait a few minutes."
+    await attempts.take(redis, key, UNKNOWN_CODES, UNKNOWN_CODES_WINDOW, message)
+    try:
+        amount = await request.config_dict[PAYMENTS].amount_due(code)
+    except NotFound:
+        raise
+    except Refused:
+        await attempts.refund(redis, key)  # a real code, paid or expired: not a guess
+        raise
+    await attempts.refund(redis, key)
+    return amount
+
+
 def sandbox_transaction_id() -> str:
     """A new transaction id of the sandbox bank."""
     return f"SBX-{uuid.uuid4().hex}"
@@ -71,7 +96,7 @@ async def sandbox_pay(request: web.Request) -> web.Response:
     sandbox_bank(request)
     body = strict_fields(await read_json_object(request), {"billing_code": str})
     code = body["billing_code"].strip()
-    amount = await request.config_dict[PAYMENTS].amount_due(code)
+    amount = await amount_due(request, code)
     answer = await notify_paid(request, code, amount, sandbox_transaction_id())
     return json_response({"paid": True, "amount": amount, **answer})
 

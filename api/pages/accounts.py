@@ -89,7 +89,10 @@ async def register(request: web.Request) -> web.Response:
     try:
         registration = await request.config_dict[ACCOUNTS].register(dict(values))
     except Invalid as invalid:
-        errors = {field: _registration_problem(_, field) for field in invalid.fields}
+        errors = {
+            field: _registration_problem(_, invalid.codes.get(field, field))
+            for field in invalid.fields
+        }
         return page(request, "daftar.html", _form(values, lanjut, errors=errors), 422)
     except Refused as refusal:
         error = refusal_text(_, refusal.code, refusal.message)
@@ -107,7 +110,11 @@ def _form(values: dict[str, str], lanjut: str, **more: Any) -> dict[str, Any]:
 
 
 def _registration_problem(_: i18n.Translate, field: str) -> str:
+    """The text for a refused field (or for a refusal's code, where it has one)."""
     texts = {
+        "common_password": _(
+            "Kata sandi ini terlalu umum atau mudah ditebak. Pilih yang lebih sulit ditebak."
+        ),
         "name": _("Nama 3–100 huruf, seperti di KTP."),
         "email": _("Masukkan alamat e-mail yang benar."),
         "phone": problem_text(_, "phone", ""),
@@ -145,6 +152,11 @@ async def verify(request: web.Request) -> web.Response:
     _ = i18n.for_visitor(request)
     try:
         await request.config_dict[ACCOUNTS].verify(email, form.get("code", "").strip())
+    except TooManyAttempts as refusal:
+        # Waiting does not help: the code is spent until a new one is asked for.
+        error = _("Terlalu banyak kode yang salah. Minta kode baru, lalu masukkan kode itu.")
+        context = {"email": email, "lanjut": lanjut, "error": error}
+        return page(request, "verifikasi.html", context, 429, _retry(refusal))
     except (Invalid, Refused) as refused:
         code = refused.code if isinstance(refused, Refused) else "wrong_code"
         error = (refusal_text if isinstance(refused, Refused) else problem_text)(_, code, "")

@@ -11,10 +11,9 @@ import re
 
 from aiohttp import web
 
-from ..appkeys import PAYMENTS
-from ..booking.errors import Conflict, NotFound, Refused
+from ..booking.errors import Conflict, NotFound, Refused, TooManyAttempts
 from ..errors import ApiError
-from ..handlers.payments import notify_paid, sandbox_bank, sandbox_transaction_id
+from ..handlers.payments import amount_due, notify_paid, sandbox_bank, sandbox_transaction_id
 from . import i18n
 from .csrf import checked_form
 from .guards import local_path
@@ -48,7 +47,9 @@ async def bill(request: web.Request) -> web.Response:
         message = _invalid_code_message(request)
         return _entry_page(request, kembali, entered, message, 422, field_error=True)
     try:
-        amount = await request.config_dict[PAYMENTS].amount_due(code)
+        amount = await amount_due(request, code)
+    except TooManyAttempts as refusal:
+        return _too_many(request, kembali, code, refusal)
     except Refused as refusal:
         return _entry_page(request, kembali, code, *_refusal(request, refusal))
     return _confirm_page(request, code, amount, sandbox_transaction_id(), kembali)
@@ -71,6 +72,8 @@ async def pay(request: web.Request) -> web.Response:
         return _entry_page(request, kembali, code or "", message, 400)
     try:
         amount = await _amount_to_collect(request, code, form.get("jumlah", ""))
+    except TooManyAttempts as refusal:
+        return _too_many(request, kembali, code, refusal)
     except Refused as refusal:
         return _entry_page(request, kembali, code, *_refusal(request, refusal))
     try:
@@ -96,7 +99,7 @@ async def _amount_to_collect(request: web.Request, code: str, claimed_text: str)
     that its notice is sent again and Antri says whether it was this very transaction (then a
     replay) or another one (refused as paid already)."""
     try:
-        return await request.config_dict[PAYMENTS].amount_due(code)
+        return await amount_due(request, code)
     except Conflict as refusal:
         claimed = _claimed(claimed_text)
         if refusal.code != "already_paid" or claimed is None:
@@ -111,6 +114,7 @@ def _entry_page(
     error: str | None = None,
     status: int = 200,
     field_error: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> web.Response:
     """The billing code form; `field_error`: the code as typed is not a billing code."""
     context = {
@@ -119,7 +123,20 @@ def _entry_page(
         "field_error": field_error,
         "kembali": kembali,
     }
-    return page(request, "bank.html", context, status)
+    return page(request, "bank.html", context, status, headers)
+
+
+def _too_many(
+    request: web.Request, kembali: str, code: str, refusal: TooManyAttempts
+) -> web.Response:
+    """The billing code form again: this address looked up too many unknown codes."""
+    _ = i18n.for_visitor(request)
+    minutes = -(-refusal.retry_after // 60)
+    message = _(
+        "Terlalu banyak kode billing yang tidak dikenal. Coba lagi dalam {n} menit.", n=minutes
+    )
+    headers = {"Retry-After": str(refusal.retry_after)}
+    return _entry_page(request, kembali, code, message, 429, headers=headers)
 
 
 def _confirm_page(

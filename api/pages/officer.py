@@ -1,8 +1,9 @@
 """The officer's page at the immigration office counter: find a booking by its code or the QR
 text of its proof, and move it one step along (checked in, interviewed, …).
 
-Officers log in with the admin token. The cookie then holds no token but a tag derived from it
-and from the app's secret, with its own expiry: changing the admin token logs every officer out.
+Officers log in with the admin token. The cookie then holds a random session id, never the token;
+the session lives in Redis, so logging out ends it (a copied cookie stops working), and it
+records which admin token opened it: changing the admin token logs every officer out.
 Lookups are POSTs, so that QR texts and codes stay out of URLs and access logs.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import time
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -19,9 +20,11 @@ from aiohttp import web
 from babel.dates import format_date
 
 from ..appkeys import ACCOUNTS, BOOKINGS, SETTINGS
+from ..booking import attempts
 from ..booking.bookings import OFFICER_STEPS
 from ..booking.errors import Invalid, Refused
 from ..settings import Settings
+from ..web import bearer_token
 from . import i18n
 from .csrf import checked_form
 from .i18n import Translate
@@ -52,27 +55,53 @@ NOTE_LENGTH = 500
 # -- the officer's cookie -------------------------------------------------------------------------
 
 
-def _tag(settings: Settings, expires: int) -> str:
-    """An HMAC of the expiry under a key derived from the app secret and the admin token."""
-    key = hmac.new(
-        settings.secret, b"antri officer session v1\0" + settings.admin_token.encode(), "sha256"
-    ).digest()
-    return hmac.new(key, str(expires).encode(), hashlib.sha256).hexdigest()
+def _admin_tag(settings: Settings) -> str:
+    """An HMAC of the admin token under the app secret: what a session remembers of it."""
+    return hmac.new(
+        settings.secret, b"antri officer session v2\0" + settings.admin_token.encode(), "sha256"
+    ).hexdigest()
 
 
-def officer_cookie_value(settings: Settings, now: float) -> str:
-    """A cookie value good for OFFICER_SECONDS from `now`."""
-    expires = int(now) + OFFICER_SECONDS
-    return f"{expires}.{_tag(settings, expires)}"
+def _session_key(session_id: str) -> str:
+    return "antri:officer-session:" + hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def is_officer(request: web.Request) -> bool:
-    """Whether the request carries a live officer cookie of this server's admin token."""
-    expires_text, _, tag = request.cookies.get(OFFICER_COOKIE, "").partition(".")
-    if not (expires_text.isdigit() and len(expires_text) <= 12) or int(expires_text) < time.time():
+async def open_officer_session(request: web.Request) -> str:
+    """A new officer session, good for OFFICER_SECONDS: its id, for the cookie."""
+    session_id = secrets.token_urlsafe(32)
+    tag = _admin_tag(request.config_dict[SETTINGS])
+    await request.config_dict[ACCOUNTS].redis.set(_session_key(session_id), tag, ex=OFFICER_SECONDS)
+    return session_id
+
+
+async def is_officer(request: web.Request) -> bool:
+    """Whether the request carries a live officer session opened with this admin token."""
+    session_id = request.cookies.get(OFFICER_COOKIE, "")
+    if not 0 < len(session_id) <= 100:
         return False
-    expected = _tag(request.config_dict[SETTINGS], int(expires_text))
-    return hmac.compare_digest(tag.encode(), expected.encode())
+    stored = await request.config_dict[ACCOUNTS].redis.get(_session_key(session_id))
+    expected = _admin_tag(request.config_dict[SETTINGS])
+    return stored is not None and hmac.compare_digest(_text(stored), expected)
+
+
+def is_admin_token(request: web.Request, given: str) -> bool:
+    """Whether `given` is the admin token (compared in constant time)."""
+    expected = request.config_dict[SETTINGS].admin_token
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def is_admin(request: web.Request) -> bool:
+    """Whether the request carries `Authorization: Bearer <admin token>`."""
+    return is_admin_token(request, bearer_token(request) or "")
+
+
+async def is_operator(request: web.Request) -> bool:
+    """The admin token in the header, or an officer's session."""
+    return is_admin(request) or await is_officer(request)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
@@ -94,7 +123,7 @@ def login_failures_key(address: str) -> str:
 
 async def home(request: web.Request) -> web.Response:
     """GET /petugas: the lookup form, or the login form for someone not logged in."""
-    if not is_officer(request):
+    if not await is_officer(request):
         return _login_page(request)
     return _desk(request)
 
@@ -105,26 +134,29 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     _ = i18n.for_visitor(request)
     failures_key = login_failures_key(request.remote or "unknown")
     redis = request.config_dict[ACCOUNTS].redis
-    if int(await redis.get(failures_key) or 0) >= MAX_FAILURES:
-        ttl = max(1, int(await redis.ttl(failures_key)))
+    # Counted before the token is compared, so that a burst of guesses cannot outrun the count;
+    # the right token hands its try back.
+    tries, ttl = await attempts.count(redis, failures_key, FAILURE_WINDOW)
+    if tries > MAX_FAILURES:
         minutes = -(-ttl // 60)
         message = _("Terlalu banyak percobaan yang salah. Coba lagi dalam {n} menit.", n=minutes)
         return _login_page(request, message, 429, {"Retry-After": str(ttl)})
-    given = form.get("token", "").strip()
-    expected = request.config_dict[SETTINGS].admin_token
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        await request.config_dict[ACCOUNTS].count_attempt(failures_key, FAILURE_WINDOW)
+    if not is_admin_token(request, form.get("token", "").strip()):
         await asyncio.sleep(FAILURE_DELAY)
         return _login_page(request, _("Token petugas salah. Periksa lagi lalu coba kembali."), 401)
+    await attempts.refund(redis, failures_key)
     response = redirect(OFFICER_PATH)
-    value = officer_cookie_value(request.config_dict[SETTINGS], time.time())
+    value = await open_officer_session(request)
     response.headers.add("Set-Cookie", _officer_cookie(request, value, OFFICER_SECONDS))
     raise response
 
 
 async def log_out(request: web.Request) -> web.StreamResponse:
-    """POST /petugas/keluar: forget the officer cookie."""
+    """POST /petugas/keluar: end the officer's session, and forget its cookie."""
     await checked_form(request)
+    session_id = request.cookies.get(OFFICER_COOKIE, "")
+    if session_id:
+        await request.config_dict[ACCOUNTS].redis.delete(_session_key(session_id))
     response = redirect(OFFICER_PATH)
     response.headers.add("Set-Cookie", _officer_cookie(request, "", 0))
     raise response
@@ -133,7 +165,7 @@ async def log_out(request: web.Request) -> web.StreamResponse:
 async def lookup(request: web.Request) -> web.Response:
     """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""
     form = await checked_form(request)
-    if not is_officer(request):
+    if not await is_officer(request):
         return _login_page(request, status=401)
     _ = i18n.for_visitor(request)
     text = form.get("kode", "").strip()
@@ -156,7 +188,7 @@ async def lookup(request: web.Request) -> web.Response:
 async def set_status(request: web.Request) -> web.Response:
     """POST /petugas/status `booking_id`, `kode`, `status`, `catatan`?: the next step."""
     form = await checked_form(request)
-    if not is_officer(request):
+    if not await is_officer(request):
         return _login_page(request, status=401)
     _ = i18n.for_visitor(request)
     bookings = request.config_dict[BOOKINGS]
@@ -191,6 +223,13 @@ def _login_page(
     return page(request, "petugas-masuk.html", {"error": error}, status, headers)
 
 
+def mailbox_login_page(request: web.Request) -> web.Response:
+    """The login form, for someone not logged in who opened the local mailbox."""
+    _ = i18n.for_visitor(request)
+    message = _("Kotak surat lokal hanya untuk petugas. Masuk dengan token petugas.")
+    return _login_page(request, message, 401)
+
+
 def _desk(
     request: web.Request,
     booking: dict[str, Any] | None = None,
@@ -206,6 +245,7 @@ def _desk(
         "error": error,
         "notice": notice,
         "entered": entered,
+        "local_mailbox": request.config_dict[SETTINGS].smtp_url is None,
     }
     return page(request, "petugas.html", context, status)
 
