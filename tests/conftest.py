@@ -14,6 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 import time_machine
 from aiohttp.test_utils import TestClient, TestServer
+from redis import Redis as SyncRedis
 
 from api.app import create_app, redis_client
 from api.appkeys import SETTINGS
@@ -43,6 +44,21 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
+
+
+#: limits counted per client address; every test client is 127.0.0.1 on the session's Redis
+PER_ADDRESS_KEYS = ("login-address", "officer-login-failures", "billing-lookups")
+
+
+@pytest.fixture(autouse=True)
+def fresh_address_limits(redis_server: RedisServer) -> None:
+    """Each test starts with the shared address's limits unused, whatever ran before it (the
+    fuzz test guesses billing codes, the login tests fail logins)."""
+    client = SyncRedis.from_url(redis_server.url)
+    try:
+        client.delete(*(f"antri:{name}:127.0.0.1" for name in PER_ADDRESS_KEYS))
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
