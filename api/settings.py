@@ -41,8 +41,8 @@ class Settings:
     payment_secret: bytes = b""
     #: an unpaid booking is cancelled this long after it was made
     payment_window_seconds: int = 7200
-    #: serve the sandbox bank (turn off where a real payment gateway calls back)
-    sandbox_payments: bool = True
+    #: serve the sandbox bank (anyone may pay any billing code for free): only when asked for
+    sandbox_payments: bool = False
     #: None: e-mails are written to data_dir/outbox
     smtp_url: str | None = None
     #: where the sandbox bank sends its callbacks (default: this server)
@@ -89,17 +89,17 @@ class Settings:
             port=_int(env, "ANTRI_PORT", 8080),
             data_dir=data_dir,
             redis_url=env.get("ANTRI_REDIS_URL") or None,
-            redis_cluster=env.get("ANTRI_REDIS_CLUSTER", "") in ("1", "true", "yes"),
+            redis_cluster=_bool(env, "ANTRI_REDIS_CLUSTER", False),
             rooms=rooms,
             guard_room=guard,
-            cookie_secure=env.get("ANTRI_COOKIE_SECURE", "") in ("1", "true", "yes"),
+            cookie_secure=_bool(env, "ANTRI_COOKIE_SECURE", False),
             database_url=env.get("ANTRI_DATABASE_URL") or None,
             database_pool_size=_int(env, "ANTRI_DATABASE_POOL_SIZE", 16),
             data_key=_secret(env, "ANTRI_DATA_KEY", data_dir / "data-key"),
             payment_secret=_secret(env, "ANTRI_PAYMENT_SECRET", data_dir / "payment-secret"),
             payment_window_seconds=_int(env, "ANTRI_PAYMENT_WINDOW_SECONDS", 7200),
             smtp_url=env.get("ANTRI_SMTP_URL") or None,
-            sandbox_payments=env.get("ANTRI_SANDBOX_PAYMENTS", "1") not in ("0", "false", "no"),
+            sandbox_payments=_bool(env, "ANTRI_SANDBOX_PAYMENTS", False),
             public_url=env.get("ANTRI_PUBLIC_URL") or None,
             room_defaults=defaults,
         )
@@ -116,6 +116,24 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name}: must be at least 1")
     return value
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no setting: 1/0, true/false, yes/no, on/off (any case); anything else is refused
+    rather than guessed (a mistyped "ture" must not silently mean off)."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise SettingsError(f"{name}: {raw!r} is not one of 1/0, true/false, yes/no, on/off")
 
 
 def _secret(env: Mapping[str, str], name: str, path: Path) -> bytes:
