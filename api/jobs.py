@@ -8,7 +8,6 @@ The sweeper re-does what a lost job would have done.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -84,16 +83,22 @@ def expire_due() -> int:
     return len(_with_services(lambda services: services.bookings.expire_due()))
 
 
-def send_verification(email: str, name: str, code: str) -> str:
-    """E-mail the verification code of a new account."""
+def send_verification(account_id: int) -> str | None:
+    """E-mail the current verification code of an unverified account (None if it has none).
+
+    The job carries only the account id: the code (sealed in PostgreSQL), the address and the
+    name are read here, so that none of them is in Redis, its AOF or the worker's log."""
+    pending = _with_services(lambda services: services.accounts.pending_code(account_id))
+    if pending is None:
+        return None
+    email, name, code = pending.email, pending.name, pending.code
     text = (
         f"Halo {name},\n\nKode verifikasi akun Antri Anda: {code}\n"
         "Kode berlaku 30 menit. Jangan berikan kode ini kepada siapa pun, termasuk petugas.\n\n"
         f"Your Antri verification code is {code}; it is valid for 30 minutes.\n"
     )
     message = Message(to=email, subject=f"Kode verifikasi Antri: {code}", text=text)
-    digest = hashlib.sha256(f"{email}:{code}".encode()).hexdigest()[:24]
-    return _mailer().send(message, key=f"verify-{digest}")
+    return _mailer().send(message, key=pending.key)
 
 
 def send_confirmation(booking_id: str) -> str | None:
@@ -232,9 +237,9 @@ class JobQueue:
             )
         )
 
-    async def verification(self, email: str, name: str, code: str) -> None:
-        """Mail a verification code."""
-        await self._enqueue(lambda: self._queue.enqueue(send_verification, email, name, code))
+    async def verification(self, account_id: int) -> None:
+        """Mail the account's verification code (the job reads it; only the id is queued)."""
+        await self._enqueue(lambda: self._queue.enqueue(send_verification, account_id))
 
     def close(self) -> None:
         """Close the queue's Redis connections."""
