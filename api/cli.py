@@ -21,6 +21,7 @@ from .booking.accounts import Accounts
 from .booking.errors import BookingError
 from .database import EmbeddedPostgres, create_pool, migrate_url
 from .embedded import RedisServer
+from .private_files import generated, kept_secret, owner_only_umask, secure_data_dir
 from .settings import Settings, SettingsError
 
 
@@ -30,8 +31,12 @@ def redis_for(settings: Settings) -> Iterator[Settings]:
     if settings.redis_url is not None:
         yield settings
         return
-    with RedisServer(settings.data_dir / "redis") as server:
-        print(f"Redis (embedded, AOF on) at {server.url}, data in {server.directory}/")
+    # A password, so that no other local process can read or forge what Redis holds (login
+    # sessions, admissions); kept beside the data, 0600.
+    password = kept_secret(settings.data_dir / "redis-password").decode()
+    with RedisServer(settings.data_dir / "redis", password=password) as server:
+        print(f"Redis (embedded, AOF on, password in {settings.data_dir / 'redis-password'})"
+              f" at {server.address}, data in {server.directory}/")  # fmt: skip
         yield dataclasses.replace(settings, redis_url=server.url)
 
 
@@ -110,7 +115,7 @@ def _serve(settings: Settings) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     url = f"http://{settings.host}:{settings.port}/"
     print(f"Antri is up: {url}  (waiting room: {url}antre/{settings.guard_room})")
-    print(f"Admin token: {settings.admin_token}")
+    print(_admin_token_notice(settings))
     web.run_app(
         _app(settings),
         host=settings.host,
@@ -118,6 +123,17 @@ def _serve(settings: Settings) -> None:
         print=None,
         access_log=None,
     )
+
+
+def _admin_token_notice(settings: Settings) -> str:
+    """The admin token itself only at the start that generated it; afterwards, where it is (a
+    token printed at every start ends up in every log the output is kept in)."""
+    kept = settings.data_dir / "admin-token"
+    if kept in generated:
+        return f"Admin token (new, shown this once; kept in {kept}): {settings.admin_token}"
+    if kept.exists():
+        return f"Admin token: in {kept}"
+    return "Admin token: from ANTRI_ADMIN_TOKEN"
 
 
 async def _app(settings: Settings) -> web.Application:
@@ -162,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     bulk.add_argument("--prefix", required=True, help="e-mails are <prefix><n>@antri.test")
     bulk.add_argument("--password", default="Antri-Uji-2026")
     args = parser.parse_args(argv)
+    # Set once, before anything is created: secrets, the Redis AOF, PostgreSQL's files,
+    # receipts, documents and mail are their owner's only (children inherit it).
+    owner_only_umask()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -170,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"antri: {exc}", file=sys.stderr)
         return 2
+    secure_data_dir(settings.data_dir)
     overrides = {
         k: v
         for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))

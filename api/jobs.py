@@ -24,6 +24,7 @@ from .booking.proof import proof_pdf
 from .database import create_pool
 from .mail import Mailer, Message
 from .pages.drafts import DRAFT_SECONDS
+from .private_files import private_directory, write_private
 from .services import Services, booking_services
 from .settings import Settings
 
@@ -137,12 +138,10 @@ def write_receipt(booking_id: str) -> str | None:
         found = await services.bookings.proof_of(UUID(booking_id))
         if found is None:
             return None
-        directory = _settings().data_dir / "receipts"
-        directory.mkdir(parents=True, exist_ok=True)
+        # A receipt holds the booking's valid signed QR code: its owner's only.
+        directory = private_directory(_settings().data_dir / "receipts")
         path = directory / f"{booking_id}.pdf"
-        partial = path.with_suffix(".part")
-        partial.write_bytes(proof_pdf(found[1]))
-        partial.replace(path)
+        write_private(path, proof_pdf(found[1]))
         return str(path)
 
     return _with_services(work)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from queue_engine.keys import ROOM_NAME
 from queue_engine.settings import EngineSettings, RoomSettings
+
+from .private_files import kept_secret
 
 
 class SettingsError(ValueError):
@@ -144,11 +145,4 @@ def _secret(env: Mapping[str, str], name: str, path: Path) -> bytes:
 
 def _kept_secret(path: Path) -> bytes:
     """A random secret generated on first run and kept in `path` (readable by its owner only)."""
-    if path.exists():
-        return path.read_text().strip().encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value.encode()
+    return kept_secret(path)

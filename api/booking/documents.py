@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from api.booking.errors import BookingError
 from api.booking.inspection import Inadmissible, MarkupScan, check_image, check_pdf
+from api.private_files import private_directory
 
 
 class DocumentKind(StrEnum):
@@ -111,8 +112,7 @@ class DocumentStore:
 
     def __init__(self, root: Path) -> None:
         # The root must sit outside any static/web root: files are only served through `open`.
-        self.root = root
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root = private_directory(root)
 
     def save(
         self, booking_id: int | str, kind: DocumentKind, chunks: Iterable[bytes]
