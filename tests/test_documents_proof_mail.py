@@ -27,6 +27,7 @@ from api.booking.documents import (
     DocumentStore,
     sniff_media_type,
 )
+from api.booking.inspection import MAX_PDF_OBJECTS
 from api.booking.proof import Proof, proof_pdf, qr_png, qr_svg, rupiah, sesi, tanggal
 from api.mail import Mailer, Message, read_outbox
 
@@ -254,6 +255,11 @@ def test_a_launch_action_on_a_page_link_is_refused(store: DocumentStore) -> None
         b"/MediaBox [0 0 595 842]", b"/MediaBox [0 0 595 842] /Annots [4 0 R]"
     )
     assert "active content" in _refused(store, body).message
+
+
+def test_a_pdf_of_too_many_objects_is_refused_unwalked(store: DocumentStore) -> None:
+    many = [b"<< /N %d >>" % n for n in range(MAX_PDF_OBJECTS)]
+    assert "too many objects" in _refused(store, raw_pdf(b"", *many)).message
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,10 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 MAX_IMAGE_SIDE = 10_000
 MAX_IMAGE_PIXELS = 40_000_000
 
+#: A scanned document has tens of objects; walking each costs ~0.2 ms, so a cap keeps a hostile
+#: file of tiny objects from holding a thread for seconds.
+MAX_PDF_OBJECTS = 5_000
+
 #: Names that make a PDF do something when opened or clicked: scripts, actions run on open or
 #: on events, programs launched, files carried inside, XML forms (XFA, scriptable).
 ACTIVE_PDF_NAMES = frozenset(
@@ -104,6 +108,9 @@ def check_pdf(path: Path) -> None:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted:
             raise Inadmissible("An encrypted PDF cannot be checked.")
+        listed = sum(len(objects) for objects in reader.xref.values()) + len(reader.xref_objStm)
+        if listed > MAX_PDF_OBJECTS:
+            raise Inadmissible(f"The PDF has too many objects ({listed}).")
         if len(reader.pages) < 1:
             raise Inadmissible("The PDF has no pages.")
         found = _active_name(reader)
