@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+import tempfile
 from pathlib import Path
 
 #: no permission bits for the group or others on anything created
@@ -53,13 +54,13 @@ def secure_data_dir(data_dir: Path) -> None:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write `path` whole (a temp file renamed over it), readable by its owner only."""
-    partial = path.with_name(f".{path.name}.part")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    """Write `path` whole (a temp file of its own renamed over it, so two writers at once
+    leave one whole file), readable by its owner only."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    partial = Path(name)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out:  # mkstemp made it 0600
             out.write(data)
-        os.chmod(partial, FILE_MODE)  # an older partial may have been made with another mode
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)
