@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo asks for the sandbox bank (off by default: anyone could pay any billing code).
 run: install
-	$(BIN)/antri up
+	ANTRI_SANDBOX_PAYMENTS=$${ANTRI_SANDBOX_PAYMENTS:-1} $(BIN)/antri up
 
 lint: install
 	$(BIN)/ruff check queue_engine api tests bench loadtests

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from .database import EmbeddedPostgres, create_pool, migrate_url
+from .private_files import owner_only_umask, secure_data_dir
 from .settings import Settings, SettingsError
 
 
@@ -78,7 +79,7 @@ def _accounts(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     """One app process: on the socket `antri up` gave it (telling it on the ready pipe when
     it serves, or why it could not), or on its own (`antri serve`)."""
-    from . import serving
+    from . import serving, supervisor
     from .preflight import StartError, listening_sockets
 
     ready_fd: int | None = args.ready_fd
@@ -88,7 +89,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if ready_fd is None:
             url = f"http://{settings.host}:{settings.port}/"
             print(f"Antri is up: {url}  (waiting room: {url}antre/{settings.guard_room})")
-            print(f"Admin token: {settings.admin_token}", flush=True)
+            print(supervisor.admin_token_notice(settings), flush=True)
         else:
             os.write(ready_fd, b"ok\n")
             os.close(ready_fd)
@@ -176,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     bulk.add_argument("--password", default="Antri-Uji-2026")
     args = parser.parse_args(argv)
     verbose = bool(getattr(args, "verbose", False))
+    # Set once, before anything is created: secrets, the Redis AOF, PostgreSQL's files,
+    # receipts, documents and mail are their owner's only (children inherit it).
+    owner_only_umask()
     logging.basicConfig(
         level=_log_level(verbose), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -193,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"antri: {exc}", file=sys.stderr)
         return 1
+    secure_data_dir(settings.data_dir)
     if args.command == "up":
         from . import supervisor
 

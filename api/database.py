@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+
+from .private_files import private_directory
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ class EmbeddedPostgres:
 
     def start(self) -> EmbeddedPostgres:
         """Initialise the data directory if new, then start the server and wait for it."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)
         # pgserver logs every step of initdb and pg_ctl at INFO, and platformdirs warns that a
         # runtime directory is missing (it falls back to /tmp): neither tells an operator anything.
         logging.getLogger("pgserver").setLevel(logging.WARNING)
@@ -45,6 +48,11 @@ class EmbeddedPostgres:
             from pgserver.postgres_server import get_server
 
             self._server = get_server(self.directory.resolve(), cleanup_mode="stop")
+        if os.geteuid() == 0:
+            # As root, pgserver runs PostgreSQL as its own user and opens every folder above
+            # the data to group and others (r-x) so that this user can reach it. Reaching it
+            # needs only --x: the data dir is kept unlistable and its entries owner-only.
+            self.directory.resolve().parent.chmod(0o711)
         return self
 
     @property

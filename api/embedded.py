@@ -7,8 +7,10 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from . import children
+from .private_files import DIRECTORY_MODE, OWNER_ONLY_UMASK
 
 
 class EmbeddedError(RuntimeError):
@@ -38,6 +40,8 @@ class RedisServer:
     """One redis-server process on loopback with its data under `directory`.
 
     AOF is on and eviction off: waiting-room and job data must never be dropped silently.
+    With a `password`, clients must AUTH (it reaches redis-server on its standard input, never
+    on a command line that `ps` shows). Its files are its owner's only (umask 077).
     """
 
     def __init__(
@@ -48,6 +52,7 @@ class RedisServer:
         fsync: str = "everysec",
         extra: tuple[str, ...] = (),
         child_of_antri: bool = False,
+        password: str | None = None,
     ) -> None:
         self.directory = directory
         #: started by `antri up`: out of the terminal's reach, stopped with it (api/children.py)
@@ -55,18 +60,28 @@ class RedisServer:
         self.port = port or free_port()
         self.fsync = fsync
         self.extra = extra
+        self.password = password
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        """The redis:// URL of the server."""
+        """The redis:// URL of the server (with its password, if it has one)."""
+        if self.password is None:
+            return self.address
+        return f"redis://:{quote(self.password, safe='')}@127.0.0.1:{self.port}/0"
+
+    @property
+    def address(self) -> str:
+        """The redis:// URL without the password: for messages and logs."""
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start the server and wait until it answers."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+        self.directory.chmod(DIRECTORY_MODE)
         args = [
             redis_server_binary(),
+            "-",  # the rest of the configuration (the password) comes on standard input
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--dir", str(self.directory),
@@ -79,13 +94,23 @@ class RedisServer:
             *self.extra,
         ]  # fmt: skip
         start = children.spawn if self.child_of_antri else subprocess.Popen
-        self._process = start(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._process = start(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            umask=OWNER_ONLY_UMASK,
+        )
+        assert self._process.stdin is not None
+        if self.password is not None:
+            self._process.stdin.write(f"requirepass {self.password}\n".encode())
+        self._process.stdin.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 err = self._process.stderr.read().decode() if self._process.stderr else ""
                 raise EmbeddedError(f"redis-server exited: {err or 'see redis.log'}")
-            if _answers(self.port):
+            if _answers(self.port, self.password):
                 return self
             time.sleep(0.02)
         self.stop()
@@ -116,9 +141,14 @@ class RedisServer:
         self.stop()
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, password: str | None = None) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            if password is not None:
+                secret = password.encode()
+                sock.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(secret), secret))
+                if not sock.recv(16).startswith(b"+OK"):
+                    return False
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
     except OSError:

@@ -8,7 +8,6 @@ The sweeper re-does what a lost job would have done.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from .booking.proof import proof_pdf
 from .database import create_pool
 from .mail import Mailer, Message
 from .pages.drafts import DRAFT_SECONDS
+from .private_files import private_directory, write_private
 from .services import Services, booking_services
 from .settings import Settings
 
@@ -84,16 +84,22 @@ def expire_due() -> int:
     return len(_with_services(lambda services: services.bookings.expire_due()))
 
 
-def send_verification(email: str, name: str, code: str) -> str:
-    """E-mail the verification code of a new account."""
+def send_verification(account_id: int) -> str | None:
+    """E-mail the current verification code of an unverified account (None if it has none).
+
+    The job carries only the account id: the code (sealed in PostgreSQL), the address and the
+    name are read here, so that none of them is in Redis, its AOF or the worker's log."""
+    pending = _with_services(lambda services: services.accounts.pending_code(account_id))
+    if pending is None:
+        return None
+    email, name, code = pending.email, pending.name, pending.code
     text = (
         f"Halo {name},\n\nKode verifikasi akun Antri Anda: {code}\n"
         "Kode berlaku 30 menit. Jangan berikan kode ini kepada siapa pun, termasuk petugas.\n\n"
         f"Your Antri verification code is {code}; it is valid for 30 minutes.\n"
     )
     message = Message(to=email, subject=f"Kode verifikasi Antri: {code}", text=text)
-    digest = hashlib.sha256(f"{email}:{code}".encode()).hexdigest()[:24]
-    return _mailer().send(message, key=f"verify-{digest}")
+    return _mailer().send(message, key=pending.key)
 
 
 def send_confirmation(booking_id: str) -> str | None:
@@ -132,12 +138,10 @@ def write_receipt(booking_id: str) -> str | None:
         found = await services.bookings.proof_of(UUID(booking_id))
         if found is None:
             return None
-        directory = _settings().data_dir / "receipts"
-        directory.mkdir(parents=True, exist_ok=True)
+        # A receipt holds the booking's valid signed QR code: its owner's only.
+        directory = private_directory(_settings().data_dir / "receipts")
         path = directory / f"{booking_id}.pdf"
-        partial = path.with_suffix(".part")
-        partial.write_bytes(proof_pdf(found[1]))
-        partial.replace(path)
+        write_private(path, proof_pdf(found[1]))
         return str(path)
 
     return _with_services(work)
@@ -233,9 +237,9 @@ class JobQueue:
             )
         )
 
-    async def verification(self, email: str, name: str, code: str) -> None:
-        """Mail a verification code."""
-        await self._enqueue(lambda: self._queue.enqueue(send_verification, email, name, code))
+    async def verification(self, account_id: int) -> None:
+        """Mail the account's verification code (the job reads it; only the id is queued)."""
+        await self._enqueue(lambda: self._queue.enqueue(send_verification, account_id))
 
     def close(self) -> None:
         """Close the queue's Redis connections."""

@@ -18,6 +18,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .private_files import private_directory
+
 # Keys become file names, so they are held to a safe alphabet.
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _SMTP_TIMEOUT_SECONDS = 30.0
@@ -95,7 +97,7 @@ class Mailer:
         else:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
             name = f"{stamp}-{hashlib.sha256(data).hexdigest()[:12]}.eml"
-        self.outbox.mkdir(parents=True, exist_ok=True)
+        private_directory(self.outbox)
         final = self.outbox / name
         if final.exists():
             return name
@@ -118,7 +120,7 @@ class Mailer:
         message_id = str(composed["Message-ID"])
         if marker is not None:
             # At-least-once: a crash between the send and this write means one resend.
-            marker.parent.mkdir(parents=True, exist_ok=True)
+            private_directory(marker.parent)
             temp = _write_temp(marker.parent, message_id.encode())
             os.replace(temp, marker)
         return message_id

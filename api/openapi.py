@@ -1131,15 +1131,17 @@ PATHS: Final[Json] = {
             "payments",
             {
                 200: ok(ref("SandboxPayment")),
-                401: failure(401, "bad_signature", note="Passed on from the callback."),
                 404: failure(404, "unknown_billing_code"),
                 409: failure(409, "billing_expired", "booking_cancelled", "already_paid"),
                 **BOOKING_INVALID,
                 429: failure(429, "too_many_attempts", note="Unknown codes, per client address."),
-                502: failure(502, note="The callback failed; its code and message are passed on."),
+                502: failure(502, "callback_failed", note="The callback recorded nothing."),
                 **UNAVAILABLE,
             },
-            description="Refusals of the callback are passed on with its status (5xx as 502).",
+            description=(
+                "Off unless ANTRI_SANDBOX_PAYMENTS is set. The callback goes to ANTRI_PUBLIC_URL"
+                " (else this server); the answer is what the database recorded, read back."
+            ),
             body=ref("SandboxPayRequest"),
         )
     },

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from .booking.accounts import Accounts
 from .booking.bookings import Bookings
 from .booking.calendar import Holidays
 from .booking.fees import FeeSchedule
@@ -25,6 +26,8 @@ class Services:
     slots: Slots
     bookings: Bookings
     payments: Payments
+    #: without Redis: enough for the jobs (no login sessions)
+    accounts: Accounts
 
 
 def booking_services(pool: asyncpg.Pool, settings: Settings) -> Services:
@@ -38,4 +41,4 @@ def booking_services(pool: asyncpg.Pool, settings: Settings) -> Services:
         timedelta(seconds=settings.payment_window_seconds),
         settings.secret,
     )
-    return Services(slots, bookings, Payments(pool))
+    return Services(slots, bookings, Payments(pool), Accounts(pool, None, settings.secret))

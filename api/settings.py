@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from queue_engine.keys import ROOM_NAME
 from queue_engine.settings import EngineSettings, RoomSettings
+
+from .private_files import kept_secret
 
 
 class SettingsError(ValueError):
@@ -45,8 +46,8 @@ class Settings:
     payment_secret: bytes = b""
     #: an unpaid booking is cancelled this long after it was made
     payment_window_seconds: int = 7200
-    #: serve the sandbox bank (turn off where a real payment gateway calls back)
-    sandbox_payments: bool = True
+    #: serve the sandbox bank (anyone may pay any billing code for free): only when asked for
+    sandbox_payments: bool = False
     #: None: e-mails are written to data_dir/outbox
     smtp_url: str | None = None
     #: where the sandbox bank sends its callbacks (default: this server)
@@ -122,7 +123,7 @@ class Settings:
             payment_secret=_secret(env, "ANTRI_PAYMENT_SECRET", data_dir / "payment-secret"),
             payment_window_seconds=_int(env, "ANTRI_PAYMENT_WINDOW_SECONDS", 7200),
             smtp_url=_url(env, "ANTRI_SMTP_URL", SMTP_SCHEMES),
-            sandbox_payments=_bool(env, "ANTRI_SANDBOX_PAYMENTS", True),
+            sandbox_payments=_bool(env, "ANTRI_SANDBOX_PAYMENTS", False),
             public_url=_url(env, "ANTRI_PUBLIC_URL", HTTP_SCHEMES),
             room_defaults=defaults,
         )
@@ -194,18 +195,7 @@ def _secret(env: Mapping[str, str], name: str, path: Path) -> bytes:
 def _kept_secret(path: Path) -> bytes:
     """A random secret generated on first run and kept in `path` (readable by its owner only)."""
     try:
-        return _read_or_make_secret(path)
+        return kept_secret(path)
     except OSError as exc:
         message = f"ANTRI_DATA_DIR: cannot keep a secret in {path}: {exc.strerror}"
         raise SettingsError(message) from None
-
-
-def _read_or_make_secret(path: Path) -> bytes:
-    if path.exists():
-        return path.read_text().strip().encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value.encode()

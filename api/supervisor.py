@@ -33,6 +33,7 @@ from .database import EmbeddedPostgres
 from .datadir import DataDirBusy, DataDirLock
 from .embedded import EmbeddedError, RedisServer
 from .preflight import StartError, check_database, check_redis, listening_sockets, redacted
+from .private_files import generated, kept_secret
 from .serving import GRACE_SECONDS
 from .settings import Settings
 
@@ -129,8 +130,19 @@ def _start(
         f"Antri is up: {url}  (waiting room: {url}antre/{settings.guard_room};"
         f" {len(apps)} app processes, {len(workers)} workers)"
     )
-    print(f"Admin token: {settings.admin_token}", flush=True)
+    print(admin_token_notice(settings), flush=True)
     return apps, workers
+
+
+def admin_token_notice(settings: Settings) -> str:
+    """The admin token itself only at the start that generated it; afterwards, where it is (a
+    token printed at every start ends up in every log the output is kept in)."""
+    kept = settings.data_dir / "admin-token"
+    if kept in generated:
+        return f"Admin token (new, shown this once; kept in {kept}): {settings.admin_token}"
+    if kept.exists():
+        return f"Admin token: in {kept}"
+    return "Admin token: from ANTRI_ADMIN_TOKEN"
 
 
 def _watch(apps: Processes, workers: Processes) -> None:
@@ -249,13 +261,20 @@ def _redis(settings: Settings) -> Iterator[Settings]:
     if settings.redis_url is not None:
         yield settings
         return
-    server = RedisServer(settings.data_dir / "redis", child_of_antri=True)
+    # A password, so that no other local process can read or forge what Redis holds (login
+    # sessions, admissions); kept beside the data, 0600, given to redis-server on its stdin.
+    password_file = settings.data_dir / "redis-password"
+    password = kept_secret(password_file).decode()
+    server = RedisServer(settings.data_dir / "redis", child_of_antri=True, password=password)
     try:
         server.start()
     except EmbeddedError as exc:
         raise StartError(f"ANTRI_DATA_DIR: the embedded Redis did not start: {exc}") from None
     try:
-        print(f"Redis (embedded, AOF on) at {server.url}, data in {server.directory}/")
+        print(
+            f"Redis (embedded, AOF on, password in {password_file}) at {server.address},"
+            f" data in {server.directory}/"
+        )
         yield dataclasses.replace(settings, redis_url=server.url)
     finally:
         server.stop()

@@ -104,6 +104,8 @@ def antri_env(opts: Options, data_dir: Path, admin_token: str) -> dict[str, str]
     return env | {
         "ANTRI_DATA_DIR": str(data_dir),
         "ANTRI_ADMIN_TOKEN": admin_token,
+        # The crowd pays at the sandbox bank (off unless asked for).
+        "ANTRI_SANDBOX_PAYMENTS": "1",
         "ANTRI_ROOMS": opts.load.room,
         "ANTRI_RATE_PER_MINUTE": str(opts.room.rate_per_minute),
         "ANTRI_BURST": str(opts.room.burst),

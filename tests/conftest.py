@@ -151,6 +151,8 @@ def test_settings(
         database_url=database,
         data_key=DATA_KEY,
         payment_secret=PAYMENT_SECRET,
+        # The tests pay their bookings at the sandbox bank (off unless asked for).
+        sandbox_payments=True,
         feed_inventory=False,
         sweep_seconds=0.5,
         engine=FAST,

@@ -32,6 +32,7 @@ from .booking_support import (
     set_capacity,
 )
 from .conftest import ADMIN_TOKEN, PAYMENT_SECRET, AppFactory
+from .documents_support import jpeg
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
@@ -495,8 +496,7 @@ async def test_documents_are_checked_by_content(make_client: AppFactory) -> None
         payload.add_field(name, data, filename=filename, content_type="image/jpeg")
         return payload
 
-    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 2000
-    ok = await client.post(url, data=form("ktp", jpeg), headers=headers)
+    ok = await client.post(url, data=form("ktp", jpeg()), headers=headers)
     assert ok.status == 201, await ok.text()
     assert (await ok.json())["saved"][0]["media_type"] == "image/jpeg"
     html = await client.post(
@@ -507,7 +507,7 @@ async def test_documents_are_checked_by_content(make_client: AppFactory) -> None
         url, data=form("kk", b"%PDF-" + b"0" * (2 * 1024 * 1024)), headers=headers
     )
     assert big.status == 413
-    unknown = await client.post(url, data=form("selfie", jpeg), headers=headers)
+    unknown = await client.post(url, data=form("selfie", jpeg()), headers=headers)
     assert unknown.status == 422
     view = await (await client.get(f"/api/v1/bookings/{receipt['id']}", headers=headers)).json()
     assert [d["kind"] for d in view["documents"]] == ["ktp"]

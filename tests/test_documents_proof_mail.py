@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 import socketserver
 import stat
+import struct
 import threading
 import zlib
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from api.booking.documents import (
     MAX_DOCUMENT_BYTES,
@@ -24,12 +27,15 @@ from api.booking.documents import (
     DocumentStore,
     sniff_media_type,
 )
+from api.booking.inspection import MAX_PDF_OBJECTS
 from api.booking.proof import Proof, proof_pdf, qr_png, qr_svg, rupiah, sesi, tanggal
 from api.mail import Mailer, Message, read_outbox
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200)
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+from .documents_support import fpdf_document, jpeg, pdf, png, raw_pdf
+
+JPEG = jpeg()
+PNG = png()
+PDF = pdf()
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -135,8 +141,6 @@ def test_exactly_the_limit_is_accepted(store: DocumentStore) -> None:
         ([JPEG, b"...<ScRiPt>alert(1)</script>"], 415, "unsupported_type"),
         ([PNG[:30], b"<?p", b"hp system($_GET['c']); ?>"], 415, "unsupported_type"),
         ([b"\xff\xd8\xff\xe0<html><body>"], 415, "unsupported_type"),
-        ([PDF, b"<< /S /JavaScript /JS (app.alert(1)) >>"], 415, "unsupported_type"),
-        ([PDF, b"<< /OpenAction << /J", b"S (x) >> >>"], 415, "unsupported_type"),
     ],
 )
 def test_refused_uploads(store: DocumentStore, chunks: list[bytes], status: int, code: str) -> None:
@@ -148,10 +152,140 @@ def test_refused_uploads(store: DocumentStore, chunks: list[bytes], status: int,
     assert _leftovers(store, 5) == []
 
 
-def test_markup_past_the_image_window_is_not_scanned(store: DocumentStore) -> None:
-    # Only the first 64 KiB of an image is checked; that keeps big photos cheap.
-    body = JPEG + b"\0" * (64 * 1024) + b"<script>"
-    assert store.save(9, DocumentKind.KTP, [body]).media_type == "image/jpeg"
+def _refused(store: DocumentStore, body: bytes, chunk: int = 65536) -> DocumentRejected:
+    with pytest.raises(DocumentRejected) as caught:
+        store.save(
+            9, DocumentKind.SUPPORTING, [body[i : i + chunk] for i in range(0, len(body), chunk)]
+        )
+    assert (caught.value.status, caught.value.code) == (415, "unsupported_type")
+    assert list((store.root / "9").glob("pendukung-*")) == []
+    assert _leftovers(store, 9) == []
+    return caught.value
+
+
+@pytest.mark.parametrize("padding", [64 * 1024, 64 * 1024 - 3, 1024 * 1024])
+def test_markup_anywhere_in_an_image_is_refused(store: DocumentStore, padding: int) -> None:
+    # The whole file is scanned, not its first 64 KiB (and markup split across chunks is found).
+    _refused(store, JPEG + b"\0" * padding + b"<script>alert(1)</script>")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [b'<x onload="alert(1)">', b"<svg/onload=alert(1)>", b"<img src=x OnError = alert(1)>",
+     b'<a href="JavaScript:alert(1)">', b'<?xml version="1.0"?>'],
+)  # fmt: skip
+def test_event_handler_markup_in_a_real_image_is_refused(
+    store: DocumentStore, markup: bytes
+) -> None:
+    _refused(store, PNG + markup)
+    _refused(store, JPEG[:200] + markup + JPEG[200:])
+
+
+def test_an_svg_behind_png_magic_is_refused(store: DocumentStore) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
+    _refused(store, b"\x89PNG\r\n\x1a\n" + svg)
+    # No markup at all: PNG magic before anything that is not a PNG is still no image.
+    assert "image" in _refused(store, b"\x89PNG\r\n\x1a\n" + b"\0" * 2048).message
+    assert "image" in _refused(store, b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8).message
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG header claiming `width` x `height` pixels (what a decompression bomb declares)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + header
+    return (
+        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk
+        + struct.pack(">I", zlib.crc32(chunk)) + b"\0\0\0\0IEND\xaeB`\x82"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("width", "height"), [(50_000, 50_000), (10_001, 10), (7_000, 7_000)])
+def test_an_image_of_absurd_dimensions_is_refused_undecoded(
+    store: DocumentStore, width: int, height: int
+) -> None:
+    assert "too large" in _refused(store, _png_claiming(width, height)).message
+
+
+def test_a_real_image_over_the_side_limit_is_refused(store: DocumentStore) -> None:
+    wide = io.BytesIO()
+    Image.new("L", (10_001, 8)).save(wide, format="PNG")
+    assert "too large" in _refused(store, wide.getvalue()).message
+
+
+def test_a_png_with_a_broken_chunk_is_refused(store: DocumentStore) -> None:
+    broken = bytearray(PNG)
+    broken[40] ^= 0xFF  # inside the image data: its checksum no longer matches
+    _refused(store, bytes(broken))
+
+
+ESCAPED_SCRIPT = b"<< /S /J#61v#61Script /J#53 (app.alert\\(1\\)) >>"
+ATTACHED = (
+    b"<< /Type /Filespec /F (a.exe) /EF << /F 6 0 R >> >>",
+    b"<< /Type /EmbeddedFile /Length 1 >>\nstream\nx\nendstream",
+)
+
+
+@pytest.mark.parametrize(
+    ("catalog", "more"),
+    [
+        (b"/Names << /JavaScript 4 0 R >>", [b"<< /Names [(x) 5 0 R] >>",
+                                             b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"]),
+        # The same names written with #xx escapes: the same names to a PDF reader.
+        (b"/Names << /J#61vaScript 4 0 R >>", [b"<< /Names [(x) 5 0 R] >>", ESCAPED_SCRIPT]),
+        (b"/OpenAction 4 0 R", [b"<< /S /Launch /F (calc.exe) >>"]),
+        (b"/Open#41ction 4 0 R", [b"<< /S /Lau#6Ech /F (calc.exe) >>"]),
+        (b"/OpenAction << /S /GoTo /D [3 0 R /Fit] /Next 4 0 R >>", [b"<< /S /URI /URI (x) >>"]),
+        (b"/AcroForm << /Fields [] /XFA 4 0 R >>", [b"<< /Length 0 >>\nstream\n\nendstream"]),
+        (b"/Names << /EmbeddedFiles 4 0 R >>", [b"<< /Names [(a.exe) 5 0 R] >>", *ATTACHED]),
+        (b"/AA << /WC 4 0 R >>", [b"<< /S /Named /N /Print >>"]),
+        # Nothing points to it: still refused (a viewer repairing the file may find it).
+        (b"", [b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"]),
+    ],
+)  # fmt: skip
+def test_pdfs_with_active_content_are_refused(
+    store: DocumentStore, catalog: bytes, more: list[bytes]
+) -> None:
+    refusal = _refused(store, raw_pdf(catalog, *more))
+    assert "active content" in refusal.message
+
+
+def test_a_launch_action_on_a_page_link_is_refused(store: DocumentStore) -> None:
+    link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] /A << /S /Launch /F (x.exe) >> >>"
+    body = raw_pdf(b"", link).replace(
+        b"/MediaBox [0 0 595 842]", b"/MediaBox [0 0 595 842] /Annots [4 0 R]"
+    )
+    assert "active content" in _refused(store, body).message
+
+
+def test_a_pdf_of_too_many_objects_is_refused_unwalked(store: DocumentStore) -> None:
+    many = [b"<< /N %d >>" % n for n in range(MAX_PDF_OBJECTS)]
+    assert "too many objects" in _refused(store, raw_pdf(b"", *many)).message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"%PDF-1.7\n" + b"\0" * 4096, b"%PDF-1.4\n" + b"0" * 4096, raw_pdf(b"")[:-40]],
+)
+def test_what_only_starts_like_a_pdf_is_refused(store: DocumentStore, body: bytes) -> None:
+    _refused(store, body)
+
+
+@pytest.mark.parametrize(
+    ("body", "media_type"),
+    [
+        (PDF, "application/pdf"),
+        # fpdf2 opens at the first page (an /OpenAction destination): harmless, accepted.
+        (fpdf_document(), "application/pdf"),
+        (raw_pdf(b"/OpenAction [3 0 R /FitH null]"), "application/pdf"),
+        (JPEG, "image/jpeg"),
+        (jpeg(4000, 3000), "image/jpeg"),
+        (PNG, "image/png"),
+    ],
+)
+def test_real_documents_are_accepted(store: DocumentStore, body: bytes, media_type: str) -> None:
+    stored = store.save(10, DocumentKind.SUPPORTING, [body])
+    assert stored.media_type == media_type
+    assert (store.root / stored.path).read_bytes() == body
 
 
 def test_failed_reupload_keeps_the_earlier_file(store: DocumentStore) -> None:

@@ -34,12 +34,13 @@ from .booking_support import (
 )
 from .conftest import AppFactory
 from .conftest import test_settings as settings_for
+from .documents_support import pdf, png
 from .page_support import csrf_of, location, post_form, session_of, sign_in
 from .test_accounts_and_jobs import run_jobs
 
 FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
-PDF = b"%PDF-1.4\n" + b"0" * 4096
+PNG = png()
+PDF = pdf()
 
 
 async def applicant_ready(make_client: AppFactory) -> tuple[TestClient, int]:

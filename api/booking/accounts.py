@@ -27,6 +27,7 @@ from . import attempts
 from .application import is_worded, mobile_number
 from .codes import verification_code
 from .errors import Conflict, Forbidden, Invalid, TooManyAttempts, Unauthenticated
+from .sealing import Sealer
 
 SESSION_SECONDS = 12 * 3600
 VERIFICATION_TTL = timedelta(minutes=30)
@@ -73,6 +74,17 @@ class Account:
     id: int
     email: str
     name: str
+
+
+@dataclass(frozen=True)
+class PendingCode:
+    """A verification code still to be mailed, read back by the mail job; `key` tells this
+    code's mail from another code's without revealing it."""
+
+    email: str
+    name: str
+    code: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,8 @@ class Accounts:
         # What an unknown e-mail address's password is checked against, so that a login for
         # one takes as long as a wrong password for a real account (no enumeration by timing).
         self._dummy_hash: str | None = None
+        # The code is also kept sealed, for the mail job that is given only the account id.
+        self._code_sealer = Sealer(secret, b"antri verification code sealed v1")
 
     @property
     def redis(self) -> RedisClient:
@@ -225,15 +239,33 @@ class Accounts:
     async def _new_code(self, conn: asyncpg.Connection, account_id: int) -> str:
         code = verification_code()
         await conn.execute(
-            "INSERT INTO email_verifications (account_id, code_hash, expires_at)"
-            " VALUES ($1, $2, now() + $3)"
+            "INSERT INTO email_verifications (account_id, code_hash, expires_at, code_sealed)"
+            " VALUES ($1, $2, now() + $3, $4)"
             " ON CONFLICT (account_id) DO UPDATE"
-            " SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = 0",
+            " SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = 0,"
+            " code_sealed = excluded.code_sealed",
             account_id,
             self._code_hash(account_id, code),
             VERIFICATION_TTL,
+            self._code_sealer.seal(code),
         )
         return code
+
+    async def pending_code(self, account_id: int) -> PendingCode | None:
+        """The live verification code of an unverified account, for its mail (None once it is
+        verified, expired or replaced by nothing)."""
+        row = await self.pool.fetchrow(
+            "SELECT a.email, a.name, v.code_sealed FROM accounts a"
+            " JOIN email_verifications v ON v.account_id = a.id"
+            " WHERE a.id = $1 AND a.verified_at IS NULL AND v.expires_at > now()"
+            " AND v.code_sealed IS NOT NULL",
+            account_id,
+        )
+        if row is None:
+            return None
+        sealed = bytes(row["code_sealed"])
+        key = f"verify-{account_id}-{hashlib.sha256(sealed).hexdigest()[:16]}"
+        return PendingCode(row["email"], row["name"], self._code_sealer.unseal(sealed), key)
 
     async def new_code(self, email: str) -> Registration | None:
         """A fresh verification code for an unverified account (None for an unknown or verified

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from api.booking.errors import BookingError
+from api.booking.inspection import Inadmissible, MarkupScan, check_image, check_pdf
+from api.private_files import private_directory
 
 
 class DocumentKind(StrEnum):
@@ -48,8 +50,6 @@ DRAFT_PREFIX = "draft-"
 
 #: Long enough for every signature below (PNG's is the longest).
 SNIFF_BYTES = 8
-#: How far into an image to look for markup that would make it a polyglot.
-POLYGLOT_WINDOW = 64 * 1024
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -58,11 +58,6 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 _ACTIVE_CONTENT = "The file carries scripts or markup and was refused."
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
-# Browsers parse tags case-insensitively, so images are scanned lower-cased.
-_IMAGE_MARKERS = (b"<script", b"<?php", b"<html")
-# PDF names are case-sensitive; "/JS" is the key holding a JavaScript action's code. Names written
-# with #xx escapes or hidden in compressed object streams get past this: a cheap filter, not AV.
-_PDF_MARKERS = (b"/JavaScript", b"/JS")
 
 
 def sniff_media_type(head: bytes) -> str | None:
@@ -112,44 +107,12 @@ class StoredDocument:
     path: Path
 
 
-class _MarkerScan:
-    """Looks for byte markers across chunk boundaries, up to an optional limit."""
-
-    def __init__(self, markers: tuple[bytes, ...], *, limit: int | None, fold_case: bool) -> None:
-        self._markers = markers
-        self._limit = limit
-        self._fold_case = fold_case
-        self._overlap = max(len(m) for m in markers) - 1
-        self._tail = b""
-        self._seen = 0
-
-    def feed(self, chunk: bytes) -> bool:
-        """Scan one more chunk; True when a marker was found."""
-        if self._limit is not None:
-            chunk = chunk[: max(self._limit - self._seen, 0)]
-            if not chunk:
-                return False
-        self._seen += len(chunk)
-        if self._fold_case:
-            chunk = chunk.lower()
-        window = self._tail + chunk
-        self._tail = window[-self._overlap :]
-        return any(marker in window for marker in self._markers)
-
-
-def _scanner_for(media_type: str) -> _MarkerScan:
-    if media_type == "application/pdf":
-        return _MarkerScan(_PDF_MARKERS, limit=None, fold_case=False)
-    return _MarkerScan(_IMAGE_MARKERS, limit=POLYGLOT_WINDOW, fold_case=True)
-
-
 class DocumentStore:
     """Documents under <root>/<booking_id>/, one file per kind, private to the service user."""
 
     def __init__(self, root: Path) -> None:
         # The root must sit outside any static/web root: files are only served through `open`.
-        self.root = root
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root = private_directory(root)
 
     def save(
         self, booking_id: int | str, kind: DocumentKind, chunks: Iterable[bytes]
@@ -165,6 +128,7 @@ class DocumentStore:
                 media_type, size, sha256 = self._receive(chunks, out)
                 out.flush()
                 os.fsync(out.fileno())
+            _inspect(temp, media_type)
             name = f"{kind.value}-{sha256[:16]}{_EXTENSIONS[media_type]}"
             with self._locked(directory):
                 os.replace(temp, directory / name)
@@ -233,7 +197,8 @@ class DocumentStore:
         # Bytes held back until SNIFF_BYTES have arrived; at most SNIFF_BYTES-1 plus one chunk.
         pending = b""
         media_type: str | None = None
-        scan: _MarkerScan | None = None
+        # Images are scanned for markup to their last byte (a PDF is parsed once stored).
+        scan: MarkupScan | None = None
         for chunk in chunks:
             if not chunk:
                 continue
@@ -249,9 +214,9 @@ class DocumentStore:
                 media_type = sniff_media_type(pending[:SNIFF_BYTES])
                 if media_type is None:
                     raise DocumentRejected.unsupported_type()
-                scan = _scanner_for(media_type)
+                scan = MarkupScan()
                 chunk, pending = pending, b""
-            if scan.feed(chunk):
+            if media_type != "application/pdf" and scan.feed(chunk):
                 raise DocumentRejected.unsupported_type(_ACTIVE_CONTENT)
         if size == 0:
             raise DocumentRejected.empty()
@@ -260,7 +225,7 @@ class DocumentStore:
             media_type = sniff_media_type(pending)
             if media_type is None:
                 raise DocumentRejected.unsupported_type()
-            if _scanner_for(media_type).feed(pending):
+            if media_type != "application/pdf" and MarkupScan().feed(pending):
                 raise DocumentRejected.unsupported_type(_ACTIVE_CONTENT)
         return media_type, size, digest.hexdigest()
 
@@ -274,6 +239,18 @@ class DocumentStore:
             yield
         finally:
             os.close(fd)  # closing drops the lock
+
+
+def _inspect(path: Path, media_type: str) -> None:
+    """Refuse (415) a stored upload that is not really what its first bytes say, or is a PDF
+    with active content: parsed by the library made for its format."""
+    try:
+        if media_type == "application/pdf":
+            check_pdf(path)
+        else:
+            check_image(path, media_type)
+    except Inadmissible as refusal:
+        raise DocumentRejected.unsupported_type(str(refusal)) from None
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -21,6 +21,14 @@ class Paid:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A payment as the database holds it."""
+
+    booking_id: UUID
+    booking_code: str
+
+
 class Payments:
     """Billing codes and their payment, on a PostgreSQL pool."""
 
@@ -39,6 +47,17 @@ class Payments:
         if row["status"] != "awaiting_payment" or row["overdue"]:
             raise _not_payable(row["status"], row["overdue"])
         return int(row["amount"])
+
+    async def recorded(self, code: str, transaction_id: str) -> Recorded | None:
+        """The payment of billing code `code` by `transaction_id`, if it was recorded."""
+        row = await self.pool.fetchrow(
+            "SELECT b.id, b.booking_code FROM payments p"
+            " JOIN bookings b ON b.id = p.booking_id"
+            " WHERE p.transaction_id = $1 AND b.billing_code = $2",
+            transaction_id,
+            code,
+        )
+        return None if row is None else Recorded(row["id"], row["booking_code"])
 
     async def pay(self, code: str, amount: int, transaction_id: str, paid_at: datetime) -> Paid:
         """Record the bank's payment of a billing code: the booking is confirmed. A repeated

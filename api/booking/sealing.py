@@ -17,6 +17,25 @@ def _derive(master: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
 
 
+class Sealer:
+    """AES-GCM with a key derived from `master` for one `purpose` (also its associated data, so
+    that text sealed for one purpose does not open as another's)."""
+
+    def __init__(self, master: bytes, purpose: bytes) -> None:
+        self._aead = AESGCM(_derive(master, purpose))
+        self._purpose = purpose
+
+    def seal(self, text: str) -> bytes:
+        """A fresh nonce followed by the ciphertext and tag."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, text.encode(), self._purpose)
+
+    def unseal(self, sealed: bytes) -> str:
+        """The text back from `seal`'s output (raises InvalidTag if it was altered)."""
+        nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+        return self._aead.decrypt(nonce, body, self._purpose).decode()
+
+
 class NikSealer:
     """Seals NIKs with a key derived from the data key in the settings.
 

@@ -14,9 +14,7 @@ from ..web import cookie_header, json_response, read_json_object, strict_fields
 async def register(request: web.Request) -> web.Response:
     """POST /api/v1/accounts: a new account; the verification code goes out by e-mail."""
     registration = await request.config_dict[ACCOUNTS].register(await read_json_object(request))
-    await request.config_dict[JOBS].verification(
-        registration.email, registration.name, registration.code
-    )
+    await request.config_dict[JOBS].verification(registration.account_id)
     return json_response(
         {"id": registration.account_id, "email": registration.email, "verified": False}, 201
     )
@@ -35,9 +33,7 @@ async def resend(request: web.Request) -> web.Response:
     body = strict_fields(await read_json_object(request), {"email": str})
     registration = await request.config_dict[ACCOUNTS].new_code(body["email"].strip())
     if registration is not None:
-        await request.config_dict[JOBS].verification(
-            registration.email, registration.name, registration.code
-        )
+        await request.config_dict[JOBS].verification(registration.account_id)
     return json_response({"sent": True}, 202)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,10 @@ from ..appkeys import ACCOUNTS, BOOKING_METRICS, JOBS, PAYMENTS, SETTINGS
 from ..booking import attempts, signatures
 from ..booking.errors import NotFound, Refused
 from ..errors import ApiError
+from ..settings import Settings
 from ..web import JSON, json_response, read_json_object, strict_fields
+
+log = logging.getLogger(__name__)
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -105,11 +109,16 @@ async def notify_paid(
     request: web.Request, code: str, amount: int, transaction_id: str
 ) -> dict[str, Any]:
     """Tell Antri that the sandbox bank collected `amount` for `code`: the signed payment
-    callback, over real HTTP as a real bank would send it. Its answer; ApiError if refused.
+    callback, over real HTTP as a real bank would send it. What the database then holds for
+    this transaction; the reason it is not payable (Refused), or ApiError(502) if the callback
+    recorded nothing.
 
-    The same `transaction_id` sent again is answered as the first time (`replayed`), so a
-    notice whose fate is unknown may simply be sent again."""
+    The callback goes only where the configuration says (never where a request header points),
+    and its reply decides nothing: the payer is told what was recorded, read back. The same
+    `transaction_id` sent again is answered as the first time (`replayed`), so a notice whose
+    fate is unknown may simply be sent again."""
     settings = request.config_dict[SETTINGS]
+    payments = request.config_dict[PAYMENTS]
     notice = orjson.dumps(
         {
             "billing_code": code,
@@ -122,26 +131,51 @@ async def notify_paid(
         "Content-Type": JSON,
         signatures.HEADER: signatures.sign(settings.payment_secret, notice, int(time.time())),
     }
-    base = settings.public_url or str(request.url.origin())
+    earlier = await payments.recorded(code, transaction_id)
+    url = f"{callback_base(request, settings)}/api/v1/payments/callback"
     timeout = aiohttp.ClientTimeout(total=10)
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(f"{base}/api/v1/payments/callback", data=notice, headers=headers) as reply,
+            session.post(url, data=notice, headers=headers) as reply,
         ):
-            answer = await reply.json(content_type=None)
-    except (aiohttp.ClientError, TimeoutError, ValueError):
-        raise ApiError(
-            502, "callback_failed", "The sandbox bank could not reach Antri's callback."
-        ) from None
-    if reply.status != 200 or not isinstance(answer, dict):
-        answer = answer if isinstance(answer, dict) else {}
-        raise ApiError(
-            reply.status if 400 <= reply.status < 500 else 502,
-            answer.get("error", "payment_refused"),
-            answer.get("message", "The payment was refused."),
-        )
-    return answer
+            outcome = f"HTTP {reply.status}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        outcome = f"failed ({type(exc).__name__})"
+    recorded = await payments.recorded(code, transaction_id)
+    # The transaction id and the callee identify the event; the billing code and the
+    # signature stay out of the log.
+    log.info(
+        "sandbox bank: callback of %s to %s: %s; payment %s",
+        transaction_id,
+        url,
+        outcome,
+        "recorded" if recorded is not None else "NOT recorded",
+    )
+    if recorded is not None:
+        return {
+            "status": "confirmed",
+            "booking_id": str(recorded.booking_id),
+            "booking_code": recorded.booking_code,
+            "replayed": earlier is not None,
+        }
+    # Nothing recorded: why, as the database sees it (paid by another transaction, expired,
+    # cancelled, unknown); if it is still payable, the callback itself failed.
+    await payments.amount_due(code)
+    raise ApiError(502, "callback_failed", "The sandbox bank could not reach Antri's callback.")
+
+
+def callback_base(request: web.Request, settings: Settings) -> str:
+    """Where the sandbox bank calls back: ANTRI_PUBLIC_URL, else this very server at the local
+    address of the connection the request came in on (its socket, not a header the client
+    wrote)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    host, port = settings.host, settings.port
+    if isinstance(sockname, tuple):
+        host, port = sockname[0], sockname[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _paid_at(text: str) -> datetime:

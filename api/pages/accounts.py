@@ -98,9 +98,7 @@ async def register(request: web.Request) -> web.Response:
         error = refusal_text(_, refusal.code, refusal.message)
         context = _form(values, lanjut, error=error, taken=refusal.code == "email_taken")
         return page(request, "daftar.html", context, refusal_status(refusal), _retry(refusal))
-    await request.config_dict[JOBS].verification(
-        registration.email, registration.name, registration.code
-    )
+    await request.config_dict[JOBS].verification(registration.account_id)
     return _to_verify(request, registration.email, lanjut)
 
 
@@ -184,9 +182,7 @@ async def resend(request: web.Request) -> web.Response:
         }
         return page(request, "verifikasi.html", context, 429, _retry(refusal))
     if registration is not None:
-        await request.config_dict[JOBS].verification(
-            registration.email, registration.name, registration.code
-        )
+        await request.config_dict[JOBS].verification(registration.account_id)
     response = web.HTTPSeeOther(f"/verifikasi?terkirim=1&lanjut={quote(lanjut)}")
     set_cookie(response, request, PENDING_COOKIE, _cookie_safe(email), PENDING_SECONDS)
     raise response

@@ -78,7 +78,7 @@ async def pay(request: web.Request) -> web.Response:
         return _entry_page(request, kembali, code, *_refusal(request, refusal))
     try:
         answer = await notify_paid(request, code, amount, transaction_id)
-    except ApiError as refusal:
+    except (ApiError, Refused) as refusal:
         message, status = _refusal(request, refusal)
         if refusal.code == "callback_failed":
             # Nothing is known to be recorded: offer the same transaction again (safe to resend).

@@ -12,11 +12,12 @@ from api.appkeys import SETTINGS
 from api.mail import read_outbox
 
 from ..booking_support import nik, pool
+from ..documents_support import png
 from ..test_accounts_and_jobs import run_jobs
 from .conftest import ConsoleWatch, Shot, SiteFactory
 
 FAST_ROOM = {"rate_per_minute": 6000, "burst": 100, "max_active": 100}
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 4096
+PNG = png()
 
 
 async def click(page: Page, name: str) -> None:
