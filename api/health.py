@@ -7,7 +7,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from .appkeys import BOOKINGS, ENGINE, REGISTRY
+from .appkeys import BOOKINGS, ENGINE, REGISTRY, SCRAPED
 from .web import json_response
 
 
@@ -33,6 +33,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """GET /metrics: Prometheus text format."""
+    """GET /metrics: Prometheus text format (Redis, RQ and PostgreSQL read now, or at most
+    a couple of seconds ago)."""
+    await request.config_dict[SCRAPED].refresh()
     body = generate_latest(request.config_dict[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

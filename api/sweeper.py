@@ -39,7 +39,8 @@ class Sweeper:
 
     async def sweep(self) -> None:
         """One round: expire what is due, then feed the room."""
-        self.metrics.expired.inc(len(await self.bookings.expire_due()))
+        self.metrics.observe_pool(self.bookings.pool)
+        self.metrics.expired.labels("sweeper").inc(len(await self.bookings.expire_due()))
         remaining = await self.slots.inventory(datetime.now(UTC))
         self.metrics.places_remaining.set(remaining)
         if self.room is not None and remaining != self._fed:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import platform
 import re
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.appkeys import SETTINGS
+from api.jobs import expire_due, queue
+from api.refusals import UnavailableLog
+
 from .conftest import AppFactory
-from .test_http import admitted, rooms
+from .test_http import ADMIN, admitted, rooms
 
 DASHBOARDS = Path(__file__).parent.parent / "dashboards"
 METRIC = re.compile(r"\bantri_[a-z_]+\b")
@@ -44,3 +57,97 @@ async def test_every_queried_metric_is_exposed(make_client: AppFactory) -> None:
     assert len(names) >= 8
     missing = {n for n in names if family(n) not in families and n not in exposed}
     assert not missing, f"dashboards query metrics the app does not expose: {missing}"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a /metrics page, by name and labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await client.get("/metrics")
+    assert response.status == 200
+    return samples(await response.text())
+
+
+async def test_metrics_say_what_is_configured(make_client: AppFactory) -> None:
+    client = await make_client(rate_per_minute=600, burst=7, max_active=33)
+    guard, _ = rooms(client)
+    change = {"rate_per_minute": 90, "state": "paused", "event_starts_at": "2031-01-02T03:04:05Z"}
+    changed = await client.patch(f"/api/v1/admin/rooms/{guard}", json=change, headers=ADMIN)
+    assert changed.status == 200, await changed.text()
+    put = await client.put(
+        f"/api/v1/admin/rooms/{guard}/inventory", json={"remaining": 0}, headers=ADMIN
+    )
+    assert put.status == 200, await put.text()
+    room = (("room", guard),)
+    for _ in range(100):  # the background refresher exports the view it fetched
+        got = await scrape(client)
+        if got[("antri_room_sold_out", room)] == 1:
+            break
+        await asyncio.sleep(0.05)
+
+    def of(name: str, *labels: tuple[str, str]) -> float:
+        return got[(f"antri_{name}", tuple(sorted(room + labels)))]
+
+    assert of("room_rate_per_minute") == 90
+    assert of("room_burst") == 7
+    assert of("room_max_active") == 33
+    assert of("room_state", ("state", "paused")) == 1
+    assert of("room_state", ("state", "open")) == 0
+    assert of("room_sold_out") == 1
+    assert of("room_inventory") == 0
+    assert of("room_offers_pending") == 0
+    start = datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    assert of("room_event_start_timestamp_seconds") == start
+    assert abs(time.time() - of("room_view_refreshed_timestamp_seconds")) < 5
+    assert got[("antri_build_info", (("python", platform.python_version()), ("version", "0.1.0")))]
+    assert got[("process_resident_memory_bytes", ())] > 0
+    assert ("python_gc_collections_total", (("generation", "0"),)) in got
+    assert got[("antri_redis_up", ())] == 1
+    assert got[("antri_redis_used_memory_bytes", ())] > 0
+    assert got[("antri_database_up", ())] == 1
+    assert got[("antri_database_pool_max_connections", ())] > 0
+    assert got[("antri_rq_up", ())] == 1
+
+
+async def test_rq_metrics_show_a_scheduler_that_does_not_run(make_client: AppFactory) -> None:
+    client = await make_client()
+    settings = client.server.app[SETTINGS]
+    # A job due half a minute ago that no scheduler moved to the queue: what a dead worker
+    # and scheduler look like (no worker runs in the tests).
+    queue(settings).enqueue_at(
+        datetime.now(UTC) - timedelta(seconds=30), expire_due, job_id=f"late-{time.time_ns()}"
+    )
+    got = await scrape(client)
+    assert got[("antri_rq_scheduled_jobs", ())] >= 1
+    assert got[("antri_rq_scheduled_overdue_seconds", ())] >= 29
+    assert got[("antri_rq_workers", ())] == 0
+    assert got[("antri_rq_scheduler_up", ())] == 0
+
+
+async def test_metrics_say_redis_is_down(make_client: AppFactory) -> None:
+    client = await make_client("redis://127.0.0.1:1/0")
+    got = await scrape(client)
+    assert got[("antri_redis_up", ())] == 0
+    assert got[("antri_rq_up", ())] == 0
+    assert got[("antri_database_up", ())] == 1
+
+
+def test_a_burst_of_503s_is_logged_once_then_counted(caplog: pytest.LogCaptureFixture) -> None:
+    log = UnavailableLog(every=0.2)
+    outage = ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with caplog.at_level(logging.WARNING, logger="api.unavailable"):
+        for _ in range(500):
+            log.refused("/api/v1/rooms/{room}/status", outage)
+        time.sleep(0.25)
+        log.refused("/api/v1/rooms/{room}/join", outage)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert "503 on /api/v1/rooms/{room}/status: ConnectionError" in lines[0]
+    assert "499 more requests refused" in lines[1]
+    assert "/api/v1/rooms/{room}/status 499" in lines[1]
