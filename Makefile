@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test lint bench load screenshots clean
+.PHONY: install browser prometheus monitor dashboard-pictures run test lint bench load screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ lint: install
 	$(BIN)/ruff format --check queue_engine api tests bench loadtests
 	$(BIN)/mypy
 
-test: lint browser
+test: lint browser prometheus
 	$(BIN)/pytest -q
 
 # Debian's chromium for the browser tests (Playwright's own browser download cannot work here:
@@ -34,6 +34,26 @@ browser:
 		echo "installing $(BROWSER_PACKAGES) from Debian's packages"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
+
+# Debian's prometheus (with promtool) for the alert rules' unit tests, `make monitor` and the
+# test against a real Prometheus; installed when missing (needs root, as on CI).
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+		echo "installing prometheus from Debian's packages"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+# Prometheus with the shipped rules, scraping the running Antri (ANTRI_PORT, default 8080);
+# its data under var/prometheus, its UI on 127.0.0.1:$(PROMETHEUS_PORT).
+PROMETHEUS_PORT ?= 9090
+monitor: install prometheus
+	$(BIN)/python -m dashboards.monitor --port $(PROMETHEUS_PORT)
+
+# The dashboards' panels rendered from a short real run into docs/dashboards/*.png (no Grafana
+# here: matplotlib draws what Prometheus answered to each panel's queries; about 2 minutes).
+dashboard-pictures: install prometheus
+	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[pictures]'
+	$(BIN)/python -m dashboards.pictures
 
 # The key pages at a phone and a desktop size, into docs/screenshots/ (about 30 s).
 screenshots: install browser
