@@ -18,8 +18,8 @@ run: install
 	$(BIN)/antri up
 
 lint: install
-	$(BIN)/ruff check queue_engine api tests bench loadtests
-	$(BIN)/ruff format --check queue_engine api tests bench loadtests
+	$(BIN)/ruff check queue_engine api tests bench loadtests dashboards
+	$(BIN)/ruff format --check queue_engine api tests bench loadtests dashboards
 	$(BIN)/mypy
 
 test: lint browser prometheus

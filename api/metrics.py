@@ -87,6 +87,14 @@ class BookingMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
+        self.office_places = Gauge(
+            "office_places_remaining",
+            "Places left on released, bookable dates, by office.",
+            ["office"],
+            namespace=NAMESPACE,
+            registry=registry,
+            multiprocess_mode="max",
+        )
         self.pool_connections = Gauge(
             "database_pool_connections",
             "This process's PostgreSQL pool: connections in use and idle.",

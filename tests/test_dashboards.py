@@ -10,6 +10,7 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -18,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.appkeys import SETTINGS
 from api.jobs import expire_due, queue
 from api.refusals import UnavailableLog
+from dashboards import build
 
 from .conftest import AppFactory
 from .test_http import ADMIN, admitted, rooms
@@ -40,11 +42,79 @@ def family(name: str) -> str:
 
 
 def test_dashboard_is_valid_json_with_panels() -> None:
-    for path in (DASHBOARDS / "grafana" / "dashboards").glob("*.json"):
+    paths = sorted((DASHBOARDS / "grafana" / "dashboards").glob("*.json"))
+    assert len(paths) == 3
+    for path in paths:
         dashboard = json.loads(path.read_text())
         assert dashboard["panels"], path
         for panel in dashboard["panels"]:
             assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
+
+
+def test_dashboard_files_are_what_the_builder_makes() -> None:
+    for dashboard in build.DASHBOARDS:
+        assert build.path(dashboard).read_text() == build.text(dashboard), (
+            f"{build.path(dashboard).name} is stale: run `python -m dashboards.build`"
+        )
+
+
+def panels() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (dashboard["title"], panel)
+        for dashboard in map(build.render, build.DASHBOARDS)
+        for panel in dashboard["panels"]
+    ]
+
+
+def test_dashboards_import_with_any_prometheus() -> None:
+    for dashboard in map(build.render, build.DASHBOARDS):
+        assert [i["name"] for i in dashboard["__inputs"]] == ["DS_PROMETHEUS"]
+        variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+        assert variables["DS_PROMETHEUS"]["type"] == "datasource"  # provisioning resolves it
+        assert "instance" in variables
+        text = json.dumps(dashboard)
+        assert '"uid": "prometheus"' not in text, "a fixed datasource breaks UI imports"
+    for title, panel in panels():
+        assert panel["datasource"]["uid"] == "${DS_PROMETHEUS}", title
+        assert all(t["datasource"]["uid"] == "${DS_PROMETHEUS}" for t in panel["targets"])
+
+
+def test_every_panel_has_legends_units_and_a_description() -> None:
+    for title, panel in panels():
+        name = f"{title} / {panel['title']}"
+        assert panel["description"], name
+        assert panel["fieldConfig"]["defaults"]["unit"], name
+        assert all(t["legendFormat"] for t in panel["targets"]), name
+        if panel["type"] == "timeseries":
+            assert panel["options"]["legend"]["showLegend"], name
+
+
+def test_queries_add_up_across_processes() -> None:
+    """Counters' rates are summed over processes; a gauge that every process reports the same
+    (a room's view, a shared store's state) is never summed; windows are $__rate_interval."""
+    shared = re.compile(
+        r"\bsum\b[^(]*\((?:\s*)(antri_(visitors_waiting|sessions_active|room_|no_show|"
+        r"admission_rate|eta_last|redis_|rq_|database_up|places_remaining|office_places))"
+    )
+    for title, panel in panels():
+        for target in panel["targets"]:
+            expr = target["expr"]
+            assert not shared.search(expr), f"{panel['title']}: sums a shared gauge: {expr}"
+            assert not re.search(r"\[\d+[smh]\]", expr), f"{panel['title']}: fixed window"
+            if "rate(" in expr and "antri_" in expr and "_total" in expr:
+                assert re.match(r"^(sum|max|histogram_quantile)", expr), expr
+            assert 'instance=~"$instance"' in expr, f"{title} / {panel['title']}: {expr}"
+
+
+def test_error_panels_show_zero_when_healthy() -> None:
+    errors = re.compile(r'5\.\.|"503"|errors_total|rejected|_oom_|outcome!~')
+    checked = 0
+    for _, panel in panels():
+        for target in panel["targets"]:
+            if errors.search(target["expr"]):
+                checked += 1
+                assert target["expr"].endswith("or vector(0)"), f"{panel['title']}: {target}"
+    assert checked >= 8
 
 
 async def test_every_queried_metric_is_exposed(make_client: AppFactory) -> None:
