@@ -89,12 +89,12 @@ def expire_due() -> int:
 
 
 def _count_expired(job: str, count: int) -> None:
-    """Add to the running count of bookings `job` expired (the worker has no /metrics)."""
-    if count:
-        try:
-            queue().connection.hincrby(EXPIRED_BY_JOBS, job, count)
-        except (redis.RedisError, OSError):
-            log.warning("could not count %d bookings expired by %s", count, job)
+    """Add to the running count of bookings `job` expired (the worker has no /metrics); 0 too,
+    so that the count exists (and shows 0) once a job ran."""
+    try:
+        queue().connection.hincrby(EXPIRED_BY_JOBS, job, count)
+    except (redis.RedisError, OSError):
+        log.warning("could not count %d bookings expired by %s", count, job)
 
 
 def send_verification(email: str, name: str, code: str) -> str:
