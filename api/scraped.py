@@ -32,6 +32,9 @@ from .jobs import EXPIRED_BY_JOBS, QUEUE_NAME
 
 log = logging.getLogger(__name__)
 
+#: a worker heartbeat, or a scheduled job's lateness, older than this means it is not working
+STALE_SECONDS = 120.0
+
 
 @dataclass(frozen=True, slots=True)
 class JobsSnapshot:
@@ -95,6 +98,8 @@ class ScrapedMetrics:
         self._read_at = -math.inf
         self._lock = asyncio.Lock()
         self._jobs_connection: redis.Redis | None = None
+        #: RQ's state as last read (None until read, or while Redis does not answer)
+        self.jobs: JobsSnapshot | None = None
 
         def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
             return Gauge(
@@ -186,7 +191,9 @@ class ScrapedMetrics:
         except (RedisError, OSError) as exc:
             log.debug("reading RQ's state failed: %r", exc)
             self.jobs_up.set(0)
+            self.jobs = None
             return
+        self.jobs = jobs
         self.jobs_up.set(1)
         self.queued.set(jobs.queued)
         self.failed.set(jobs.failed)
@@ -198,6 +205,20 @@ class ScrapedMetrics:
         self.overdue.set(jobs.scheduled_overdue)
         for job, count in jobs.expired.items():
             self.worker_expired.labels(job).set(count)
+
+    def jobs_health(self) -> dict[str, str]:
+        """The worker's and the scheduler's state for /readyz: ok, missing, late or unknown."""
+        jobs = self.jobs
+        if jobs is None:
+            return {"worker": "unknown", "scheduler": "unknown"}
+        alive = jobs.workers > 0 and not jobs.heartbeat_age > STALE_SECONDS
+        if not jobs.scheduler:
+            scheduler = "missing"
+        elif jobs.scheduled_overdue > STALE_SECONDS:
+            scheduler = "late"
+        else:
+            scheduler = "ok"
+        return {"worker": "ok" if alive else "missing", "scheduler": scheduler}
 
     def close(self) -> None:
         """Close the synchronous connection RQ's state is read with."""

@@ -198,6 +198,15 @@ async def test_rq_metrics_show_a_scheduler_that_does_not_run(make_client: AppFac
     assert got[("antri_rq_scheduled_overdue_seconds", ())] >= 29
     assert got[("antri_rq_workers", ())] == 0
     assert got[("antri_rq_scheduler_up", ())] == 0
+    ready = await (await client.get("/readyz")).json()
+    # Told, without failing readiness: this process serves without a worker.
+    assert ready == {
+        "status": "ok",
+        "redis": "ok",
+        "database": "ok",
+        "worker": "missing",
+        "scheduler": "missing",
+    }
 
 
 async def test_metrics_say_redis_is_down(make_client: AppFactory) -> None:
