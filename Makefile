@@ -44,13 +44,14 @@ prometheus:
 			apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 # Prometheus with the shipped rules, scraping the running Antri (ANTRI_PORT, default 8080);
-# its data under var/prometheus, its UI on 127.0.0.1:$(PROMETHEUS_PORT).
+# its data under var/prometheus, its UI on 127.0.0.1:$(PROMETHEUS_PORT) (where systemd runs, the
+# Debian package starts its own service on 9090: pick another PROMETHEUS_PORT).
 PROMETHEUS_PORT ?= 9090
 monitor: install prometheus
 	$(BIN)/python -m dashboards.monitor --port $(PROMETHEUS_PORT)
 
 # The dashboards' panels rendered from a short real run into docs/dashboards/*.png (no Grafana
-# here: matplotlib draws what Prometheus answered to each panel's queries; about 2 minutes).
+# here: matplotlib draws what Prometheus answered to each panel's queries; about 3 minutes).
 dashboard-pictures: install prometheus
 	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[pictures]'
 	$(BIN)/python -m dashboards.pictures
