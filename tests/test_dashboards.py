@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.appkeys import SETTINGS
+from api.appkeys import BOOKINGS, ENGINE, SETTINGS
 from api.jobs import expire_due, queue
 from api.refusals import UnavailableLog
 from dashboards import build
@@ -230,3 +230,32 @@ def test_a_burst_of_503s_is_logged_once_then_counted(caplog: pytest.LogCaptureFi
     assert "503 on /api/v1/rooms/{room}/status: ConnectionError" in lines[0]
     assert "499 more requests refused" in lines[1]
     assert "/api/v1/rooms/{room}/status 499" in lines[1]
+
+
+async def test_scrapes_read_the_stores_at_most_once_per_two_seconds(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client()
+    redis = client.server.app[ENGINE].client
+
+    async def info_calls() -> int:
+        stats = await redis.info("commandstats")
+        return int(stats.get("cmdstat_info", {}).get("calls", 0))
+
+    await scrape(client)
+    before = await info_calls()
+    for _ in range(10):
+        await scrape(client)
+    # one refresh at most (INFO and INFO errorstats), plus the INFO that counted them
+    assert await info_calls() - before <= 1 + 2
+
+
+async def test_database_failures_are_counted_by_route(make_client: AppFactory) -> None:
+    client = await make_client()
+    await client.server.app[BOOKINGS].pool.close()  # every query now fails (InterfaceError)
+    login = {"email": "nobody@antri.test", "password": "Rahasia-2026"}
+    response = await client.post("/api/v1/login", json=login)
+    assert response.status == 503, await response.text()
+    got = samples(await (await client.get("/metrics")).text())
+    assert got[("antri_database_errors_total", (("operation", "/api/v1/login"),))] == 1
+    assert got[("antri_database_up", ())] == 0
