@@ -151,7 +151,10 @@ class ScrapedMetrics:
         async with self._lock:
             if time.monotonic() - self._read_at < self.max_age:
                 return
-            await asyncio.gather(self._read_redis(), self._read_database(), self._read_jobs())
+            reads = (self._read_redis(), self._read_database(), self._read_jobs())
+            for failure in await asyncio.gather(*reads, return_exceptions=True):
+                if isinstance(failure, Exception):  # a scrape must not fail with one read
+                    log.warning("a scrape-time read failed", exc_info=failure)
             self._read_at = time.monotonic()
 
     async def _read_redis(self) -> None:
