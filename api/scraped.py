@@ -16,6 +16,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC
 
 import asyncpg
 import redis
@@ -32,7 +33,8 @@ from .jobs import EXPIRED_BY_JOBS, QUEUE_NAME
 
 log = logging.getLogger(__name__)
 
-#: a worker heartbeat, or a scheduled job's lateness, older than this means it is not working
+#: a queued job waiting, or a scheduled one late, longer than this: the worker or the scheduler
+#: is not working
 STALE_SECONDS = 120.0
 
 
@@ -45,8 +47,12 @@ class JobsSnapshot:
     scheduled: int
     started: int
     workers: int
-    #: seconds since the freshest worker heartbeat; NaN with no worker
+    #: seconds since the freshest worker heartbeat; NaN with no worker (an idle RQ worker
+    #: heartbeats only when its blocking wait for a job ends, every few minutes)
     heartbeat_age: float
+    #: how long the job at the head of the queue has waited (0 when the queue is empty): a
+    #: live worker takes it within seconds, and the sweep is queued every 30 s
+    oldest_queued: float
     scheduler: bool
     #: how late the most overdue scheduled job is (0 when none is due): a dead scheduler
     scheduled_overdue: float
@@ -62,6 +68,10 @@ def read_jobs(connection: redis.Redis) -> JobsSnapshot:
     now = time.time()
     beats = [w.last_heartbeat.timestamp() for w in workers if w.last_heartbeat is not None]
     first_due = connection.zrange(scheduled.key, 0, 0, withscores=True)
+    head = queue.get_jobs(0, 1)
+    enqueued = head[0].enqueued_at if head else None
+    if enqueued is not None and enqueued.tzinfo is None:
+        enqueued = enqueued.replace(tzinfo=UTC)
     expired = connection.hgetall(EXPIRED_BY_JOBS)
     return JobsSnapshot(
         queued=queue.count,
@@ -70,6 +80,7 @@ def read_jobs(connection: redis.Redis) -> JobsSnapshot:
         started=StartedJobRegistry(queue=queue).count,
         workers=len(workers),
         heartbeat_age=now - max(beats) if beats else math.nan,
+        oldest_queued=max(0.0, now - enqueued.timestamp()) if enqueued else 0.0,
         scheduler=bool(connection.exists(RQScheduler.get_locking_key(QUEUE_NAME))),
         scheduled_overdue=max(0.0, now - float(first_due[0][1])) if first_due else 0.0,
         expired={_text(k): int(v) for k, v in expired.items()},
@@ -134,6 +145,10 @@ class ScrapedMetrics:
         self.workers = gauge("rq_workers", "RQ workers registered on the queue.")
         self.heartbeat = gauge(
             "rq_worker_heartbeat_age_seconds", "Seconds since the freshest worker heartbeat."
+        )
+        self.oldest_queued = gauge(
+            "rq_oldest_queued_seconds",
+            "How long the job at the head of the queue has waited (a dead worker lets it grow).",
         )
         self.scheduler = gauge("rq_scheduler_up", "1 when a worker holds the scheduler's lock.")
         self.overdue = gauge(
@@ -204,6 +219,7 @@ class ScrapedMetrics:
         self.started.set(jobs.started)
         self.workers.set(jobs.workers)
         self.heartbeat.set(jobs.heartbeat_age)
+        self.oldest_queued.set(jobs.oldest_queued)
         self.scheduler.set(1 if jobs.scheduler else 0)
         self.overdue.set(jobs.scheduled_overdue)
         for job, count in jobs.expired.items():
@@ -214,7 +230,7 @@ class ScrapedMetrics:
         jobs = self.jobs
         if jobs is None:
             return {"worker": "unknown", "scheduler": "unknown"}
-        alive = jobs.workers > 0 and not jobs.heartbeat_age > STALE_SECONDS
+        alive = jobs.workers > 0 and jobs.oldest_queued <= STALE_SECONDS
         if not jobs.scheduler:
             scheduler = "missing"
         elif jobs.scheduled_overdue > STALE_SECONDS:

@@ -576,9 +576,11 @@ INFRASTRUCTURE = Dashboard(
         ),
         Panel(
             "RQ worker and scheduler",
-            "Freshest worker heartbeat, and how late the most overdue scheduled job is "
-            "(a dead scheduler lets it grow).",
+            "How long the queue's oldest job has waited (a dead worker lets it grow), how late "
+            "the most overdue scheduled job is (a dead scheduler lets it grow), and the "
+            "freshest heartbeat (an idle worker beats every few minutes).",
             (
+                q(f"max(antri_rq_oldest_queued_seconds{{{INST}}})", "oldest queued job"),
                 q(
                     f"min(antri_rq_worker_heartbeat_age_seconds{{{INST}}}) or vector(0)",
                     "heartbeat age",
