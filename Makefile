@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test lint bench load screenshots clean
+.PHONY: install browser prometheus monitor dashboard-pictures run test lint bench load screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,11 +19,11 @@ run: install
 	ANTRI_SANDBOX_PAYMENTS=$${ANTRI_SANDBOX_PAYMENTS:-1} $(BIN)/antri up
 
 lint: install
-	$(BIN)/ruff check queue_engine api tests bench loadtests
-	$(BIN)/ruff format --check queue_engine api tests bench loadtests
+	$(BIN)/ruff check queue_engine api tests bench loadtests dashboards
+	$(BIN)/ruff format --check queue_engine api tests bench loadtests dashboards
 	$(BIN)/mypy
 
-test: lint browser
+test: lint browser prometheus
 	$(BIN)/pytest -q
 
 # Debian's chromium for the browser tests (Playwright's own browser download cannot work here:
@@ -35,6 +35,27 @@ browser:
 		echo "installing $(BROWSER_PACKAGES) from Debian's packages"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
+
+# Debian's prometheus (with promtool) for the alert rules' unit tests, `make monitor` and the
+# test against a real Prometheus; installed when missing (needs root, as on CI).
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+		echo "installing prometheus from Debian's packages"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+# Prometheus with the shipped rules, scraping the running Antri (ANTRI_PORT, default 8080);
+# its data under var/prometheus, its UI on 127.0.0.1:$(PROMETHEUS_PORT) (where systemd runs, the
+# Debian package starts its own service on 9090: pick another PROMETHEUS_PORT).
+PROMETHEUS_PORT ?= 9090
+monitor: install prometheus
+	$(BIN)/python -m dashboards.monitor --port $(PROMETHEUS_PORT)
+
+# The dashboards' panels rendered from a short real run into docs/dashboards/*.png (no Grafana
+# here: matplotlib draws what Prometheus answered to each panel's queries; about 3 minutes).
+dashboard-pictures: install prometheus
+	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[pictures]'
+	$(BIN)/python -m dashboards.pictures
 
 # The key pages at a phone and a desktop size, into docs/screenshots/ (about 30 s).
 screenshots: install browser

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from importlib.metadata import version
 
 import redis.asyncio as aioredis
 from aiohttp import web
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -27,6 +28,7 @@ from .appkeys import (
     JOBS,
     PAYMENTS,
     REGISTRY,
+    SCRAPED,
     SETTINGS,
     SLOTS,
     SWEEPER,
@@ -37,10 +39,11 @@ from .booking.documents import DocumentStore
 from .database import migrate, unready_pool
 from .handlers.offices import OfficeViews
 from .jobs import JobQueue
-from .metrics import BookingMetrics, HttpMetrics
+from .metrics import BookingMetrics, HttpMetrics, build_info
 from .pages.drafts import Drafts
 from .rooms import RoomViews
 from .routes import setup_routes
+from .scraped import ScrapedMetrics
 from .services import booking_services
 from .settings import Settings
 from .sweeper import Sweeper
@@ -101,6 +104,8 @@ def create_app(settings: Settings) -> web.Application:
     booking_metrics = BookingMetrics(registry)
     app[BOOKING_METRICS] = booking_metrics
     app[SWEEPER] = Sweeper(bookings, services.slots, booking_metrics, settings.sweep_seconds)
+    app[SCRAPED] = ScrapedMetrics(registry, client, settings.redis_url, bookings.pool)
+    _process_metrics(registry)
     app.cleanup_ctx.append(_serve_rooms)
     app.cleanup_ctx.append(_serve_bookings)
     setup_routes(
@@ -111,6 +116,15 @@ def create_app(settings: Settings) -> web.Application:
     )
     env.globals["static"] = static_urls(app)
     return app
+
+
+def _process_metrics(registry: CollectorRegistry) -> None:
+    """The process's CPU, memory, file descriptors and GC, and the build: prometheus-client's
+    default collectors, on this app's own registry."""
+    ProcessCollector(namespace="", registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    build_info(registry, version("antri"))
 
 
 async def _serve_rooms(app: web.Application) -> AsyncIterator[None]:
@@ -134,4 +148,5 @@ async def _serve_bookings(app: web.Application) -> AsyncIterator[None]:
     yield
     await sweeper.stop()
     app[JOBS].close()
+    app[SCRAPED].close()
     await bookings.pool.close()

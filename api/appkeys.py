@@ -16,6 +16,7 @@ from .booking.slots import Slots
 from .jobs import JobQueue
 from .metrics import BookingMetrics
 from .pages.drafts import Drafts
+from .scraped import ScrapedMetrics
 from .settings import Settings
 from .sweeper import Sweeper
 
@@ -32,3 +33,4 @@ JOBS = web.AppKey("jobs", JobQueue)
 SWEEPER = web.AppKey("sweeper", Sweeper)
 BOOKING_METRICS = web.AppKey("booking_metrics", BookingMetrics)
 DRAFTS = web.AppKey("drafts", Drafts)
+SCRAPED = web.AppKey("scraped", ScrapedMetrics)

@@ -7,7 +7,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from .appkeys import BOOKINGS, ENGINE, REGISTRY
+from .appkeys import BOOKINGS, ENGINE, REGISTRY, SCRAPED
 from .multiprocess import scrape_registry
 from .web import json_response
 
@@ -18,7 +18,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """GET /readyz: Redis and PostgreSQL answer, so the room can admit and bookings be made."""
+    """GET /readyz: Redis and PostgreSQL answer, so the room can admit and bookings be made.
+    The RQ worker's and scheduler's state is told too, without failing the check: this process
+    serves without them (a load balancer must not take it out), but an operator should see it."""
     checks = {"redis": "ok", "database": "ok"}
     try:
         await request.config_dict[ENGINE].client.ping()
@@ -30,10 +32,14 @@ async def readyz(request: web.Request) -> web.Response:
         checks["database"] = str(exc) or type(exc).__name__
     if checks != {"redis": "ok", "database": "ok"}:
         return json_response({"status": "unavailable", **checks}, 503, {"Retry-After": "5"})
-    return json_response({"status": "ok", **checks})
+    scraped = request.config_dict[SCRAPED]
+    await scraped.refresh()
+    return json_response({"status": "ok", **checks, **scraped.jobs_health()})
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """GET /metrics: Prometheus text format."""
+    """GET /metrics: Prometheus text format (Redis, RQ and PostgreSQL read now, or at most
+    a couple of seconds ago)."""
+    await request.config_dict[SCRAPED].refresh()
     body = generate_latest(scrape_registry(request.config_dict[REGISTRY]))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

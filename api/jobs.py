@@ -31,6 +31,8 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "antri"
+#: a Redis hash: bookings the jobs expired, by job (a running count that /metrics exports)
+EXPIRED_BY_JOBS = "antri:jobs:expired"
 SWEEP_EVERY = timedelta(seconds=30)
 T = TypeVar("T")
 
@@ -81,7 +83,18 @@ def _mailer() -> Mailer:
 
 def expire_due() -> int:
     """Cancel the bookings still unpaid at their deadline; their places return to the pool."""
-    return len(_with_services(lambda services: services.bookings.expire_due()))
+    expired = len(_with_services(lambda services: services.bookings.expire_due()))
+    _count_expired("expire_due", expired)
+    return expired
+
+
+def _count_expired(job: str, count: int) -> None:
+    """Add to the running count of bookings `job` expired (the worker has no /metrics); 0 too,
+    so that the count exists (and shows 0) once a job ran."""
+    try:
+        queue().connection.hincrby(EXPIRED_BY_JOBS, job, count)
+    except (redis.RedisError, OSError):
+        log.warning("could not count %d bookings expired by %s", count, job)
 
 
 def send_verification(account_id: int) -> str | None:
@@ -173,7 +186,9 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         }
 
     try:
-        return _with_services(work)
+        done = _with_services(work)
+        _count_expired("sweep", done["expired"])
+        return done
     finally:
         schedule_sweep()
 

@@ -1,9 +1,16 @@
-"""HTTP metrics (requests by route and status, latency by route) and the booking flow's."""
+"""HTTP metrics (requests by route and status, latency by route) and the booking flow's.
+
+How they add up across app processes: counters are per process, so dashboards `sum` their rates;
+gauges that say one shared fact (a room's settings, Redis's memory, RQ's queues) are the same in
+every process, so dashboards take `max`; per-process amounts (pool connections) are summed.
+"""
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable
 
+import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from queue_engine.metrics import NAMESPACE
@@ -15,6 +22,14 @@ class HttpMetrics:
     """Per-request counter and histogram, by route."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        #: failures of PostgreSQL met by a request, by the route that met them
+        self.database_errors = Counter(
+            "database_errors",
+            "PostgreSQL operations that failed (not refusals), by route or job.",
+            ["operation"],
+            namespace=NAMESPACE,
+            registry=registry,
+        )
         self.requests = Counter(
             "http_requests",
             "HTTP requests handled.",
@@ -67,9 +82,33 @@ class BookingMetrics:
         )
         self.expired = Counter(
             "bookings_expired",
-            "Unpaid bookings this process's sweeper expired.",
+            "Unpaid bookings this process expired, by what did it (the sweeper).",
+            ["by"],
             namespace=NAMESPACE,
             registry=registry,
+        )
+        self.office_places = Gauge(
+            "office_places_remaining",
+            "Places left on released, bookable dates, by office.",
+            ["office"],
+            namespace=NAMESPACE,
+            registry=registry,
+            multiprocess_mode="max",
+        )
+        self.pool_connections = Gauge(
+            "database_pool_connections",
+            "This process's PostgreSQL pool: connections in use and idle.",
+            ["state"],
+            namespace=NAMESPACE,
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.pool_max = Gauge(
+            "database_pool_max_connections",
+            "The most connections this process's pool opens.",
+            namespace=NAMESPACE,
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         self.places_remaining = Gauge(
             "places_remaining",
@@ -78,3 +117,25 @@ class BookingMetrics:
             registry=registry,
             multiprocess_mode="mostrecent",  # every process's sweeper counts the same places
         )
+
+    def observe_pool(self, pool: asyncpg.Pool) -> None:
+        """Export the pool's connections (no I/O: the pool counts them itself)."""
+        size, idle = pool.get_size(), pool.get_idle_size()
+        self.pool_connections.labels("in_use").set(size - idle)
+        self.pool_connections.labels("idle").set(idle)
+        self.pool_max.set(pool.get_max_size())
+
+
+def build_info(registry: CollectorRegistry, version: str) -> Gauge:
+    """`antri_build_info{version, python}` = 1 (a gauge, not an Info: it works in
+    multiprocess mode too)."""
+    info = Gauge(
+        "build_info",
+        "Antri's version and Python's, always 1.",
+        ["version", "python"],
+        namespace=NAMESPACE,
+        registry=registry,
+        multiprocess_mode="max",
+    )
+    info.labels(version, platform.python_version()).set(1)
+    return info

@@ -31,6 +31,7 @@ from .booking.errors import (
 from .errors import AdmissionRequired, ApiError, refusal_status
 from .metrics import HttpMetrics
 from .pages.render import page
+from .refusals import UnavailableLog
 from .web import Handler, json_response
 
 log = logging.getLogger(__name__)
@@ -122,10 +123,22 @@ def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
     return page(request, "error.html", context, error.status, error.headers)
 
 
-def observed(metrics: HttpMetrics, route: str, method: str, handler: Handler) -> Handler:
+#: what PostgreSQL raises when it fails (a refused value, asyncpg.DataError, is the request's)
+DATABASE_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+def observed(
+    metrics: HttpMetrics,
+    route: str,
+    method: str,
+    handler: Handler,
+    refusals: UnavailableLog | None = None,
+) -> Handler:
     """`handler`, with refusals and failures mapped to responses (JSON under /api/, pages
-    elsewhere) and every request counted with its latency under `route`."""
+    elsewhere) and every request counted with its latency under `route`; 503s are told to
+    `refusals` (a log line per burst)."""
     observe = metrics.route(route, method)
+    database_errors = metrics.database_errors.labels(route)
 
     async def run(request: web.Request) -> web.StreamResponse:
         started = perf_counter()
@@ -135,11 +148,15 @@ def observed(metrics: HttpMetrics, route: str, method: str, handler: Handler) ->
             observe(exc.status, perf_counter() - started)
             raise
         except Exception as exc:
+            if isinstance(exc, DATABASE_FAILURES) and not isinstance(exc, asyncpg.DataError):
+                database_errors.inc()
             try:
                 response = _respond(request, _as_api_error(exc))
             except web.HTTPException as redirect:
                 observe(redirect.status, perf_counter() - started)
                 raise
+            if response.status == 503 and refusals is not None:
+                refusals.refused(route, exc)
         observe(response.status, perf_counter() - started)
         return response
 

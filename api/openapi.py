@@ -490,8 +490,14 @@ SCHEMAS: Final[Json] = {
     ),
     # operations
     "Health": obj(
-        {"status": enum(("ok", "unavailable")), "redis": string(), "database": string()},
-        optional=("redis", "database"),
+        {
+            "status": enum(("ok", "unavailable")),
+            "redis": string(),
+            "database": string(),
+            "worker": enum(("ok", "missing", "unknown")),
+            "scheduler": enum(("ok", "missing", "late", "unknown")),
+        },
+        optional=("redis", "database", "worker", "scheduler"),
     ),
     "Account": obj(
         {

@@ -14,6 +14,7 @@ from .metrics import HttpMetrics
 from .observed import observed
 from .pages import accounts as account_pages
 from .pages import applications, apply, bank, front, language, officer
+from .refusals import UnavailableLog
 from .rooms import RoomViews
 from .web import Handler
 
@@ -39,9 +40,10 @@ def setup_routes(
     app: web.Application, rooms: RoomViews, offices: OfficeViews, metrics: HttpMetrics
 ) -> None:
     """Register every route of the application."""
+    refusals = UnavailableLog()  # one per process: a burst is logged once, whatever the route
 
     def add(method: str, path: str, handler: Handler) -> None:
-        app.router.add_route(method, path, observed(metrics, path, method, handler))
+        app.router.add_route(method, path, observed(metrics, path, method, handler, refusals))
 
     # The status poll first: the router tries dynamic routes in order, and it is the busiest.
     add("GET", "/api/v1/rooms/{room}/status", rooms.status)

@@ -39,9 +39,13 @@ class Sweeper:
 
     async def sweep(self) -> None:
         """One round: expire what is due, then feed the room."""
-        self.metrics.expired.inc(len(await self.bookings.expire_due()))
-        remaining = await self.slots.inventory(datetime.now(UTC))
+        self.metrics.observe_pool(self.bookings.pool)
+        self.metrics.expired.labels("sweeper").inc(len(await self.bookings.expire_due()))
+        by_office = await self.slots.inventory_by_office(datetime.now(UTC))
+        remaining = sum(by_office.values())
         self.metrics.places_remaining.set(remaining)
+        for office, places in by_office.items():
+            self.metrics.office_places.labels(office).set(places)
         if self.room is not None and remaining != self._fed:
             await self.room.set_inventory(remaining)
             self._fed = remaining

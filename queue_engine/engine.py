@@ -88,6 +88,7 @@ class Engine:
         m.eta_last.labels(name).set(view.eta(view.waiting)[1] if view.waiting else 0)
         if view.advanced:
             m.offered.labels(name).inc(view.advanced)
+        m.limits.observe(name, view)
 
     async def start(self) -> None:
         """Start the background refresher."""

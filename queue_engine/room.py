@@ -60,6 +60,7 @@ class RoomView:
     arrivals: int
     serving: int
     active: int
+    pending: int  #: places offered and not yet claimed (they count against the cap)
     noshow: float
     admitted_last_minute: int
     served_last_minute: int
@@ -98,6 +99,7 @@ class RoomView:
             arrivals=int(f["arrivals"]),
             serving=int(f["serving"]),
             active=int(f["active"]),
+            pending=int(f["pending"]),
             noshow=noshow,
             admitted_last_minute=int(f["admitted_last_minute"]),
             served_last_minute=served,

@@ -141,6 +141,20 @@ class Slots:
         )
         return int(total)
 
+    async def inventory_by_office(self, now: datetime) -> dict[str, int]:
+        """`inventory`, office by office (offices with nothing released are absent)."""
+        ids, starts, ends = self._bookable_ranges(now)
+        rows = await self.pool.fetch(
+            "SELECT s.office_id, sum(s.capacity - s.booked) AS places FROM slots s"
+            " JOIN unnest($1::text[], $2::date[], $3::date[]) AS r(office_id, first, last)"
+            " ON s.office_id = r.office_id AND s.day BETWEEN r.first AND r.last"
+            " GROUP BY s.office_id",
+            ids,
+            starts,
+            ends,
+        )
+        return {row["office_id"]: int(row["places"]) for row in rows}
+
     async def open_dates(self, now: datetime) -> dict[str, OpenDate]:
         """Each office's first released, bookable date with a free place, in one query: the
         "certainty of time" the home page shows, counted as `inventory` counts (every lane)."""
