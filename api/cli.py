@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from aiohttp import web
 
+from . import server
 from .app import create_app
 from .booking.accounts import Accounts
 from .booking.errors import BookingError
@@ -111,13 +112,8 @@ def _serve(settings: Settings) -> None:
     url = f"http://{settings.host}:{settings.port}/"
     print(f"Antri is up: {url}  (waiting room: {url}antre/{settings.guard_room})")
     print(f"Admin token: {settings.admin_token}")
-    web.run_app(
-        _app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-    )
+    # web.run_app, with the connection limits aiohttp lacks (api/server.py)
+    server.run(_app(settings), settings)
 
 
 async def _app(settings: Settings) -> web.Application:

@@ -37,6 +37,15 @@ from .web import Handler, json_response
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+#: what every answer of the JSON API carries: it holds personal data and tokens, so no cache
+#: (shared or the browser's) may keep it, and no browser may read it as anything but JSON
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+#: the status a request is counted with when its client hung up before the answer (nginx's
+#: convention): not the server's failure, so not a 5xx for the alerts
+CLIENT_CLOSED = 499
+TOO_LARGE = ApiError(
+    413, "too_large", "The request body is too large (4 MiB at most); nothing was changed."
+)
 
 
 def _as_api_error(exc: Exception) -> ApiError:
@@ -124,23 +133,41 @@ def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
 
 def observed(metrics: HttpMetrics, route: str, method: str, handler: Handler) -> Handler:
     """`handler`, with refusals and failures mapped to responses (JSON under /api/, pages
-    elsewhere) and every request counted with its latency under `route`."""
+    elsewhere) and every request counted with its latency under `route`; the JSON API's
+    answers get API_HEADERS."""
     observe = metrics.route(route, method)
+    # Known once for a route; the catch-all's answers are JSON under /api/ only.
+    api = route.startswith("/api/") if route != "unmatched" else None
 
     async def run(request: web.Request) -> web.StreamResponse:
         started = perf_counter()
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            observe(exc.status, perf_counter() - started)
-            raise
+            if exc.status != 413:  # a redirect, mostly
+                observe(exc.status, perf_counter() - started)
+                raise
+            # aiohttp's own refusal of an oversized body is plain text: answer in our shape.
+            response = _respond(request, TOO_LARGE)
         except Exception as exc:
+            if _client_gone(request, exc):
+                observe(CLIENT_CLOSED, perf_counter() - started)
+                return web.Response(status=CLIENT_CLOSED, reason="Client Closed Request")
             try:
                 response = _respond(request, _as_api_error(exc))
             except web.HTTPException as redirect:
                 observe(redirect.status, perf_counter() - started)
                 raise
+        if api or (api is None and request.path.startswith("/api/")):
+            response.headers.update(API_HEADERS)
         observe(response.status, perf_counter() - started)
         return response
 
     return run
+
+
+def _client_gone(request: web.Request, exc: Exception) -> bool:
+    """Whether `exc` only says that the client hung up (its connection is gone): nothing to
+    answer, nothing to log, and not the server's failure."""
+    transport = request.transport
+    return isinstance(exc, ConnectionError) and (transport is None or transport.is_closing())
