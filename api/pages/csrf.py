@@ -54,7 +54,7 @@ async def checked_form(request: web.Request) -> MultiDictProxy[str]:
     uploads have their own handler)."""
     try:
         form = await request.post()
-    except (ValueError, AssertionError, HttpProcessingError) as exc:
+    except (ValueError, LookupError, AssertionError, HttpProcessingError) as exc:
         # Bytes that are not the form's encoding, a truncated or malformed multipart body
         # (aiohttp asserts on some of those): the sender's fault, and nothing was read.
         raise ApiError(
