@@ -37,9 +37,9 @@ from .web import Handler, json_response
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-#: what every answer of the JSON API carries: it holds personal data and tokens, so no cache
-#: (shared or the browser's) may keep it, and no browser may read it as anything but JSON
-API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+#: Every answer of the JSON API holds personal data or tokens, or live state: it gets
+#: `Cache-Control: no-store` (no cache, shared or the browser's, keeps it) and
+#: `X-Content-Type-Options: nosniff` (no browser reads it as anything but JSON).
 #: the status a request is counted with when its client hung up before the answer (nginx's
 #: convention): not the server's failure, so not a 5xx for the alerts
 CLIENT_CLOSED = 499
@@ -134,7 +134,7 @@ def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
 def observed(metrics: HttpMetrics, route: str, method: str, handler: Handler) -> Handler:
     """`handler`, with refusals and failures mapped to responses (JSON under /api/, pages
     elsewhere) and every request counted with its latency under `route`; the JSON API's
-    answers get API_HEADERS."""
+    answers get `no-store` and `nosniff`."""
     observe = metrics.route(route, method)
     # Known once for a route; the catch-all's answers are JSON under /api/ only.
     api = route.startswith("/api/") if route != "unmatched" else None
@@ -159,7 +159,10 @@ def observed(metrics: HttpMetrics, route: str, method: str, handler: Handler) ->
                 observe(redirect.status, perf_counter() - started)
                 raise
         if api or (api is None and request.path.startswith("/api/")):
-            response.headers.update(API_HEADERS)
+            # Item by item: a third of the cost of headers.update() on the status poll's path.
+            headers = response.headers
+            headers["Cache-Control"] = "no-store"
+            headers["X-Content-Type-Options"] = "nosniff"
         observe(response.status, perf_counter() - started)
         return response
 

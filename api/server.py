@@ -100,8 +100,11 @@ class _GuardedRequestHandler(RequestHandler):
         super().data_received(data)
         if self._request_count != requests:  # a request's head is complete
             self.head_since = None
-            self.body = self._messages[-1][1] if self._messages else None
-            self.body_moved_at = self._loop.time()
+            body = self._messages[-1][1] if self._messages else None
+            if body is None or body.is_eof():
+                self.body = None  # the usual GET: no clock to read
+            else:
+                self.body, self.body_moved_at = body, self._loop.time()
         elif self.body is not None and not self.body.is_eof():
             self.body_moved_at = self._loop.time()
         elif self.head_since is None:
