@@ -20,11 +20,11 @@ A reverse proxy in front should set the same limits (docs/deploy.md); these are 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import resource
+import signal
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.streams import StreamReader
@@ -86,8 +86,8 @@ class _GuardedRequestHandler(RequestHandler):
         assert isinstance(manager, GuardedServer)
         if len(manager.connections_open) >= manager.limits.max_connections:
             manager.refused += 1
-            assert isinstance(transport, asyncio.Transport)
-            transport.write(_BUSY)
+            # cast, not isinstance: uvloop's transports are not asyncio.Transport subclasses
+            cast(asyncio.Transport, transport).write(_BUSY)
             transport.close()
             self._manager = None  # never counted: connection_lost has nothing to undo
             return
@@ -126,7 +126,6 @@ class _GuardedRequestHandler(RequestHandler):
         """Answer 408 and close (a handler reading the body sees the connection lost)."""
         transport = self.transport
         if transport is not None and not transport.is_closing():
-            assert isinstance(transport, asyncio.Transport)
             transport.write(_TOO_SLOW)
         self.force_close()
 
@@ -191,19 +190,20 @@ class GuardedAppRunner(web.AppRunner):
 
 
 def run(app: Awaitable[web.Application], settings: Settings) -> None:
-    """Serve the app made by `app` on settings.host:settings.port until SIGINT or SIGTERM
-    (what `web.run_app` does, with the connection limits)."""
+    """Serve the app made by `app` on settings.host:settings.port until SIGINT or SIGTERM,
+    then shut it down gracefully (what `web.run_app` does, with the connection limits)."""
 
     async def serve() -> None:
-        runner = GuardedAppRunner(
-            await app, ConnectionLimits.of(settings), handle_signals=True, access_log=None
-        )
+        runner = GuardedAppRunner(await app, ConnectionLimits.of(settings), access_log=None)
         await runner.setup()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 
-    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
-        asyncio.run(serve())
+    asyncio.run(serve())

@@ -185,3 +185,33 @@ async def test_a_client_that_hangs_up_is_not_a_server_error(
             ]
         noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert not noisy, [r.getMessage() for r in noisy]
+
+
+def test_the_limits_hold_under_uvloop_as_antri_serve_runs() -> None:
+    """`antri serve` runs on uvloop, whose transports are not asyncio's classes."""
+    import uvloop
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/", hello)
+        runner = GuardedAppRunner(app, ConnectionLimits(1, 1, 1), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = "http://{}:{}".format(*runner.addresses[0][:2])
+        try:
+            slow_reader, slow = await _open(url)
+            slow.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            await asyncio.sleep(0.1)
+            over_reader, over = await _open(url)
+            assert (await asyncio.wait_for(over_reader.read(), 2)).startswith(b"HTTP/1.1 503")
+            answer = await asyncio.wait_for(slow_reader.read(), 4)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            slow.close()
+            over.close()
+        finally:
+            await runner.cleanup()
+
+    uvloop.run(main())
