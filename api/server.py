@@ -29,7 +29,11 @@ from typing import Any, cast
 from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from queue_engine.metrics import NAMESPACE
+
+from .appkeys import REGISTRY
 from .settings import Settings
 
 #: how often the connections are checked for slowness
@@ -86,6 +90,7 @@ class _GuardedRequestHandler(RequestHandler):
         assert isinstance(manager, GuardedServer)
         if len(manager.connections_open) >= manager.limits.max_connections:
             manager.refused += 1
+            manager.count_closed("over_capacity")
             # cast, not isinstance: uvloop's transports are not asyncio.Transport subclasses
             cast(asyncio.Transport, transport).write(_BUSY)
             transport.close()
@@ -110,17 +115,15 @@ class _GuardedRequestHandler(RequestHandler):
         elif self.head_since is None:
             self.head_since = self._loop.time()  # the next request's head began
 
-    def too_slow(self, now: float, limits: ConnectionLimits) -> bool:
-        """Whether this connection's request is arriving too slowly."""
+    def too_slow(self, now: float, limits: ConnectionLimits) -> str | None:
+        """Why this connection's request is arriving too slowly ("body", "header"), if it is."""
         body = self.body
         if body is not None and not body.is_eof():
-            return now - self.body_moved_at > limits.body_seconds
+            return "body" if now - self.body_moved_at > limits.body_seconds else None
         since = self.head_since
-        return (
-            since is not None
-            and not self._request_in_progress
-            and now - since > limits.header_seconds
-        )
+        if since is not None and not self._request_in_progress:
+            return "header" if now - since > limits.header_seconds else None
+        return None
 
     def close_slow(self) -> None:
         """Answer 408 and close (a handler reading the body sees the connection lost)."""
@@ -133,12 +136,41 @@ class _GuardedRequestHandler(RequestHandler):
 class GuardedServer(web.Server):
     """aiohttp's server (the protocol factory) with ConnectionLimits."""
 
-    def __init__(self, handler: Any, *, limits: ConnectionLimits, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        limits: ConnectionLimits,
+        registry: CollectorRegistry | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(handler, **kwargs)
         self.limits = limits
         self.refused = 0  #: connections refused at the cap
         self.timed_out = 0  #: connections closed for slowness
         self._sweeper: asyncio.TimerHandle | None = None
+        self._closed: Counter | None = None
+        if registry is not None:
+            self._closed = Counter(
+                "connections_closed",
+                "Connections the server closed itself: over_capacity (refused at the cap), "
+                "header_timeout, body_timeout.",
+                ["reason"],
+                namespace=NAMESPACE,
+                registry=registry,
+            )
+            open_now = Gauge(
+                "connections_open",
+                "Client connections this process holds open.",
+                namespace=NAMESPACE,
+                registry=registry,
+            )
+            open_now.set_function(lambda: len(self._connections))
+
+    def count_closed(self, reason: str) -> None:
+        """Count a connection closed by the server for `reason`."""
+        if self._closed is not None:
+            self._closed.labels(reason).inc()
 
     @property
     def connections_open(self) -> dict[Any, asyncio.Transport]:
@@ -157,8 +189,12 @@ class GuardedServer(web.Server):
         self._sweeper = None
         now, limits = self._loop.time(), self.limits
         for handler in list(self._connections):
-            if isinstance(handler, _GuardedRequestHandler) and handler.too_slow(now, limits):
+            if not isinstance(handler, _GuardedRequestHandler):
+                continue
+            slow = handler.too_slow(now, limits)
+            if slow is not None:
                 self.timed_out += 1
+                self.count_closed(f"{slow}_timeout")
                 handler.close_slow()
         if self._connections:
             self.watch()
@@ -182,6 +218,7 @@ class GuardedAppRunner(web.AppRunner):
         return GuardedServer(
             plain.request_handler,
             limits=self.limits,
+            registry=self.app.get(REGISTRY),
             request_factory=plain.request_factory,
             handler_cancellation=plain.handler_cancellation,
             loop=plain._loop,

@@ -108,6 +108,10 @@ async def test_hundreds_of_slow_sockets_do_not_take_the_app_offline(settings: Se
                 *(_closed_within(reader, 6) for reader, _ in dribblers + stalled)
             )
             assert all(results), f"{results.count(False)} slow sockets still open"
+            async with aiohttp.ClientSession() as session:
+                metrics = await (await session.get(f"{url}/metrics")).text()
+            for reason in ("header_timeout", "body_timeout"):
+                assert _closed(metrics, reason) >= 150, (reason, metrics[-2000:])
         finally:
             dribbling.cancel()
             for _, writer in dribblers + stalled:
@@ -127,8 +131,11 @@ async def test_past_the_connection_cap_a_new_connection_is_refused_at_once(
         writer.close()
         # The idle ones are cut off by the head time-out, and the app answers again.
         assert all(await asyncio.gather(*(_closed_within(r, 5) for r, _ in idle)))
-        async with aiohttp.ClientSession() as session, session.get(f"{url}/healthz") as response:
-            assert response.status == 200
+        async with aiohttp.ClientSession() as session:
+            assert (await session.get(f"{url}/healthz")).status == 200
+            metrics = await (await session.get(f"{url}/metrics")).text()
+        assert _closed(metrics, "over_capacity") == 1
+        assert "antri_connections_open " in metrics
         for _, writer in idle:
             writer.close()
 
@@ -143,6 +150,11 @@ def test_the_default_cap_is_under_the_descriptor_limit() -> None:
     assert Settings.from_env(env).max_connections is None
     assert Settings.from_env(env | {"ANTRI_MAX_CONNECTIONS": "500"}).max_connections == 500
     assert ConnectionLimits.of(Settings.from_env(env)).max_connections == default_max_connections()
+
+
+def _closed(metrics: str, reason: str) -> float:
+    found = re.search(rf'antri_connections_closed_total{{reason="{reason}"}} ([0-9.e+]+)', metrics)
+    return float(found.group(1)) if found else 0.0
 
 
 def _count(metrics: str, route: str, status: str) -> float:
