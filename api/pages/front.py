@@ -206,9 +206,10 @@ async def home(request: web.Request) -> web.Response:
     """GET /: the mission, the fees in force, each office's first open date, the next release.
 
     A release's stampede lands here: for visitors who are not logged in (all of them see the
-    same page) it is rendered at most once every CACHE_SECONDS per language, and requests that
-    arrive while it renders wait for that render (BENCHMARKS.md, pages, shows the tail this
-    removed)."""
+    same page but for their own CSRF token, filled in per visitor) it is rendered at most once
+    every CACHE_SECONDS per language and per whether the visitor holds a turn (the banner), and
+    requests that arrive while it renders wait for that render (BENCHMARKS.md, pages, shows the
+    tail this removed)."""
     lang = i18n.language(request)
     if SESSION_COOKIE in request.cookies:
         return await _render_home(request, lang)
