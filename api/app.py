@@ -41,6 +41,7 @@ from .handlers.offices import OfficeViews
 from .jobs import JobQueue
 from .metrics import BookingMetrics, HttpMetrics, build_info
 from .pages.drafts import Drafts
+from .pages.render import strict_transport
 from .rooms import RoomViews
 from .routes import setup_routes
 from .scraped import ScrapedMetrics
@@ -115,6 +116,8 @@ def create_app(settings: Settings) -> web.Application:
         HttpMetrics(registry),
     )
     env.globals["static"] = static_urls(app)
+    if settings.cookie_secure:
+        app.on_response_prepare.append(strict_transport)
     return app
 
 

@@ -1281,7 +1281,11 @@ DOCUMENT: Final[Json] = {
         "description": 'Errors are JSON objects `{"error": code, "message": text}` (see '
         "Error); 422 adds `fields` (and, for booking rules, `codes`) by dotted field path; "
         "429 and 503 carry Retry-After. Gated routes need the admission token the waiting "
-        "room hands out once the visitor's turn comes.",
+        "room hands out once the visitor's turn comes. A change (POST, PUT, PATCH) "
+        "authenticated by a cookie rather than a header token is refused 403 `cross_origin` "
+        "when the browser says it came from another site (Origin, Sec-Fetch-Site), and 415 "
+        "`json_required` when its body is not JSON; a body over 4 MiB is refused 413 "
+        "`too_large`. Every answer carries `Cache-Control: no-store`.",
     },
     "paths": PATHS,
     "components": {

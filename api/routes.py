@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import admin, health, openapi
+from .cross_origin import cross_origin_checked
 from .errors import ApiError
 from .handlers import accounts, bookings, mailbox, officers, payments
 from .handlers.offices import OfficeViews
@@ -43,7 +44,8 @@ def setup_routes(
     refusals = UnavailableLog()  # one per process: a burst is logged once, whatever the route
 
     def add(method: str, path: str, handler: Handler) -> None:
-        app.router.add_route(method, path, observed(metrics, path, method, handler, refusals))
+        checked = cross_origin_checked(path, method, handler)
+        app.router.add_route(method, path, observed(metrics, path, method, checked, refusals))
 
     # The status poll first: the router tries dynamic routes in order, and it is the busiest.
     add("GET", "/api/v1/rooms/{room}/status", rooms.status)

@@ -36,6 +36,7 @@ async def serve(
     from aiohttp import web
 
     from .app import create_app
+    from .server import ConnectionLimits, GuardedAppRunner
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -43,7 +44,14 @@ async def serve(
         loop.add_signal_handler(signum, stop.set)
     app = create_app(settings)
     app.on_startup.append(_freeze_gc)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=grace)
+    # aiohttp's runner with the connection limits it lacks (slow heads and bodies, a cap)
+    runner = GuardedAppRunner(
+        app,
+        ConnectionLimits.of(settings),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=grace,
+    )
     try:
         await runner.setup()
         await web.SockSite(runner, sock).start()

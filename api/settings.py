@@ -56,6 +56,12 @@ class Settings:
     sweep_seconds: float = 2.0
     #: feed the guard room's inventory from the places left (off: set it by hand)
     feed_inventory: bool = True
+    #: open connections one process serves at most (None: under its file-descriptor limit)
+    max_connections: int | None = None
+    #: a request's line and headers must arrive within this long (slow-header attacks)
+    header_timeout_seconds: int = 10
+    #: a request's body may stall (no byte arriving) this long at most
+    body_timeout_seconds: int = 30
     room_defaults: RoomSettings = field(default_factory=RoomSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
 
@@ -125,6 +131,9 @@ class Settings:
             smtp_url=_url(env, "ANTRI_SMTP_URL", SMTP_SCHEMES),
             sandbox_payments=_bool(env, "ANTRI_SANDBOX_PAYMENTS", False),
             public_url=_url(env, "ANTRI_PUBLIC_URL", HTTP_SCHEMES),
+            max_connections=_int(env, "ANTRI_MAX_CONNECTIONS", 0) or None,
+            header_timeout_seconds=_int(env, "ANTRI_HEADER_TIMEOUT_SECONDS", 10),
+            body_timeout_seconds=_int(env, "ANTRI_BODY_TIMEOUT_SECONDS", 30),
             room_defaults=defaults,
         )
 

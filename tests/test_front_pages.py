@@ -405,3 +405,28 @@ async def test_the_crowds_home_page_is_shared_but_not_with_a_logged_in_visitor(
     own = await (await client.get("/", headers=session)).text()
     assert "Keluar" in own and "Keluar" not in anonymous
     assert "Keluar" not in await (await client.get("/")).text()
+
+
+async def test_the_shared_home_page_carries_each_visitors_own_token_and_banner(
+    make_client: AppFactory,
+) -> None:
+    """Within the home page's cache window, each visitor still gets their own CSRF token (in
+    the "give the turn back" form) and only a visitor holding a turn sees that banner."""
+    client = await make_client()
+    banner = "Anda masih memegang giliran"
+    first, second, third = ("a" * 32, "b" * 32, "c" * 32)
+    holder = await client.get("/", headers={"Cookie": f"antri_admission=x; antri_csrf={first}"})
+    holder_page = await holder.text()
+    assert banner in holder_page and first in holder_page
+    other = await (await client.get("/", headers={"Cookie": f"antri_csrf={second}"})).text()
+    assert banner not in other and first not in other
+    another_holder = await client.get(
+        "/", headers={"Cookie": f"antri_admission=y; antri_csrf={third}"}
+    )
+    text = await another_holder.text()
+    assert banner in text and third in text and first not in text
+    # A visitor without a token gets a new one, in the page and as a cookie, matching.
+    client.session.cookie_jar.clear()
+    fresh = await client.get("/", headers={"Cookie": "antri_admission=z"})
+    token = fresh.cookies["antri_csrf"].value
+    assert f'name="csrf" value="{token}"' in await fresh.text()

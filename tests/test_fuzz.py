@@ -437,3 +437,83 @@ async def test_fuzzing_the_api_finds_no_server_error(make_client: AppFactory) ->
         report("not_a_server_error") + "\n" + report("transport")
     )
     assert "status_code_conformance" not in checks, report("status_code_conformance")
+
+
+#: the pages' forms that end the visit: posted last, so the others still meet a live session
+FORMS_LAST = ("/keluar", "/permohonan/selesai", "/petugas/keluar")
+
+
+def odd_bodies(csrf: str) -> list[tuple[str, bytes]]:
+    """(Content-Type, body) pairs a broken or hostile client sends to a form: bytes that are
+    not UTF-8, multipart bodies cut off or without a boundary, a body past the size limit.
+    The CSRF token comes first, so that the form reader gets past the token to the rest."""
+    token = csrf.encode()
+    form = "application/x-www-form-urlencoded"
+    multipart = "multipart/form-data; boundary=antri-fuzz"
+
+    def part(name: str, value: bytes, file: bool = False) -> bytes:
+        disposition = f'form-data; name="{name}"' + ('; filename="k.png"' if file else "")
+        kind = b"Content-Type: image/png\r\n" if file else b""
+        return (
+            b"--antri-fuzz\r\nContent-Disposition: " + disposition.encode() + b"\r\n" + kind
+            + b"\r\n" + value + b"\r\n"
+        )  # fmt: skip
+
+    return [
+        (form, b"csrf=" + token + b"&full_name=%FF%FE%C3%28&nik=%E0%80%80"),
+        (form, b"csrf=" + token + b"&full_name=\xff\xfe\xc3\x28&email=\xed\xa0\x80"),
+        (form + "; charset=no-such-charset", b"csrf=" + token + b"&full_name=x"),
+        (
+            multipart,
+            part("csrf", token) + part("full_name", b"\xff\xfe\xc3\x28") + b"--antri-fuzz--\r\n",
+        ),
+        (
+            multipart,
+            part("csrf", token) + part("ktp", b"\x89PNG\r\n\x1a\n" + bytes(64), True)[:-20],
+        ),
+        (multipart, part("csrf", token)[:30]),
+        (
+            multipart,
+            b"--antri-fuzz\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--antri-fuzz--",
+        ),
+        ("multipart/form-data", part("csrf", token) + b"--antri-fuzz--\r\n"),  # no boundary
+        (form, b"csrf=" + token + b"&full_name=" + b"a" * (5 << 20)),
+        (
+            multipart,
+            part("csrf", token) + part("ktp", bytes(5 << 20), True) + b"--antri-fuzz--\r\n",
+        ),
+    ]
+
+
+async def test_the_forms_answer_odd_bodies_without_a_server_error(
+    make_client: AppFactory,
+) -> None:
+    """Every POST route of the pages (from the router, as the CSRF test enumerates them), for
+    an admitted and logged-in visitor, given bodies its form reader cannot read: a 4xx, never
+    a 5xx."""
+    from .page_support import csrf_of
+    from .test_wizard_pages import applicant_ready
+
+    client, _ = await applicant_ready(make_client)
+    csrf = await csrf_of(client, "/permohonan")
+    values = {"step": "pemohon", "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d", "lang": "en"}
+    paths = sorted(
+        {
+            route.resource.canonical.format_map(values)
+            for route in client.server.app.router.routes()
+            if route.method == "POST"
+            and route.resource is not None
+            and not route.resource.canonical.startswith("/api/")
+        },
+        key=lambda path: (path in FORMS_LAST, path),
+    )
+    assert len(paths) >= 15, paths
+    failures = []
+    for path in paths:
+        for kind, body in odd_bodies(csrf):
+            response = await client.post(
+                path, data=body, headers={"Content-Type": kind}, allow_redirects=False
+            )
+            if response.status >= 500:
+                failures.append((path, kind, body[:60], response.status))
+    assert not failures, "\n".join(map(repr, failures))

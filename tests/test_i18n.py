@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
-from api.pages.i18n import english
+from api.pages.i18n import PLURAL_FORMS, english, translator
 
 API = Path(__file__).resolve().parents[1] / "api"
 TEMPLATES = API / "templates"
@@ -157,12 +157,18 @@ def test_no_catalogue_entry_is_unused() -> None:
     )
 
 
+def forms(translated: str | dict[str, str]) -> list[str]:
+    """The English forms of an entry: one text, or one per plural category."""
+    return [translated] if isinstance(translated, str) else list(translated.values())
+
+
 def test_placeholders_match_between_languages() -> None:
     mismatched = [
         f"{json.dumps(indonesian, ensure_ascii=False)} {sorted(fields(indonesian))} → "
-        f"{json.dumps(translated, ensure_ascii=False)} {sorted(fields(translated))}"
+        f"{json.dumps(form, ensure_ascii=False)} {sorted(fields(form))}"
         for indonesian, translated in sorted(english().items())
-        if fields(indonesian) != fields(translated)
+        for form in forms(translated)
+        if fields(indonesian) != fields(form)
     ]
     fail_listing("placeholders that differ between Indonesian and English", mismatched)
 
@@ -195,7 +201,9 @@ def test_catalogues_are_clean() -> None:
 
         entries = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=pairs)
         for indonesian, translated in entries.items():
-            if not isinstance(translated, str) or not translated.strip():
+            if isinstance(translated, dict):
+                problems.extend(plural_problems(path.name, indonesian, translated))
+            elif not isinstance(translated, str) or not translated.strip():
                 problems.append(f"{path.name}: {indonesian!r} has no English text")
                 continue
             earlier = seen.setdefault(indonesian, (path.name, translated))
@@ -205,3 +213,50 @@ def test_catalogues_are_clean() -> None:
                     f"{translated!r}"
                 )
     fail_listing("problems in api/pages/locale/*.en.json", problems)
+
+
+def plural_problems(area: str, indonesian: str, entry: dict[str, object]) -> list[str]:
+    """What is wrong with a plural entry: English needs "one" and "other", each a text, and
+    the count is the text's {n} (the form is chosen by it)."""
+    problems = []
+    if set(entry) != {"one", "other"}:
+        problems.append(f"{area}: {indonesian!r} has plural forms {sorted(entry)}, not one/other")
+    if not all(isinstance(form, str) and form.strip() for form in entry.values()):
+        problems.append(f"{area}: {indonesian!r} has an empty plural form")
+    if "n" not in fields(indonesian):
+        problems.append(f"{area}: {indonesian!r} has plural forms but no {{n}} to choose by")
+    return problems
+
+
+def test_counts_are_told_in_the_right_plural() -> None:
+    english_, indonesian = translator("en"), translator("id")
+    assert english_("{n} tempat", n=1) == "1 place"
+    assert english_("{n} tempat", n=2) == "2 places"
+    assert english_("{n} tempat", n=0) == "0 places"
+    assert english_("Terdaftar untuk pembukaan ini: {n} orang, termasuk Anda.", n=1) == (
+        "Registered for this release: 1 person, you included."
+    )
+    assert english_("Terdaftar untuk pembukaan ini: {n} orang, termasuk Anda.", n=7) == (
+        "Registered for this release: 7 people, you included."
+    )
+    assert english_("sekitar {n} menit", n=1) == "about 1 minute"
+    # Indonesian has no plural forms: unchanged.
+    assert indonesian("{n} tempat", n=1) == "1 tempat"
+    assert indonesian("{n} tempat", n=2) == "2 tempat"
+    # Unfilled (a data-* attribute for a script to fill): the general form.
+    assert english_("{n} tempat") == "{n} places"
+    assert set(PLURAL_FORMS) >= {"one", "other"}
+
+
+def test_the_counts_shown_have_plural_entries() -> None:
+    """Every English text that shows a count of things (places, people, minutes, hours, years)
+    is a plural entry, so that no page says "1 places"."""
+    counted = ("place", "people", "person", "minute", "hour", "year", "second")
+    singular_only = [
+        indonesian
+        for indonesian, translated in english().items()
+        if isinstance(translated, str)
+        and "{n}" in translated
+        and any(f"{{n}} {word}" in translated for word in counted)
+    ]
+    fail_listing("counts without plural forms in api/pages/locale/*.en.json", singular_only)

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 from api.appkeys import ACCOUNTS, DRAFTS, ENGINE, SETTINGS
 from api.booking.documents import DocumentKind, DocumentStore
 from api.mail import read_outbox
+from api.pages.drafts import Drafts
 from api.pages.render import secure_cookies
 
 from .booking_support import (
@@ -431,3 +432,29 @@ async def test_a_draft_belongs_to_its_login_session_and_goes_with_the_logout(
     first_session = session_of(client)
     assert location(await post_form(client, "/keluar", {}, csrf=csrf)) == "/"
     assert (await drafts.load(first_session, account_id)).keys() == {"id"}
+
+
+async def test_a_draft_sealed_under_an_old_data_key_starts_over_with_a_message(
+    make_client: AppFactory,
+) -> None:
+    """After ANTRI_DATA_KEY changed, a draft sealed under the old key cannot be read: the wizard
+    starts over and says why (in the visitor's language), on every page of it, never a 500."""
+    client, account_id = await applicant_ready(make_client)
+    csrf = await csrf_of(client, "/permohonan")
+    await choose_service(client, csrf, "baru", "biasa/5")
+    drafts = client.server.app[DRAFTS]
+    old_key = Drafts(drafts.redis, b"the data key before the rotation")
+    said = {"id": "dimulai dari awal", "en": "started again"}
+    for lang in ("id", "en", "id"):
+        client.session.cookie_jar.update_cookies({"antri_lang": lang})
+        for path in ("/permohonan/baru", "/permohonan/baru/pemohon", "/permohonan/baru/jadwal"):
+            await old_key.save(session_of(client), account_id, {"id": "x", "office_id": OFFICE})
+            response = await client.get(path)
+            assert response.status == 200, (path, response.status)
+            assert said[lang] in await response.text(), path
+        await old_key.save(session_of(client), account_id, {"id": "x", "office_id": OFFICE})
+        response = await post_form(
+            client, "/permohonan/baru/kantor", {"office_id": OFFICE}, csrf=csrf
+        )
+        assert response.status == 303
+        assert (await drafts.load(session_of(client), account_id)).get("office_id") == OFFICE

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 from aiohttp import web
@@ -43,8 +43,11 @@ class OfficeViews:
         except ValueError:
             raise _bad("from", "must be a date YYYY-MM-DD") from None
         raw_days = request.query.get("days", "14")
-        if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
+        # isdecimal alone lets other scripts' digits through (int() takes some, not "²")
+        if not (raw_days.isascii() and raw_days.isdigit()) or not 1 <= int(raw_days) <= MAX_DAYS:
             raise _bad("days", f"must be a whole number from 1 to {MAX_DAYS}")
+        if start > date.max - timedelta(days=int(raw_days)):
+            raise _bad("from", "is too far in the future")
         key = (office.id, start, int(raw_days))
         clock = time.monotonic()
         cached = self._cache.get(key)

@@ -47,6 +47,7 @@ from ..web import json_response
 from . import i18n
 from .calendar import office_calendar, parse_slot
 from .csrf import CSRF_FIELD, CSRF_HEADER, check_csrf, checked_form
+from .drafts import UNREADABLE
 from .guards import account_or_login
 from .labels import (
     document_labels,
@@ -139,6 +140,10 @@ class Wizard:
         session = session_token(request)
         assert session is not None  # logged in
         draft = await request.config_dict[DRAFTS].load(session, account_id)
+        if draft.pop(UNREADABLE, False) and request.method == "GET":
+            # Sealed under an earlier data key: start over, saying why (a POST just goes on
+            # with the new draft, and its step checks what came before).
+            raise web.HTTPSeeOther(_step_url("kantor", "draft_unreadable"))
         return cls(request, session, account_id, draft)
 
     async def save(self) -> None:

@@ -12,6 +12,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDict, MultiDictProxy
 
 from ..errors import ApiError
@@ -32,21 +33,33 @@ def csrf_token(request: web.Request) -> tuple[str, bool]:
 
 def check_csrf(request: web.Request, sent: str | None) -> None:
     """Refuse (403) a state-changing request that did not come from one of Antri's own pages."""
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        raise _refused()
-    origin = request.headers.get("Origin")
-    # Host only: behind a TLS-terminating proxy the scheme seen here is http.
-    if origin is not None and urlsplit(origin).netloc != request.host:
+    if foreign_origin(request):
         raise _refused()
     cookie = request.cookies.get(CSRF_COOKIE)
     if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
         raise _refused()
 
 
+def foreign_origin(request: web.Request) -> bool:
+    """Whether the browser says the request was made by another site's page."""
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    # Host only: behind a TLS-terminating proxy the scheme seen here is http.
+    return origin is not None and urlsplit(origin).netloc != request.host
+
+
 async def checked_form(request: web.Request) -> MultiDictProxy[str]:
     """The posted form's text fields, once its CSRF token checks out (file parts are dropped:
     uploads have their own handler)."""
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, LookupError, AssertionError, HttpProcessingError) as exc:
+        # Bytes that are not the form's encoding, a truncated or malformed multipart body
+        # (aiohttp asserts on some of those): the sender's fault, and nothing was read.
+        raise ApiError(
+            400, "bad_form", "Formulir yang dikirim tidak dapat dibaca. Muat ulang halaman."
+        ) from exc
     fields = MultiDict((k, v) for k, v in form.items() if isinstance(v, str))
     check_csrf(request, fields.get(CSRF_FIELD))
     if any("\x00" in value for value in fields.values()):

@@ -17,6 +17,7 @@ import secrets
 from typing import Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -24,6 +25,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from queue_engine.scripts import RedisClient
 
 DRAFT_SECONDS = 2 * 3600
+#: set (and only ever seen) in a fresh draft that replaced one that could not be read
+UNREADABLE = "unreadable"
 _NONCE_BYTES = 12
 
 
@@ -40,15 +43,21 @@ class Drafts:
         self._aead = AESGCM(derived.derive(data_key))
 
     async def load(self, session_token: str, account_id: int) -> dict[str, Any]:
-        """The session's draft; a new empty one (with a fresh id) if there is none."""
+        """The session's draft; a new empty one (with a fresh id) if there is none.
+
+        A draft that cannot be opened (sealed under an earlier ANTRI_DATA_KEY) is forgotten,
+        and the new one says so with UNREADABLE: the applicant starts over, told why."""
         sealed = await self.redis.get(_key(session_token))
         if sealed is None:
             return {"id": secrets.token_hex(12)}
         assert isinstance(sealed, bytes)  # the client does not decode responses
         nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
-        draft: dict[str, Any] = orjson.loads(
-            self._aead.decrypt(nonce, body, str(account_id).encode())
-        )
+        try:
+            opened = self._aead.decrypt(nonce, body, str(account_id).encode())
+        except InvalidTag:
+            await self.clear(session_token)
+            return {"id": secrets.token_hex(12), UNREADABLE: True}
+        draft: dict[str, Any] = orjson.loads(opened)
         return draft
 
     async def save(self, session_token: str, account_id: int, draft: dict[str, Any]) -> None:

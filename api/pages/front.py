@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -27,10 +28,12 @@ from ..booking import calendar
 from ..booking.fees import PASSPORT_TYPES, VALIDITY_YEARS, FeeTable
 from ..booking.offices import ZONE_LABELS, Office
 from ..booking.slots import OpenDate, Slots
+from ..gate import ADMISSION_COOKIE
 from ..login import SESSION_COOKIE
 from ..observed import STORE_UNAVAILABLE
 from . import i18n
-from .render import html, page
+from .csrf import CSRF_COOKIE, CSRF_SECONDS, csrf_token
+from .render import html, page, set_cookie
 from .types import Routes
 
 log = logging.getLogger(__name__)
@@ -85,9 +88,14 @@ class _Shared(Generic[T]):
 _open_dates: weakref.WeakKeyDictionary[Slots, _Shared[dict[str, OpenDate]]] = (
     weakref.WeakKeyDictionary()
 )
-#: the home page as rendered for visitors who are not logged in (the same page for all of
-#: them), by Slots and language
-_home_pages: weakref.WeakKeyDictionary[Slots, dict[str, _Shared[str]]] = weakref.WeakKeyDictionary()
+#: the home page as rendered for visitors who are not logged in, by Slots, language and whether
+#: the visitor holds a turn (the banner): the same page for each of them but for the CSRF token,
+#: which is rendered as CSRF_SLOT and filled in per visitor
+_home_pages: weakref.WeakKeyDictionary[Slots, dict[tuple[str, bool], _Shared[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+#: stands for the visitor's CSRF token in a shared page (random: no visitor can type it)
+CSRF_SLOT = "csrf-" + secrets.token_hex(16)
 
 
 async def open_dates(request: web.Request) -> dict[str, OpenDate] | None:
@@ -198,23 +206,33 @@ async def home(request: web.Request) -> web.Response:
     """GET /: the mission, the fees in force, each office's first open date, the next release.
 
     A release's stampede lands here: for visitors who are not logged in (all of them see the
-    same page) it is rendered at most once every CACHE_SECONDS per language, and requests that
-    arrive while it renders wait for that render (BENCHMARKS.md, pages, shows the tail this
-    removed)."""
+    same page but for their own CSRF token, filled in per visitor) it is rendered at most once
+    every CACHE_SECONDS per language and per whether the visitor holds a turn (the banner), and
+    requests that arrive while it renders wait for that render (BENCHMARKS.md, pages, shows the
+    tail this removed)."""
     lang = i18n.language(request)
     if SESSION_COOKIE in request.cookies:
         return await _render_home(request, lang)
-    shared = _home_pages.setdefault(request.config_dict[SLOTS], {}).setdefault(lang, _Shared())
-    return html(await shared.get(lambda: _home_body(request, lang)))
+    key = (lang, ADMISSION_COOKIE in request.cookies)
+    shared = _home_pages.setdefault(request.config_dict[SLOTS], {}).setdefault(key, _Shared())
+    body = await shared.get(lambda: _home_body(request, lang))
+    # The one part that differs between these visitors: their own CSRF token.
+    token, new = csrf_token(request)
+    response = html(body.replace(CSRF_SLOT, token))
+    if new:
+        set_cookie(response, request, CSRF_COOKIE, token, CSRF_SECONDS)
+    return response
 
 
 async def _home_body(request: web.Request, lang: str) -> str:
-    body = (await _render_home(request, lang)).text
+    body = (await _render_home(request, lang, {"csrf": CSRF_SLOT})).text
     assert body is not None  # a rendered page is text
     return body
 
 
-async def _render_home(request: web.Request, lang: str) -> web.Response:
+async def _render_home(
+    request: web.Request, lang: str, shared: dict[str, Any] | None = None
+) -> web.Response:
     now = datetime.now(UTC)
     settings = request.config_dict[SETTINGS]
     items = await outlooks(request, now)
@@ -230,7 +248,7 @@ async def _render_home(request: web.Request, lang: str) -> web.Response:
         "when": moment_formatter(lang),
         "in_zones": lambda moment: in_zones(moment, lang),
     }
-    return page(request, "home.html", context)
+    return page(request, "home.html", context | (shared or {}))
 
 
 ROUTES: Routes = [("GET", "/", home)]

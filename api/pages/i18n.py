@@ -3,6 +3,11 @@
 Templates and handlers write their text in Indonesian inside `_("…")`; the English catalogue maps
 each such text to its translation. The catalogue is split by area (`locale/<area>.en.json`) so
 that each part of the site keeps its own strings; a test checks that none is missing.
+
+Indonesian does not change a noun with its count ("1 tempat", "2 tempat"); English does. A text
+that shows a count keeps it in `{n}`, and its English entry then holds one text per plural
+category of CLDR (`{"one": "{n} place", "other": "{n} places"}`): `_` picks the form by `n`, as
+gettext's ngettext would, with Babel's plural rules.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel import Locale
 from babel.dates import format_date, format_datetime
 
 LANG_COOKIE = "antri_lang"
@@ -23,12 +29,16 @@ DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
 
 Translate = Callable[..., str]
+#: an entry of a catalogue: one text, or one per plural category ("one", "other")
+Entry = str | Mapping[str, str]
+#: the plural categories CLDR knows (English uses "one" and "other")
+PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
 
 
 @cache
-def english() -> Mapping[str, str]:
+def english() -> Mapping[str, Entry]:
     """Indonesian text → English, merged from every area's catalogue."""
-    merged: dict[str, str] = {}
+    merged: dict[str, Entry] = {}
     for entry in sorted(resources.files("api.pages").joinpath("locale").iterdir(), key=str):
         if entry.name.endswith(".en.json"):
             merged.update(json.loads(entry.read_text(encoding="utf-8")))
@@ -44,12 +54,20 @@ def language(request: web.Request) -> str:
 def translator(lang: str) -> Translate:
     """`_(text, **values)`: `text` in `lang`, with `{name}` fields filled from `values`.
 
-    A text missing from the catalogue shows in Indonesian rather than failing the page.
+    A text missing from the catalogue shows in Indonesian rather than failing the page. A plural
+    entry gives the form for the count `n` (the general "other" form when `n` is not given).
     """
-    catalogue = english() if lang == "en" else {}
+    catalogue: Mapping[str, Entry] = english() if lang == "en" else {}
+    plural_form = Locale.parse(lang).plural_form
 
     def translate(text: str, **values: Any) -> str:
-        translated = catalogue.get(text, text)
+        entry = catalogue.get(text, text)
+        if isinstance(entry, str):
+            translated = entry
+        else:
+            count = values.get("n")
+            form = plural_form(count) if isinstance(count, int | float) else "other"
+            translated = entry.get(form, entry["other"])
         return translated.format(**values) if values else translated
 
     return translate

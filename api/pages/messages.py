@@ -13,6 +13,10 @@ from .i18n import Translate
 def refusal_text(_: Translate, code: str, fallback: str) -> str:
     """What to tell the visitor about a refused request with this code."""
     texts = {
+        "draft_unreadable": _(
+            "Isian permohonan yang tersimpan tidak dapat dibuka lagi, jadi permohonan dimulai "
+            "dari awal. Maaf atas ketidaknyamanannya."
+        ),
         "bad_credentials": _("Alamat e-mail atau kata sandi salah."),
         "email_not_verified": _("Alamat e-mail belum diverifikasi. Masukkan kode dari e-mail."),
         "too_many_attempts": _("Terlalu banyak percobaan. Tunggu sebentar lalu coba lagi."),

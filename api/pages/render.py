@@ -35,6 +35,16 @@ def secure_cookies(request: web.Request) -> bool:
     return request.secure or request.config_dict[SETTINGS].cookie_secure
 
 
+#: once a browser has seen Antri over TLS, it never uses plain HTTP for it again (a year)
+STRICT_TRANSPORT = "max-age=31536000; includeSubDomains"
+
+
+async def strict_transport(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: HSTS on every response (pages, API, static files, aiohttp's own
+    errors), registered only when cookies are Secure: then the site is reached over TLS."""
+    response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT)
+
+
 def set_cookie(response: web.StreamResponse, request: web.Request, name: str, value: str,
                max_age: int) -> None:  # fmt: skip
     """Add an HttpOnly, SameSite=Lax cookie (Secure over TLS) to `response`."""
