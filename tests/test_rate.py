@@ -1,0 +1,213 @@
+"""The rate is the rate (issue 9, item 6): a room delivers its configured `rate_per_minute`
+whatever its `burst`, in one process or several; turns go in place order while claims are
+throttled; a no-show estimate nobody measures any more returns to its prior.
+
+Real Redis. An `Engine` with its own background refresher stands for one app process (as in
+production: one refresher per process, one shared room in Redis); visitors poll as the waiting
+page does, each coming back after the `poll_after` it was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import pytest
+
+from api.app import redis_client
+from api.embedded import RedisServer
+from queue_engine.engine import Engine
+from queue_engine.room import Room, VisitState
+from queue_engine.settings import EngineSettings, RoomSettings
+from queue_engine.tokens import Signer, Ticket
+
+from .conftest import SECRET, room_name
+
+#: the production refresh cadence (200 ms), with a shorter poll floor so that tests move faster
+PROCESS = EngineSettings(refresh_interval=0.2, stale_after=3.0, poll_floor=1.0)
+
+
+@asynccontextmanager
+async def processes(server: RedisServer, count: int, settings: EngineSettings) -> AsyncIterator[
+    list[Engine]
+]:
+    """`count` engines on one Redis, each with its own client and refresher, like app processes."""
+    engines = [Engine(redis_client(server.url), Signer(SECRET), settings) for _ in range(count)]
+    try:
+        yield engines
+    finally:
+        for engine in engines:
+            await engine.stop()
+            await engine.client.aclose()
+
+
+async def open_room(engines: list[Engine], **settings: object) -> list[Room]:
+    """One new room, served by every engine (whose refreshers are then started)."""
+    name, defaults = room_name(), RoomSettings(**settings)  # type: ignore[arg-type]
+    rooms = [await engine.add_room(name, defaults) for engine in engines]
+    for engine in engines:
+        await engine.start()
+    return rooms
+
+
+@dataclass(slots=True)
+class Answer:
+    """One status answer as a visitor saw it (monotonic seconds)."""
+
+    sent: float
+    received: float
+    state: VisitState
+
+
+@dataclass(slots=True)
+class Crowd:
+    """Visitors polling concurrently, each through whichever process the balancer picks."""
+
+    rooms: list[Room]
+    answers: dict[int, list[Answer]] = field(default_factory=dict)  #: place -> answers
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def join(self, count: int) -> list[tuple[Ticket, float]]:
+        statuses = await asyncio.gather(*(self.rooms[0].join() for _ in range(count)))
+        return [(s.ticket, s.poll_after) for s in statuses if s.ticket is not None]
+
+    async def visit(self, ticket: Ticket, first_poll: float) -> None:
+        # Without a fair-start cohort a visitor's place is its number.
+        answers = self.answers.setdefault(ticket.number, [])
+        await asyncio.sleep(first_poll)
+        while not self.stop.is_set():
+            sent = time.monotonic()
+            status = await random.choice(self.rooms).status(ticket)
+            answers.append(Answer(sent, time.monotonic(), status.state))
+            if status.state is VisitState.ADMITTED or status.ticket is None:
+                return
+            ticket = status.ticket
+            with_stop = asyncio.create_task(self.stop.wait())
+            await asyncio.wait([with_stop], timeout=status.poll_after)
+            with_stop.cancel()
+
+    def run(self, tickets: list[tuple[Ticket, float]]) -> asyncio.Future[list[None]]:
+        return asyncio.gather(*(self.visit(t, p) for t, p in tickets))
+
+
+async def claim_times(room: Room) -> list[float]:
+    """When each admission of the last minute took effect, in seconds on Redis's clock."""
+    claims = await room._client.zrange(room.keys.recent_claims, 0, -1, withscores=True)
+    return sorted(score / 1000 for _, score in claims)
+
+
+def worst_excess(times: list[float], per_second: float) -> float:
+    """The largest `count - rate × span` over every window [times[i], times[j]] (O(n)):
+    a token bucket keeps it at most `burst` (less one ms of rounding per window)."""
+    worst, lowest = 0.0, float("inf")
+    for j, t in enumerate(times):
+        lowest = min(lowest, j - per_second * t)
+        worst = max(worst, j - per_second * t - lowest + 1 - per_second * 0.001)
+    return worst
+
+
+RATE = 6000  # a minute: 100 a second
+WARM_UP = 4.0  # seconds: the line starts moving and the initial burst is spent
+WINDOW = 12.0  # seconds measured
+
+
+@pytest.mark.parametrize("count", [1, 2], ids=["1-process", "2-processes"])
+@pytest.mark.parametrize("burst", [10, 1000])
+async def test_the_configured_rate_is_delivered_whatever_the_burst(
+    redis_server: RedisServer, burst: int, count: int
+) -> None:
+    """6,000 a minute with burst 10 and 1,000, in one and in two processes, delivers
+    5,700–6,300 claims a minute and never more than `burst + rate × window` in any window.
+
+    A full minute four times would cost four minutes, so the claims that took effect in a
+    12-second window are counted and scaled to a minute: the same ±5 % band, applied to the
+    shorter window (1,140–1,260 claims), which is stricter, not looser, since any burst at its
+    edges weighs five times more. The window starts after a 4-second warm-up: a bucket starts
+    full, so a room's first minute may rightly admit up to `burst` more than the rate (with
+    burst 1,000, 7,000): the band is about the sustained rate, the bound about every window,
+    warm-up included.
+    """
+    async with processes(redis_server, count, PROCESS) as engines:
+        rooms = await open_room(engines, rate_per_minute=RATE, burst=burst, max_active=100_000)
+        crowd = Crowd(rooms)
+        visitors = int(RATE / 60 * (WARM_UP + WINDOW + 6)) + burst
+        running = crowd.run(await crowd.join(visitors))
+        await asyncio.sleep(WARM_UP)
+        start = rooms[0].now()
+        # Admissions are stamped when they take effect, which may be a moment after the claim.
+        await asyncio.sleep(WINDOW + 2.5)
+        crowd.stop.set()
+        await running
+        times = await claim_times(rooms[0])
+    assert times[-1] > start + WINDOW, "the line ran dry before the window closed"
+    in_window = sum(start <= t < start + WINDOW for t in times)
+    per_minute = in_window * 60 / WINDOW
+    assert 5_700 <= per_minute <= 6_300, f"{per_minute:,.0f} a minute ({in_window} in {WINDOW} s)"
+    assert worst_excess(times, RATE / 60) <= burst + 1e-6
+
+
+async def test_turns_follow_places_while_claims_are_throttled(redis_server: RedisServer) -> None:
+    """500 visitors polling concurrently, 3,000 a minute with burst 10, refreshes every 50 ms
+    (so the line is offered faster than a small bucket lets claims through): no visitor is
+    told "waiting" once a visitor with a later place has been admitted, except in the one poll
+    interval a visitor cannot help — the place came while it was waiting for its next poll, so
+    an admission before the visitor's previous poll was sent is what counts."""
+    fast = EngineSettings(refresh_interval=0.05, stale_after=3.0, poll_floor=0.5)
+    async with processes(redis_server, 1, fast) as engines:
+        rooms = await open_room(engines, rate_per_minute=3000, burst=10, max_active=100_000)
+        crowd = Crowd(rooms)
+        tickets = await crowd.join(500)
+        await asyncio.wait_for(crowd.run(tickets), timeout=60)
+    admitted_at = {
+        place: answers[-1].received
+        for place, answers in crowd.answers.items()
+        if answers and answers[-1].state is VisitState.ADMITTED
+    }
+    assert len(admitted_at) == 500
+    # For each place, the earliest admission of any later place.
+    earliest_later: dict[int, float] = {}
+    so_far = float("inf")
+    for place in sorted(admitted_at, reverse=True):
+        earliest_later[place] = so_far
+        so_far = min(so_far, admitted_at[place])
+    overtaken = []
+    for place, answers in crowd.answers.items():
+        for previous, answer in zip(answers, answers[1:], strict=False):
+            if answer.state is VisitState.WAITING and earliest_later[place] < previous.sent:
+                overtaken.append((place, round(answer.received - earliest_later[place], 2)))
+    assert not overtaken, f"{len(overtaken)} times told to wait after a later place: {overtaken[:10]}"
+
+
+async def test_the_no_show_estimate_returns_to_its_prior_when_idle(
+    redis_server: RedisServer,
+) -> None:
+    """A crowd that walks away leaves no-show 0.8; once the room has been idle for a grace and
+    a window (shortened here to 1 s and 2 s), the estimate is the prior again, 0, and the next
+    event's offers start at the configured rate, not five times it."""
+    fast = EngineSettings(refresh_interval=0.05, stale_after=3.0, poll_floor=0.5)
+    async with processes(redis_server, 1, fast) as engines:
+        (engine,) = engines
+        room = await engine.add_room(
+            room_name(),
+            RoomSettings(
+                rate_per_minute=6000,
+                burst=50,
+                max_active=10_000,
+                claim_grace_seconds=1,
+                noshow_window_seconds=2,
+            ),
+        )
+        await asyncio.gather(*(room.join() for _ in range(40)))  # and never come back
+        deadline = time.monotonic() + 10
+        while (view := await room.refresh()).noshow < 0.8 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert view.noshow == pytest.approx(0.8), "the walk-out was not measured"
+        deadline = time.monotonic() + 1 + 2 + 2
+        while (view := await room.refresh()).noshow > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert view.noshow == 0
+        assert view.offer_rate == pytest.approx(6000 / 60)
