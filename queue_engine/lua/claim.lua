@@ -37,6 +37,29 @@ local tokens = tonumber(room.ctokens) + math.max(0, now - tonumber(room.ctick_ms
 tokens = math.min(tonumber(room.burst), tokens)
 local starts = now
 if tokens < 1 then starts = now + math.ceil((1 - tokens) / rate) end
+if starts > now then
+  -- Scheduled sessions start in place order: a claim made after those of later places (their
+  -- holders polled first) takes the earliest instant booked by one of them, each of them moves
+  -- to the next instant, and the last to the new one. Booked instants are kept in place order,
+  -- so the later places are the latest instants: read from the end until an earlier place.
+  local later, offset, done = {}, 0, false
+  repeat
+    local page = redis.call('ZREVRANGEBYSCORE', KEYS[5], '+inf', '(' .. fmt(now), 'WITHSCORES',
+      'LIMIT', offset, 64)
+    done = #page < 128
+    for i = 1, #page, 2 do
+      if tonumber(page[i]) < position then done = true break end
+      later[#later + 1] = {page[i], tonumber(page[i + 1])}
+    end
+    offset = offset + 64
+  until done
+  for i = 1, #later do  -- latest first
+    local member, instant = later[i][1], later[i][2]
+    redis.call('ZADD', KEYS[5], starts, member)
+    redis.call('ZADD', KEYS[2], starts + session_ms, member)
+    starts = instant
+  end
+end
 local expires = starts + session_ms
 redis.call('HSET', KEYS[1], 'ctokens', tostring(tokens - 1), 'ctick_ms', fmt(now))
 redis.call('HINCRBY', KEYS[1], 'claimed_total', 1)
