@@ -33,9 +33,9 @@ PROCESS = EngineSettings(refresh_interval=0.2, stale_after=3.0, poll_floor=1.0)
 
 
 @asynccontextmanager
-async def processes(server: RedisServer, count: int, settings: EngineSettings) -> AsyncIterator[
-    list[Engine]
-]:
+async def processes(
+    server: RedisServer, count: int, settings: EngineSettings
+) -> AsyncIterator[list[Engine]]:
     """`count` engines on one Redis, each with its own client and refresher, like app processes."""
     engines = [Engine(redis_client(server.url), Signer(SECRET), settings) for _ in range(count)]
     try:
@@ -132,7 +132,7 @@ async def claim_bucket_empty(room: Room) -> bool:
 
 
 def worst_excess(times: list[float], per_second: float) -> float:
-    """The largest `count - rate × span` over every window [times[i], times[j]] (O(n)):
+    """The largest `count - rate * span` over every window [times[i], times[j]] (O(n)):
     a token bucket keeps it at most `burst` (less one ms of rounding per window)."""
     worst, lowest = 0.0, float("inf")
     for j, t in enumerate(times):
@@ -152,7 +152,7 @@ async def test_the_configured_rate_is_delivered_whatever_the_burst(
     redis_server: RedisServer, burst: int, count: int
 ) -> None:
     """6,000 a minute with burst 10 and 1,000, in one and in two processes, delivers
-    5,700–6,300 claims a minute and never more than `burst + rate × window` in any window.
+    5,700–6,300 claims a minute and never more than `burst + rate * window` in any window.
 
     A full minute four times would cost four minutes, so the claims that took effect in a
     12-second window are counted and scaled to a minute: the same ±5 % band, applied to the
