@@ -48,4 +48,4 @@ class EngineSettings:
     poll_ceiling: float = 30.0
     #: the line is not offered further while claims are scheduled more than this many seconds
     #: ahead (claims beyond the claim bucket take the next free instant rather than retrying)
-    schedule_ahead: float = 2.0
+    schedule_ahead: float = 5.0

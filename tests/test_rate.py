@@ -157,10 +157,11 @@ async def test_the_configured_rate_is_delivered_whatever_the_burst(
     A full minute four times would cost four minutes, so the claims that took effect in a
     12-second window are counted and scaled to a minute: the same ±5 % band, applied to the
     shorter window (1,140–1,260 claims), which is stricter, not looser, since any burst at its
-    edges weighs five times more. The window starts after a 4-second warm-up: a bucket starts
-    full, so a room's first minute may rightly admit up to `burst` more than the rate (with
-    burst 1,000, 7,000): the band is about the sustained rate, the bound about every window,
-    warm-up included.
+    edges weighs five times more. The window starts after a warm-up of at least 4 s, once the
+    claim bucket has spent the `burst` it starts with: a room's first minute may rightly admit
+    up to `burst` more than the rate (with burst 1,000, 7,000), so the band is about the
+    sustained rate, the bound about every window, warm-up included. (Full minutes, measured by
+    hand at burst 10 and 1, are in the README.)
     """
     async with processes(redis_server, count, PROCESS) as engines:
         rooms = await open_room(engines, rate_per_minute=RATE, burst=burst, max_active=100_000)
@@ -176,7 +177,7 @@ async def test_the_configured_rate_is_delivered_whatever_the_burst(
         crowd.stop.set()
         await running
         times = await claim_times(rooms[0])
-    assert times[-1] > start + WINDOW, "the line ran dry before the window closed"
+    assert times[-1] >= start + WINDOW, "the line ran dry before the window closed"
     in_window = sum(start <= t < start + WINDOW for t in times)
     per_minute = in_window * 60 / WINDOW
     assert 5_700 <= per_minute <= 6_300, f"{per_minute:,.0f} a minute ({in_window} in {WINDOW} s)"
