@@ -245,7 +245,12 @@ SCHEMAS: Final[Json] = {
     "RoomChanges": obj(
         {
             "rate_per_minute": integer(minimum=1, maximum=1_000_000),
-            "burst": integer(minimum=1, maximum=100_000),
+            "burst": integer(
+                "How many admissions may start at once beyond the rate; any value delivers"
+                " rate_per_minute (claims beyond the bucket are booked for its next tokens).",
+                minimum=1,
+                maximum=100_000,
+            ),
             "max_active": integer(minimum=1, maximum=10_000_000),
             "session_minutes": {"type": "number", "minimum": 1, "maximum": 240},
             "keep_place_seconds": integer(minimum=30, maximum=86_400),

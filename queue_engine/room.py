@@ -207,7 +207,7 @@ class Room:
 
     async def refresh(self) -> RoomView:
         """Advance the line and take a fresh view of the room (one script call)."""
-        fields = await self._scripts.tick(self.keys)
+        fields = await self._scripts.tick(self.keys, round(self._settings.schedule_ahead * 1000))
         if not fields:
             raise UnknownRoom(self.name)
         self._view = RoomView.parse(fields, time.time())
@@ -306,12 +306,19 @@ class Room:
                 expires_at=expires_ms // 1000,
             )
             return Status(VisitState.ADMITTED, ticket, 0, (0, 0), 0.0, admission)
+        if verdict == "scheduled":
+            # The turn is booked for a moment from now: come back then, not before (a little
+            # after, so that this process's estimate of Redis's clock cannot make it too early).
+            wait = max(0.0, admitted_ms / 1000 - self.now())
+            return Status(
+                VisitState.WAITING, ticket, 1, (0, math.ceil(wait)), math.ceil(wait * 100 + 5) / 100
+            )
         if verdict == "spent":
             raise InvalidToken("spent")
         if verdict == "gone":
             raise InvalidToken("expired")
-        if verdict in ("full", "throttled", "waiting"):
-            # Offered but held at the front by the cap or the rate: next in line.
+        if verdict in ("full", "waiting"):
+            # Offered but held at the front by the cap: next in line.
             floor = self._settings.poll_floor
             return Status(VisitState.WAITING, ticket, 1, (0, math.ceil(floor)), _jitter(floor))
         return Status(VisitState(verdict), ticket, 1, poll_after=_jitter(self._settings.poll_floor))

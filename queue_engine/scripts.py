@@ -34,13 +34,15 @@ class Scripts:
         verdict, number, epoch = await _run(self._join, keys, [])
         return verdict, int(number), epoch
 
-    async def tick(self, keys: RoomKeys) -> dict[str, str]:
-        """Advance the line and return the room's fields and counters ({} if no such room)."""
-        flat = await _run(self._tick, keys, [])
+    async def tick(self, keys: RoomKeys, schedule_ahead_ms: int) -> dict[str, str]:
+        """Advance the line (unless claims are scheduled more than `schedule_ahead_ms` ahead)
+        and return the room's fields and counters ({} if no such room)."""
+        flat = await _run(self._tick, keys, [schedule_ahead_ms])
         return dict(zip(flat[::2], flat[1::2], strict=True))
 
     async def claim(self, keys: RoomKeys, epoch: str, position: int) -> tuple[str, int, int]:
-        """Claim the offered place `position`: (verdict, expires_ms, admitted_ms)."""
+        """Claim the offered place `position`: (verdict, expires_ms, admitted_ms); a session
+        'scheduled' starts at admitted_ms."""
         verdict, expires, admitted = await _run(self._claim, keys, [epoch, position])
         return verdict, int(expires), int(admitted)
 

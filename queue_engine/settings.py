@@ -46,3 +46,6 @@ class EngineSettings:
     #: poll interval bounds suggested to waiting visitors, in seconds
     poll_floor: float = 2.0
     poll_ceiling: float = 30.0
+    #: the line is not offered further while claims are scheduled more than this many seconds
+    #: ahead (claims beyond the claim bucket take the next free instant rather than retrying)
+    schedule_ahead: float = 5.0
