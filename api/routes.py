@@ -46,6 +46,7 @@ def setup_routes(
     # The status poll first: the router tries dynamic routes in order, and it is the busiest.
     add("GET", "/api/v1/rooms/{room}/status", rooms.status)
     add("POST", "/api/v1/rooms/{room}/join", rooms.join)
+    add("GET", "/api/v1/rooms/{room}/challenge", rooms.challenge)
     add("GET", "/api/v1/rooms/{room}", rooms.room_state)
     add("GET", "/api/v1/session", rooms.session)
     add("POST", "/api/v1/session/release", rooms.release)
@@ -77,6 +78,7 @@ def setup_routes(
     add("GET", "/api/openapi.json", openapi.document)
     add("GET", "/kotak-surat", mailbox.mailbox)
     add("GET", "/antre/{room}", rooms.waiting_page)
+    add("POST", "/antre/{room}", rooms.join_from_page)
     for area in (front, language, account_pages, apply, applications, bank, officer):
         for method, path, handler in area.ROUTES:
             add(method, path, handler)

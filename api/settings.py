@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from queue_engine.keys import ROOM_NAME
-from queue_engine.settings import EngineSettings, RoomSettings
+from queue_engine.settings import DEFAULT_POW_DIFFICULTY, EngineSettings, RoomSettings
+
+from .client_address import Network, parse_networks
 
 
 class SettingsError(ValueError):
@@ -52,6 +54,8 @@ class Settings:
     #: feed the guard room's inventory from the places left (off: set it by hand)
     feed_inventory: bool = True
     room_defaults: RoomSettings = field(default_factory=RoomSettings)
+    #: reverse proxies whose X-Forwarded-For names the client (ANTRI_TRUSTED_PROXIES, CIDRs)
+    trusted_proxies: tuple[Network, ...] = ()
     engine: EngineSettings = field(default_factory=EngineSettings)
 
     @property
@@ -81,6 +85,8 @@ class Settings:
             burst=_int(env, "ANTRI_BURST", 10),
             max_active=_int(env, "ANTRI_MAX_ACTIVE", 200),
             session_seconds=_int(env, "ANTRI_SESSION_MINUTES", 15) * 60,
+            pow_difficulty=_int(env, "ANTRI_POW_DIFFICULTY", DEFAULT_POW_DIFFICULTY, least=0),
+            joins_per_minute_per_client=_int(env, "ANTRI_JOINS_PER_MINUTE_PER_CLIENT", 60, least=0),
         )
         return cls(
             secret=_secret(env, "ANTRI_SECRET", data_dir / "secret"),
@@ -102,10 +108,11 @@ class Settings:
             sandbox_payments=env.get("ANTRI_SANDBOX_PAYMENTS", "1") not in ("0", "false", "no"),
             public_url=env.get("ANTRI_PUBLIC_URL") or None,
             room_defaults=defaults,
+            trusted_proxies=_networks(env, "ANTRI_TRUSTED_PROXIES"),
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, least: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -113,9 +120,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name}: {raw!r} is not a whole number") from None
-    if value < 1:
-        raise SettingsError(f"{name}: must be at least 1")
+    if value < least:
+        raise SettingsError(f"{name}: must be at least {least}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(env.get(name, ""))
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
 
 
 def _secret(env: Mapping[str, str], name: str, path: Path) -> bytes:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .errors import EngineError
+from .proof import MAX_DIFFICULTY
 from .settings import RoomState
 
 
@@ -73,6 +74,8 @@ _FIELDS: dict[str, tuple[str, Callable[[object], object]]] = {
     "keep_place_seconds": ("keep_place_seconds", _whole(30, 86_400)),
     "state": ("state", _state),
     "event_starts_at": ("event_starts_at", _instant),
+    "pow_difficulty": ("pow_difficulty", _whole(0, MAX_DIFFICULTY)),
+    "joins_per_minute_per_client": ("joins_per_minute_per_client", _whole(0, 100_000)),
 }
 
 EDITABLE = tuple(_FIELDS)
