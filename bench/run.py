@@ -18,7 +18,11 @@ report. Targets that form a ratio are measured in interleaved rounds:
    for a visitor not logged in, and the waiting page for 1,000 held tickets rotating (cookies);
    every answer must be a 200 with HTML.
 
-`--only waiting-room`, `--only booking` or `--only pages` runs one part.
+6. defences (their own `antri serve`): join with proof verification against join without, one
+   attacking process with and without each defence, the honest visitor's proof in Chromium
+   (bench/defences.py).
+
+`--only waiting-room`, `--only booking`, `--only pages` or `--only defences` runs one part.
 The exit status is 0 whether or not the targets are met: this is a measurement, not a test.
 """
 
@@ -46,6 +50,7 @@ from api.embedded import RedisServer, free_port
 from . import booking, line, pages
 from .booking import BookingBench, BookingOptions, Round
 from .booking_report import render_booking
+from .defences import Defences, DefencesBench, render_defences
 from .pages import Pages, render_pages
 from .processes import Server
 from .report import Measured, MemoryUse, ratios_table, results_table
@@ -53,7 +58,7 @@ from .serving import HOST
 from .wrk import Load, Result, Target, measure_together
 
 #: the parts of a run, in the order they run
-PARTS = ("waiting-room", "booking", "pages")
+PARTS = ("waiting-room", "booking", "pages", "defences")
 #: visitors joined ahead of the measured tickets, so that the room's trickle (1 a minute) never
 #: brings a measured ticket to the front during the run
 FRONT = 10
@@ -90,6 +95,7 @@ class Outcome:
     waiting_room: WaitingRoom | None
     booking: list[Round] | None
     pages: Pages | None
+    defences: Defences | None = None
 
 
 def log(message: str) -> None:
@@ -193,7 +199,12 @@ class Bench:
         waiting_room = await self.waiting_room() if self.opts.runs("waiting-room") else None
         rounds = await self.booking() if self.opts.runs("booking") else None
         measured_pages = await self.pages() if self.opts.runs("pages") else None
-        return Outcome(waiting_room, rounds, measured_pages)
+        defences = await self.defences() if self.opts.runs("defences") else None
+        return Outcome(waiting_room, rounds, measured_pages, defences)
+
+    async def defences(self) -> Defences:
+        """The front door's defences: join cost, one attacker, the honest visitor's proof."""
+        return await DefencesBench(self.start_app, self.tmp, self.opts.load, log).run()
 
     async def booking(self) -> list[Round]:
         """The booking part, against an `antri serve` of its own and hello-world."""
@@ -312,6 +323,8 @@ def render(outcome: Outcome, opts: Options) -> str:
         lines += ["", render_booking(outcome.booking, opts.booking)]
     if outcome.pages is not None:
         lines += ["", render_pages(outcome.pages, opts.load)]
+    if outcome.defences is not None:
+        lines += ["", render_defences(outcome.defences, opts.load)]
     return "\n".join(lines)
 
 
@@ -377,7 +390,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark and print its report; every process started is stopped."""
     opts = parse_options(argv)
-    if (opts.runs("waiting-room") or opts.runs("pages")) and shutil.which("wrk") is None:
+    wrk_parts = ("waiting-room", "pages", "defences")
+    if any(opts.runs(part) for part in wrk_parts) and shutil.which("wrk") is None:
         print("bench: wrk is not installed (make bench installs it)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

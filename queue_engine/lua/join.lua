@@ -13,7 +13,8 @@ if not room then return {'unknown', '0', ''} end
 if room.state == 'closed' then return {'closed', '0', room.epoch} end
 -- Settings are read here, not from the caller's view of them, so a change holds at once.
 local difficulty = tonumber(room.pow_difficulty or '0')
-if difficulty > 0 and tonumber(ARGV[1]) < difficulty then
+local shown = tonumber(ARGV[1] or '-1')
+if difficulty > 0 and shown < difficulty then
   return {'proof_required', fmt(difficulty), room.epoch}
 end
 -- The address's budget is a GCRA bucket: `budget` joins at once, then one every 60/budget s.
@@ -26,7 +27,7 @@ if budget > 0 then
   local allowed_at = budget_at - budget * interval
   if allowed_at > now then return {'busy', fmt(math.ceil(allowed_at - now)), room.epoch} end
 end
-if tonumber(ARGV[1]) >= 0 and not redis.call('SET', KEYS[6], '1', 'NX', 'PX', ARGV[2]) then
+if shown >= 0 and not redis.call('SET', KEYS[6], '1', 'NX', 'PX', ARGV[2]) then
   return {'replayed', '0', room.epoch}
 end
 if budget_at then redis.call('SET', KEYS[7], fmt(budget_at), 'PX', fmt(math.ceil(budget_at - now))) end
