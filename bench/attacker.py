@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 import orjson
@@ -32,25 +33,35 @@ async def attack(url: str, room: str, seconds: float, connections: int) -> Count
         connector=connector, cookie_jar=aiohttp.DummyCookieJar()
     ) as session:
 
-        async def loop() -> None:
+        async def attacker() -> None:
             proof: dict[str, str] | None = None
             while time.monotonic() < deadline:
                 async with session.post(join, json=proof) as response:
                     body = orjson.loads(await response.read())
                 proof = None
+                if time.monotonic() >= deadline:
+                    break  # answered too late to count
                 if response.status == 200:
                     outcome["places"] += 1
                 elif response.status == 428:
                     outcome["proof_required"] += 1
                     challenge = body["challenge"]
-                    proof = {"challenge": challenge, "nonce": solve(challenge, body["difficulty"])}
+                    # One solver thread: the solves queue while the loop keeps the connections
+                    # going (hashlib holds the GIL on short inputs: more threads gain nothing).
+                    nonce = await loop.run_in_executor(solver, solve, challenge, body["difficulty"])
+                    proof = {"challenge": challenge, "nonce": nonce}
                     outcome["solved"] += 1
                 elif response.status == 429:
                     outcome["too_many_joins"] += 1
                 else:
                     outcome[f"status_{response.status}"] += 1
 
-        await asyncio.gather(*(loop() for _ in range(connections)))
+        loop = asyncio.get_running_loop()
+        solver = ThreadPoolExecutor(max_workers=1)
+        try:
+            await asyncio.gather(*(attacker() for _ in range(connections)))
+        finally:
+            solver.shutdown(wait=False, cancel_futures=True)
     return outcome
 
 
