@@ -115,6 +115,8 @@ class Defences:
     attacks: list[Attack]
     honest: HonestCost | None
     honest_note: str
+    #: seconds of CPU to check one proof in-process (the body's JSON, the HMAC, the hash)
+    verify_seconds: float = math.nan
 
 
 Log = Callable[[str], None]
@@ -148,7 +150,8 @@ class DefencesBench:
                 attacks.append(await attack(app.url, room, difficulty, budget_setting))
             self.log(f"the honest visitor's proof in Chromium, {BROWSER_SOLVES} solves")
             honest, note = await honest_cost(app.url, "bawaan", DEFAULT_POW_DIFFICULTY)
-            return Defences(bare, proof, budget, per_round, cpu, attacks, honest, note)
+            verify = verify_cost()
+            return Defences(bare, proof, budget, per_round, cpu, attacks, honest, note, verify)
         finally:
             app.stop()
 
@@ -195,6 +198,21 @@ class DefencesBench:
         pairs = zip(cpu, samples, strict=True)
         per_join = [c / s.requests if s.requests else math.nan for c, s in pairs]
         return bare, proof, budget, per_round, per_join
+
+
+def verify_cost(count: int = 20_000) -> float:
+    """CPU seconds to read and check one proof, in this process: what a join with a proof does
+    beyond one without (but for the SET NX inside the join script, on Redis's side)."""
+    challenges = Challenges(b"verify")
+    bodies = []
+    for _ in range(count):
+        text, _ = challenges.issue("room", 1, time.time())
+        bodies.append(orjson.dumps({"challenge": text, "nonce": solve(text, 1)}))
+    started = time.process_time()
+    for body in bodies:
+        proof = orjson.loads(body)
+        challenges.verify(proof["challenge"], proof["nonce"], "room", time.time())
+    return (time.process_time() - started) / count
 
 
 def rate(sample: Sample) -> float:
@@ -317,6 +335,11 @@ def render_defences(outcome: Defences, load: Load) -> str:
             bare_cpu / proof_cpu,
             0.9,
             note=f"{bare_cpu * 1e6:.0f} µs and {proof_cpu * 1e6:.0f} µs of CPU per join",
+        ),
+        Ratio(
+            "join ÷ (join + checking one proof in-process)",
+            bare_cpu / (bare_cpu + outcome.verify_seconds),
+            note=f"{outcome.verify_seconds * 1e6:.0f} µs to parse and check one proof",
         ),
         Ratio(
             "join with proof verification ÷ join without, by throughput",
