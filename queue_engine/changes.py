@@ -60,7 +60,11 @@ def _instant(value: object) -> str:
         raise ValueError("must be an ISO 8601 time with a zone, or null") from None
     if moment.tzinfo is None:
         raise ValueError("needs a time zone, e.g. 2026-12-01T09:00:00+07:00")
-    if not 2000 <= moment.astimezone(UTC).year <= 2100:
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+00:01, before the year 1 in UTC
+        year = 0
+    if not 2000 <= year <= 2100:
         raise ValueError("must be between the years 2000 and 2100")
     return str(int(moment.timestamp() * 1000))
 

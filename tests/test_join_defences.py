@@ -184,6 +184,15 @@ async def test_difficulty_and_budget_are_room_settings(make_client: AppFactory) 
     assert (await client.post(join_url(guard))).status == 200, "0 turns the proof off"
 
 
+async def test_an_instant_before_the_year_1_in_utc_is_refused(make_client: AppFactory) -> None:
+    """Found by the fuzzer beside the new settings: this crashed the zone conversion (500)."""
+    client = await make_client()
+    guard, _ = rooms(client)
+    body = {"event_starts_at": "0001-01-01T00:00:00+00:01"}
+    response = await client.patch(f"/api/v1/admin/rooms/{guard}", json=body, headers=ADMIN)
+    assert response.status == 422 and "event_starts_at" in (await response.json())["fields"]
+
+
 def test_new_rooms_have_the_defences_on() -> None:
     defaults = RoomSettings()
     assert defaults.pow_difficulty > 0 and defaults.joins_per_minute_per_client >= 60
