@@ -15,6 +15,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from queue_engine.changes import EDITABLE
+from queue_engine.proof import MAX_DIFFICULTY
 from queue_engine.room import VisitState
 from queue_engine.settings import RoomState
 
@@ -187,7 +188,38 @@ SCHEMAS: Final[Json] = {
         {"reason": string("forged, expired, another room…")},
         "error = invalid_ticket: the ticket cannot be used; join again.",
     ),
+    "ProofRequiredError": extends(
+        "Error",
+        {
+            "reason": enum(("missing", "invalid", "expired", "replayed")),
+            "challenge": string("A fresh challenge: solve it and join again."),
+            "algorithm": string("sha256-leading-zero-bits"),
+            "difficulty": integer(minimum=0),
+            "expires_at": INSTANT,
+        },
+        "error = proof_required: the room asks for a solved challenge with the join.",
+    ),
+    "TooManyJoinsError": extends(
+        "Error",
+        {"retry_after_seconds": integer(minimum=1)},
+        "error = too_many_joins: this client address (IPv4, or IPv6 /64) spent its joins.",
+    ),
     # the waiting room
+    "Challenge": obj(
+        {
+            "challenge": string("Opaque and single-use; valid until expires_at."),
+            "algorithm": string(
+                "sha256-leading-zero-bits: find a nonce (decimal digits, at most 16) such that "
+                'SHA-256(challenge + ":" + nonce) starts with `difficulty` zero bits.'
+            ),
+            "difficulty": integer("Zero bits; 0 means any nonce will do.", minimum=0),
+            "expires_at": INSTANT,
+        }
+    ),
+    "JoinProof": obj(
+        {"challenge": string("From GET …/challenge or a 428."), "nonce": string()},
+        description="The solved challenge; needed when the room's pow_difficulty is above 0.",
+    ),
     "WaitingStatus": obj(
         {
             "ticket": string(
@@ -239,6 +271,8 @@ SCHEMAS: Final[Json] = {
             "inventory": nullable(integer("Places left to book; null when unknown.")),
             "arrivals": integer(),
             "serving": integer(),
+            "pow_difficulty": integer(minimum=0),
+            "joins_per_minute_per_client": integer(minimum=0),
         },
         "The operator's view: every setting and counter.",
     ),
@@ -254,6 +288,12 @@ SCHEMAS: Final[Json] = {
             "max_active": integer(minimum=1, maximum=10_000_000),
             "session_minutes": {"type": "number", "minimum": 1, "maximum": 240},
             "keep_place_seconds": integer(minimum=30, maximum=86_400),
+            "pow_difficulty": integer(
+                "Zero bits of a join's proof of work (0: off).", minimum=0, maximum=MAX_DIFFICULTY
+            ),
+            "joins_per_minute_per_client": integer(
+                "Joins per client address a minute (0: off).", minimum=0, maximum=100_000
+            ),
             "state": enum(RoomState),
             "event_starts_at": nullable(
                 string(
@@ -715,12 +755,26 @@ PATHS: Final[Json] = {
             "waiting room",
             {
                 200: ok(ref("WaitingStatus"), "The ticket's status; cookies set.", cookies=True),
+                400: use("BadJson"),
                 404: use("UnknownRoom"),
+                428: failure(428, "proof_required", schema=ref("ProofRequiredError")),
+                429: failure(429, "too_many_joins", schema=ref("TooManyJoinsError")),
                 **UNAVAILABLE,
             },
             description="A ticket held (header or cookie) keeps its place; a bad one is ignored "
-            "and a new place taken. No request body.",
+            "and a new place taken. A new place needs the solved challenge in the body when the "
+            "room's pow_difficulty is above 0, and room in the client address's join budget.",
             parameters=[ROOM, *TICKET],
+            body={"required": False, "content": {JSON_TYPE: {"schema": ref("JoinProof")}}},
+        )
+    },
+    "/api/v1/rooms/{room}/challenge": {
+        "get": operation(
+            "getJoinChallenge",
+            "A proof-of-work challenge to solve before joining (single-use, short-lived)",
+            "waiting room",
+            {200: ok(ref("Challenge")), 404: use("UnknownRoom"), **UNAVAILABLE},
+            parameters=[ROOM],
         )
     },
     "/api/v1/rooms/{room}/status": {

@@ -8,12 +8,17 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from queue_engine.engine import Engine
-from queue_engine.errors import InvalidToken, MalformedToken
+from queue_engine.errors import InvalidToken, JoinBudgetSpent, MalformedToken
+from queue_engine.proof import ProofRejected
 from queue_engine.room import Room, Status, VisitState
+from queue_engine.scripts import JoinEntry
+from queue_engine.settings import RoomState
 from queue_engine.tokens import Ticket
 
 from .errors import ApiError
 from .gate import ADMISSION, ADMISSION_COOKIE, gated
+from .joining import JoinChecks
+from .pages.joining import join_form, joining_page
 from .pages.render import page
 from .pages.waiting import NEXT_PAGE, waiting_context
 from .settings import Settings
@@ -35,6 +40,7 @@ class RoomViews:
         self.engine = engine
         self.secure = settings.cookie_secure
         self.guard_room = settings.guard_room
+        self.checks = JoinChecks(settings.secret, settings.trusted_proxies)
 
     def _room(self, request: web.Request) -> Room:
         return self.engine.room(request.match_info["room"])
@@ -111,7 +117,17 @@ class RoomViews:
         """POST /api/v1/rooms/{room}/join: a place in line (the same one for a ticket held)."""
         room = self._room(request)
         held, text = self._held_ticket(request, room)
-        return self._status_response(request, room, await room.join(held), held, text)
+        entry, why = await self.checks.entry(request, room)
+        try:
+            status = await room.join(held, entry)
+        except (ProofRejected, JoinBudgetSpent) as exc:
+            raise self.checks.refusal(room, exc, why) from None
+        return self._status_response(request, room, status, held, text)
+
+    async def challenge(self, request: web.Request) -> web.Response:
+        """GET /api/v1/rooms/{room}/challenge: a proof of work to solve before joining."""
+        body = self.checks.challenge(self._room(request))
+        return json_response(body, headers={"Cache-Control": "no-store"})
 
     async def status(self, request: web.Request) -> web.Response:
         """GET /api/v1/rooms/{room}/status: where the held ticket stands (no Redis, usually)."""
@@ -148,15 +164,56 @@ class RoomViews:
         return response
 
     async def waiting_page(self, request: web.Request) -> web.StreamResponse:
-        """GET /antre/{room}: the waiting room; works without JavaScript (meta refresh)."""
+        """GET /antre/{room}: the waiting room; works without JavaScript (meta refresh). A place
+        is taken only with intent: without a live ticket the page joins from the browser (with
+        the proof of work), or by its form (see pages/joining.py), never on a plain GET."""
         room = self._room(request)
         held, text = self._held_ticket(request, room)
-        status = await room.join(held)
+        status = await _held_status(room, held)
+        if status is None:
+            return joining_page(request, room, self.checks)
+        return await self._waiting_response(request, room, status, held, text)
+
+    async def join_from_page(self, request: web.Request) -> web.StreamResponse:
+        """POST /antre/{room}: the waiting room's form (for browsers without JavaScript)."""
+        room = self._room(request)
+        await join_form(request)
+        held, text = self._held_ticket(request, room)
+        try:
+            status = await room.join(held, JoinEntry(client=self.checks.client(request)))
+        except ProofRejected:
+            return joining_page(request, room, self.checks, status=428)
+        except JoinBudgetSpent as exc:
+            raise self.checks.refusal(room, exc, None) from None
+        cookies = self._tokens(request, room, status, held, text)[2]
+        raise _with_cookies(web.HTTPSeeOther(request.path), cookies)
+
+    async def _waiting_response(
+        self,
+        request: web.Request,
+        room: Room,
+        status: Status,
+        held: Ticket | None,
+        text: str | None,
+    ) -> web.StreamResponse:
         cookies = self._tokens(request, room, status, held, text)[2]
         if status.state is VisitState.ADMITTED:
             raise _with_cookies(web.HTTPSeeOther(NEXT_PAGE), cookies)
         context = await waiting_context(request, room, status)
         return _with_cookies(page(request, "antre.html", context), cookies)
+
+
+async def _held_status(room: Room, held: Ticket | None) -> Status | None:
+    """Where the held ticket stands; None when there is no live one (a closed room says so
+    to everyone, since nobody could join it)."""
+    if held is not None:
+        try:
+            return await room.status(held)
+        except InvalidToken:
+            pass  # spent, silent too long or from another epoch: the visitor may join again
+    if room.view().state is RoomState.CLOSED:
+        return Status(VisitState.CLOSED, None, poll_after=30.0)
+    return None
 
 
 def _ticket_text(request: web.Request) -> str | None:

@@ -50,6 +50,7 @@ def setup_routes(
     # The status poll first: the router tries dynamic routes in order, and it is the busiest.
     add("GET", "/api/v1/rooms/{room}/status", rooms.status)
     add("POST", "/api/v1/rooms/{room}/join", rooms.join)
+    add("GET", "/api/v1/rooms/{room}/challenge", rooms.challenge)
     add("GET", "/api/v1/rooms/{room}", rooms.room_state)
     add("GET", "/api/v1/session", rooms.session)
     add("POST", "/api/v1/session/release", rooms.release)
@@ -82,6 +83,7 @@ def setup_routes(
     add("GET", "/kotak-surat", mailbox.old_address)
     add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
     add("GET", "/antre/{room}", rooms.waiting_page)
+    add("POST", "/antre/{room}", rooms.join_from_page)
     for area in (front, language, account_pages, apply, applications, bank, officer):
         for method, path, handler in area.ROUTES:
             add(method, path, handler)

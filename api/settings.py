@@ -9,8 +9,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from queue_engine.keys import ROOM_NAME
-from queue_engine.settings import EngineSettings, RoomSettings
+from queue_engine.proof import MAX_DIFFICULTY
+from queue_engine.settings import DEFAULT_POW_DIFFICULTY, EngineSettings, RoomSettings
 
+from .client_address import Network, parse_networks
 from .private_files import kept_secret
 
 
@@ -63,6 +65,8 @@ class Settings:
     #: a request's body may stall (no byte arriving) this long at most
     body_timeout_seconds: int = 30
     room_defaults: RoomSettings = field(default_factory=RoomSettings)
+    #: reverse proxies whose X-Forwarded-For names the client (ANTRI_TRUSTED_PROXIES, CIDRs)
+    trusted_proxies: tuple[Network, ...] = ()
     engine: EngineSettings = field(default_factory=EngineSettings)
 
     @property
@@ -97,6 +101,12 @@ class Settings:
             burst=_int(env, "ANTRI_BURST", 10),
             max_active=_int(env, "ANTRI_MAX_ACTIVE", 200),
             session_seconds=_int(env, "ANTRI_SESSION_MINUTES", 15) * 60,
+            pow_difficulty=_int(
+                env, "ANTRI_POW_DIFFICULTY", DEFAULT_POW_DIFFICULTY, low=0, high=MAX_DIFFICULTY
+            ),
+            joins_per_minute_per_client=_int(
+                env, "ANTRI_JOINS_PER_MINUTE_PER_CLIENT", 60, low=0, high=100_000
+            ),
         )
         redis_url = _url(env, "ANTRI_REDIS_URL", REDIS_SCHEMES)
         redis_cluster = _bool(env, "ANTRI_REDIS_CLUSTER", False)
@@ -135,6 +145,7 @@ class Settings:
             header_timeout_seconds=_int(env, "ANTRI_HEADER_TIMEOUT_SECONDS", 10),
             body_timeout_seconds=_int(env, "ANTRI_BODY_TIMEOUT_SECONDS", 30),
             room_defaults=defaults,
+            trusted_proxies=_networks(env, "ANTRI_TRUSTED_PROXIES"),
         )
 
 
@@ -193,6 +204,13 @@ def _url(env: Mapping[str, str], name: str, schemes: frozenset[str]) -> str | No
     if not parts.hostname and not socket_path:
         raise SettingsError(f"{name}: the URL names no host")
     return raw
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(env.get(name, ""))
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
 
 
 def _secret(env: Mapping[str, str], name: str, path: Path) -> bytes:

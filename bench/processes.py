@@ -69,6 +69,13 @@ class Server:
             process.kill()
             process.wait()
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far (Linux /proc), 0 if stopped."""
+        if self._process is None:
+            return 0.0
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def _log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

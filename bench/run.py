@@ -19,7 +19,11 @@ report. Targets that form a ratio are measured in interleaved rounds:
    for a visitor not logged in, and the waiting page for 1,000 held tickets rotating (cookies);
    every answer must be a 200 with HTML.
 
-`--only waiting-room`, `--only booking` or `--only pages` runs one part.
+6. defences (their own `antri serve`): join with proof verification against join without, one
+   attacking process with and without each defence, the honest visitor's proof in Chromium
+   (bench/defences.py).
+
+`--only waiting-room`, `--only booking`, `--only pages` or `--only defences` runs one part.
 The exit status is 0 whether or not the targets are met: this is a measurement, not a test.
 """
 
@@ -48,6 +52,7 @@ from . import booking, line, pages
 from .applicants import LANE, OFFICE
 from .booking import BookingBench, BookingOptions, Round, Run
 from .booking_report import render_booking
+from .defences import Defences, DefencesBench, render_defences
 from .pages import Pages, render_pages
 from .pgbench import Ceiling, measure_ceiling, render_ceiling
 from .processes import Server
@@ -56,7 +61,7 @@ from .serving import HOST
 from .wrk import Load, Result, Target, measure_together
 
 #: the parts of a run, in the order they run
-PARTS = ("waiting-room", "booking", "pages")
+PARTS = ("waiting-room", "booking", "pages", "defences")
 #: visitors joined ahead of the measured tickets, so that the room's trickle (1 a minute) never
 #: brings a measured ticket to the front during the run
 FRONT = 10
@@ -94,6 +99,7 @@ class Outcome:
     booking: list[Round] | None
     pages: Pages | None
     ceiling: list[Ceiling] | None = None
+    defences: Defences | None = None
 
 
 def log(message: str) -> None:
@@ -118,6 +124,10 @@ def _app_env(redis_url: str, database_url: str, port: int, data_dir: Path) -> di
         # One admission a minute: measured tickets stay `waiting`, polls stay on the fast path.
         "ANTRI_RATE_PER_MINUTE": "1",
         "ANTRI_BURST": "1",
+        # The crowd comes from one address and solves no proofs: those defences are measured
+        # on their own (bench/defences.py).
+        "ANTRI_POW_DIFFICULTY": "0",
+        "ANTRI_JOINS_PER_MINUTE_PER_CLIENT": "0",
     }
 
 
@@ -194,7 +204,12 @@ class Bench:
         rounds = await self.booking() if self.opts.runs("booking") else None
         ceiling = await self.ceiling() if self.opts.runs("booking") else None
         measured_pages = await self.pages() if self.opts.runs("pages") else None
-        return Outcome(waiting_room, rounds, measured_pages, ceiling)
+        defences = await self.defences() if self.opts.runs("defences") else None
+        return Outcome(waiting_room, rounds, measured_pages, ceiling, defences)
+
+    async def defences(self) -> Defences:
+        """The front door's defences: join cost, one attacker, the honest visitor's proof."""
+        return await DefencesBench(self.start_app, self.tmp, self.opts.load, log).run()
 
     async def booking(self) -> list[Round]:
         """The booking part, against an `antri serve` of its own and hello-world."""
@@ -321,6 +336,8 @@ def render(outcome: Outcome, opts: Options) -> str:
         lines += ["", render_ceiling(outcome.ceiling, app_rate)]
     if outcome.pages is not None:
         lines += ["", render_pages(outcome.pages, opts.load)]
+    if outcome.defences is not None:
+        lines += ["", render_defences(outcome.defences, opts.load)]
     return "\n".join(lines)
 
 
@@ -386,7 +403,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark and print its report; every process started is stopped."""
     opts = parse_options(argv)
-    if (opts.runs("waiting-room") or opts.runs("pages")) and shutil.which("wrk") is None:
+    wrk_parts = ("waiting-room", "pages", "defences")
+    if any(opts.runs(part) for part in wrk_parts) and shutil.which("wrk") is None:
         print("bench: wrk is not installed (make bench installs it)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

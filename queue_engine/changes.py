@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .errors import EngineError
+from .proof import MAX_DIFFICULTY
 from .settings import RoomState
 
 
@@ -59,7 +60,11 @@ def _instant(value: object) -> str:
         raise ValueError("must be an ISO 8601 time with a zone, or null") from None
     if moment.tzinfo is None:
         raise ValueError("needs a time zone, e.g. 2026-12-01T09:00:00+07:00")
-    if not 2000 <= moment.astimezone(UTC).year <= 2100:
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+00:01, before the year 1 in UTC
+        year = 0
+    if not 2000 <= year <= 2100:
         raise ValueError("must be between the years 2000 and 2100")
     return str(int(moment.timestamp() * 1000))
 
@@ -73,6 +78,8 @@ _FIELDS: dict[str, tuple[str, Callable[[object], object]]] = {
     "keep_place_seconds": ("keep_place_seconds", _whole(30, 86_400)),
     "state": ("state", _state),
     "event_starts_at": ("event_starts_at", _instant),
+    "pow_difficulty": ("pow_difficulty", _whole(0, MAX_DIFFICULTY)),
+    "joins_per_minute_per_client": ("joins_per_minute_per_client", _whole(0, 100_000)),
 }
 
 EDITABLE = tuple(_FIELDS)

@@ -23,3 +23,11 @@ class InvalidToken(EngineError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class JoinBudgetSpent(EngineError):
+    """The client's address has joined as often as the room allows for now."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"try again in {retry_after} s")
+        self.retry_after = max(1, retry_after)

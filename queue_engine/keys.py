@@ -30,6 +30,14 @@ class RoomKeys:
             recent_claims=f"{base}:recent-claims",
         )
 
+    def challenge(self, challenge_id: str) -> str:
+        """The single-use mark of a proof-of-work challenge (in the room's slot)."""
+        return f"{self.room[: -len(':room')]}:challenge:{challenge_id or '-'}"
+
+    def client(self, address: str) -> str:
+        """The join budget of one client address (in the room's slot)."""
+        return f"{self.room[: -len(':room')]}:client:{address}"
+
     def all(self) -> list[str]:
         """The keys in the order every script expects them in KEYS."""
         return [self.room, self.sessions, self.offers, self.claimed, self.recent_claims]

@@ -19,10 +19,11 @@ from typing import NamedTuple, TypeVar
 
 from redis.exceptions import RedisError
 
-from .errors import InvalidToken, StorageUnavailable, UnknownRoom
+from .errors import InvalidToken, JoinBudgetSpent, StorageUnavailable, UnknownRoom
 from .keys import RoomKeys
 from .metrics import EngineMetrics
-from .scripts import RedisClient, Scripts
+from .proof import ProofRejected
+from .scripts import ANONYMOUS, JoinEntry, RedisClient, Scripts
 from .settings import EngineSettings, RoomSettings, RoomState
 from .shuffle import commitment, shuffled_index
 from .tokens import Admission, Signer, Ticket
@@ -73,6 +74,10 @@ class RoomView:
     #: places actually offered per second over the last minute, once there are 5 s of it; when
     #: the cap on active sessions binds, this tells the truth (sessions end when people finish)
     measured_rate: float | None
+    #: leading zero bits a join's proof of work needs (0: no proof asked)
+    pow_difficulty: int = 0
+    #: joins one client address may make a minute (0: no limit)
+    joins_per_minute_per_client: int = 0
 
     @classmethod
     def parse(cls, f: dict[str, str], local_now: float) -> RoomView:
@@ -109,6 +114,8 @@ class RoomView:
             fetched_at=time.monotonic(),
             offer_rate=int(f["rate_per_minute"]) / 60 / (1 - noshow),
             measured_rate=served / (span_ms / 1000) if span_ms >= 5_000 and served > 0 else None,
+            pow_difficulty=int(f.get("pow_difficulty", "0")),
+            joins_per_minute_per_client=int(f.get("joins_per_minute_per_client", "0")),
         )
 
     @property
@@ -230,8 +237,10 @@ class Room:
         """Unix time on Redis's clock, so that every process agrees."""
         return time.time() + (self._view.clock_offset if self._view else 0.0)
 
-    async def join(self, held: Ticket | None = None) -> Status:
-        """A place in line; a live ticket already held keeps its place (join is idempotent)."""
+    async def join(self, held: Ticket | None = None, entry: JoinEntry = ANONYMOUS) -> Status:
+        """A place in line; a live ticket already held keeps its place (join is idempotent).
+        A new place may need a solved challenge and room in the address's budget (`entry`):
+        raises ProofRejected or JoinBudgetSpent otherwise."""
         if held is not None:
             try:
                 return await self.status(held)
@@ -239,9 +248,18 @@ class Room:
                 pass  # spent, silent too long or from another epoch: a new place at the back
         # A join talks to Redis anyway, so a stale view is renewed rather than refused.
         view = self._fresh_view() or await self.refresh()
-        verdict, number, epoch = await self._counted("join", self._scripts.join(self.keys))
+        if 0 < view.pow_difficulty > entry.difficulty and view.state is not RoomState.CLOSED:
+            # Refused without asking Redis: a flood of joins without proofs costs no round trip.
+            raise ProofRejected("missing", view.pow_difficulty)
+        verdict, number, epoch = await self._counted("join", self._scripts.join(self.keys, entry))
         if verdict == "unknown":
             raise UnknownRoom(self.name)
+        if verdict == "proof_required":
+            raise ProofRejected("missing", number)
+        if verdict == "replayed":
+            raise ProofRejected("replayed", view.pow_difficulty)
+        if verdict == "busy":
+            raise JoinBudgetSpent(math.ceil(number / 1000))
         if verdict == "closed":
             return Status(VisitState.CLOSED, None, poll_after=self._settings.poll_ceiling)
         if self._metrics:
@@ -389,6 +407,8 @@ class Room:
             "inventory": view.inventory,
             "arrivals": view.arrivals,
             "serving": view.serving,
+            "pow_difficulty": view.pow_difficulty,
+            "joins_per_minute_per_client": view.joins_per_minute_per_client,
         }
 
     async def _counted(self, operation: str, call: Awaitable[T]) -> T:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -12,6 +12,23 @@ from .errors import StorageUnavailable
 from .keys import RoomKeys
 
 RedisClient = aioredis.Redis | aioredis.RedisCluster
+
+
+class JoinEntry(NamedTuple):
+    """Who asks to join: the verified challenge they solved (if any) and their address."""
+
+    #: the id of the verified challenge presented ('' for none)
+    challenge_id: str = ""
+    #: its difficulty, or -1 when none was presented
+    difficulty: int = -1
+    #: how long the challenge's single-use key must live (until the challenge expires)
+    challenge_ttl_ms: int = 1000
+    #: the client's address key (an IPv4 address or an IPv6 /64)
+    client: str = "unknown"
+
+
+#: a join that shows no proof, from an unknown address
+ANONYMOUS = JoinEntry()
 
 
 def script_source(name: str) -> str:
@@ -29,9 +46,11 @@ class Scripts:
         self._claim = client.register_script(script_source("claim"))
         self._configure = client.register_script(script_source("configure"))
 
-    async def join(self, keys: RoomKeys) -> tuple[str, int, str]:
-        """Take the next number: (verdict, number, epoch)."""
-        verdict, number, epoch = await _run(self._join, keys, [])
+    async def join(self, keys: RoomKeys, entry: JoinEntry = ANONYMOUS) -> tuple[str, int, str]:
+        """Take the next number: (verdict, number, epoch); see join.lua for the verdicts."""
+        extra = [keys.challenge(entry.challenge_id), keys.client(entry.client)]
+        args = [entry.difficulty, entry.challenge_ttl_ms]
+        verdict, number, epoch = await _run(self._join, keys, args, extra)
         return verdict, int(number), epoch
 
     async def tick(self, keys: RoomKeys, schedule_ahead_ms: int) -> dict[str, str]:
@@ -56,9 +75,11 @@ class Scripts:
         return bool(await _run(self._configure, keys, args))
 
 
-async def _run(script: Any, keys: RoomKeys, args: list[Any]) -> Any:
+async def _run(
+    script: Any, keys: RoomKeys, args: list[Any], extra_keys: list[str] | None = None
+) -> Any:
     try:
-        result = await script(keys=keys.all(), args=args)
+        result = await script(keys=keys.all() + (extra_keys or []), args=args)
     except RedisError as exc:
         raise StorageUnavailable(str(exc)) from exc
     # Scripts return flat lists; decode here so the engine works with any client setting.

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+#: about 1 s of a mid-range phone's browser (measured: BENCHMARKS.md, "Proof of work")
+DEFAULT_POW_DIFFICULTY = 18
+
 
 class RoomState(StrEnum):
     """What an operator has set a room to."""
@@ -29,6 +32,11 @@ class RoomSettings:
     claim_grace_seconds: int = 30
     #: how many seconds of offers the no-show share is measured over
     noshow_window_seconds: int = 60
+    #: leading zero bits of a join's proof of work (0: off); see queue_engine/proof.py
+    pow_difficulty: int = DEFAULT_POW_DIFFICULTY
+    #: joins a minute from one client address, an IPv4 address or an IPv6 /64 (0: off);
+    #: generous, because carriers put many phones behind one address
+    joins_per_minute_per_client: int = 60
 
     def as_fields(self) -> dict[str, str]:
         """The settings as Redis hash fields."""

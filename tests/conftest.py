@@ -134,6 +134,11 @@ async def engine(redis: aioredis.Redis | aioredis.RedisCluster) -> AsyncIterator
     yield Engine(redis, Signer(SECRET), FAST)
 
 
+#: Test rooms ask for no proof of work and count no joins per address (every test client is
+#: 127.0.0.1) unless a test turns them on: tests/test_join_defences.py does.
+DEFENCES_OFF = {"pow_difficulty": 0, "joins_per_minute_per_client": 0}
+
+
 def room_name() -> str:
     """A room name no other test uses."""
     return f"t{next(_room_names)}"
@@ -166,7 +171,7 @@ def app_settings(redis_url: str, database: str, data_dir: Path, **room_defaults:
         test_settings(database, data_dir, redis_url),
         rooms=(guard, other),
         guard_room=guard,
-        room_defaults=RoomSettings(**room_defaults),  # type: ignore[arg-type]
+        room_defaults=RoomSettings(**(DEFENCES_OFF | room_defaults)),  # type: ignore[arg-type]
     )
 
 

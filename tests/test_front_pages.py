@@ -55,6 +55,7 @@ async def waiting_page(client: TestClient, room: str) -> str:
     """The waiting room's page as a visitor who is second in a line that barely moves."""
     await join(client, room)
     client.session.cookie_jar.clear()
+    await join(client, room)
     return await text_of(client, f"/antre/{room}")
 
 
@@ -217,6 +218,7 @@ async def test_waiting_in_english(make_client: AppFactory) -> None:
     await join(client, guard)
     client.session.cookie_jar.clear()
     english(client)
+    await join(client, guard)
     text = await text_of(client, f"/antre/{guard}")
     assert "Waiting room" in text and "People ahead of you" in text
     assert re.search(r'id="eta" class="eta">about \d+–\d+ minutes<', text)
@@ -231,6 +233,7 @@ async def test_prequeue_counts_down_and_explains_the_fair_draw(make_client: AppF
         f"/api/v1/admin/rooms/{guard}", json={"event_starts_at": starts.isoformat()}, headers=ADMIN
     )
     assert changed.status == 200, await changed.text()
+    await join(client, guard)
     text = await text_of(client, f"/antre/{guard}")
     assert state_of(text) == "prequeue"
     assert f'data-countdown="{int(starts.timestamp())}"' in text

@@ -26,7 +26,7 @@ from queue_engine.room import Room, Status, VisitState
 from queue_engine.settings import EngineSettings, RoomSettings
 from queue_engine.tokens import Signer, Ticket
 
-from .conftest import SECRET, room_name
+from .conftest import DEFENCES_OFF, SECRET, room_name
 
 #: the production refresh cadence (200 ms), with a shorter poll floor so that tests move faster
 PROCESS = EngineSettings(refresh_interval=0.2, stale_after=3.0, poll_floor=1.0)
@@ -48,7 +48,7 @@ async def processes(
 
 async def open_room(engines: list[Engine], **settings: object) -> list[Room]:
     """One new room, served by every engine (whose refreshers are then started)."""
-    name, defaults = room_name(), RoomSettings(**settings)  # type: ignore[arg-type]
+    name, defaults = room_name(), RoomSettings(**(DEFENCES_OFF | settings))  # type: ignore[arg-type]
     rooms = [await engine.add_room(name, defaults) for engine in engines]
     for engine in engines:
         await engine.start()
@@ -234,6 +234,7 @@ async def test_the_no_show_estimate_returns_to_its_prior_when_idle(
         room = await engine.add_room(
             room_name(),
             RoomSettings(
+                **DEFENCES_OFF,  # type: ignore[arg-type]
                 rate_per_minute=6000,
                 burst=50,
                 max_active=10_000,
@@ -257,7 +258,8 @@ async def test_a_later_claim_of_an_earlier_place_starts_first(engine: Engine) ->
     """Claims beyond the bucket are booked for its next tokens; a visitor who claims after
     visitors behind them in line (they polled first) still starts before them."""
     room = await engine.add_room(
-        room_name(), RoomSettings(rate_per_minute=60, burst=2, max_active=100)
+        room_name(),
+        RoomSettings(**DEFENCES_OFF, rate_per_minute=60, burst=2, max_active=100),  # type: ignore[arg-type]
     )
     tickets = [s.ticket for s in [await room.join() for _ in range(5)] if s.ticket is not None]
     deadline = time.monotonic() + 10

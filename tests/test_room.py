@@ -14,11 +14,12 @@ from queue_engine.settings import RoomSettings
 from queue_engine.shuffle import commitment, shuffled_index
 from queue_engine.tokens import Ticket
 
-from .conftest import room_name
+from .conftest import DEFENCES_OFF, room_name
 
 
 async def new_room(engine: Engine, **settings: object) -> Room:
-    return await engine.add_room(room_name(), RoomSettings(**settings))  # type: ignore[arg-type]
+    defaults = DEFENCES_OFF | settings
+    return await engine.add_room(room_name(), RoomSettings(**defaults))  # type: ignore[arg-type]
 
 
 async def poll_all(room: Room, tickets: list[Ticket]) -> list[Status]:
@@ -234,7 +235,7 @@ async def test_tickets_of_other_rooms_and_epochs_are_refused(engine: Engine) -> 
     await other.refresh()
     with pytest.raises(InvalidToken, match="another room"):
         await other.status(ticket)
-    await room.reset(RoomSettings())
+    await room.reset(RoomSettings(**DEFENCES_OFF))  # type: ignore[arg-type]
     with pytest.raises(InvalidToken, match="expired"):
         await room.status(ticket)
 

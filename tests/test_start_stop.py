@@ -301,6 +301,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Antri]:
         SHARED_PORT,
         "--processes", "2", "--workers", "1",
         ANTRI_BURST="3", ANTRI_MAX_ACTIVE="3", ANTRI_RATE_PER_MINUTE="1",
+        # Plain joins from one address: no proof of work, no per-address budget.
+        ANTRI_POW_DIFFICULTY="0", ANTRI_JOINS_PER_MINUTE_PER_CLIENT="0",
     )  # fmt: skip
     try:
         yield antri.wait_until_up()

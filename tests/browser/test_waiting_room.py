@@ -130,13 +130,17 @@ async def test_reload_and_new_tab_keep_the_place(
 async def test_without_javascript_the_page_refreshes_itself(
     start_site: SiteFactory, new_context: ContextFactory, shot: Shot
 ) -> None:
-    """With JavaScript off, the waiting room refreshes itself (meta refresh) and still takes the
-    visitor to the application page when the turn comes."""
+    """With JavaScript off, the visitor joins with the page's button; the waiting room then
+    refreshes itself (meta refresh) and still takes the visitor to the application page when the
+    turn comes."""
     site = await start_site(**ONE_AT_A_TIME)
     inside, ahead = await site.line_with_one_inside(waiting=1)
     context = await new_context(java_script_enabled=False)
     page = await context.new_page()
     await page.goto(site.waiting_room)
+    # A plain visit takes no place: the visitor asks for one with the page's button.
+    await expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)
+    await page.get_by_role("button", name="Masuk antrean").click()
     await expect(page.locator("#position")).to_have_text("2")
     await expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(1)
     await shot(page, "1-waiting")
