@@ -118,6 +118,7 @@ def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
         "code": error.code,
         "message": error.message,
         "retry_after": error.headers.get("Retry-After"),
+        "waiting_room": error.extra.get("waiting_room"),
     }
     return page(request, "error.html", context, error.status, error.headers)
 

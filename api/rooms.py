@@ -13,14 +13,12 @@ from queue_engine.room import Room, Status, VisitState
 from queue_engine.tokens import Ticket
 
 from .errors import ApiError
-from .gate import ADMISSION, ADMISSION_COOKIE, gated
+from .gate import ADMISSION, ADMISSION_COOKIE, TICKET_COOKIE, TICKET_HEADER, gated
 from .pages.render import page
 from .pages.waiting import NEXT_PAGE, waiting_context
 from .settings import Settings
 from .web import cookie_header, json_response
 
-TICKET_COOKIE = "antri_ticket"
-TICKET_HEADER = "X-Antri-Ticket"
 TICKET_COOKIE_SECONDS = 86_400
 
 

@@ -23,3 +23,18 @@ class InvalidToken(EngineError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class NotYours(EngineError):
+    """An admission presented without its ticket, or by an account other than the one it is
+    bound to."""
+
+
+class TurnRefused(EngineError):
+    """An account may not take this admission: it holds another live one (`code`
+    'turn_held', until `until` unix seconds) or used its turns this epoch ('turn_limit')."""
+
+    def __init__(self, code: str, until: float | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.until = until

@@ -29,6 +29,8 @@ class RoomSettings:
     claim_grace_seconds: int = 30
     #: how many seconds of offers the no-show share is measured over
     noshow_window_seconds: int = 60
+    #: admissions one account may take per room epoch (0: no cap; one at a time always)
+    turns_per_account: int = 0
 
     def as_fields(self) -> dict[str, str]:
         """The settings as Redis hash fields."""

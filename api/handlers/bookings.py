@@ -18,7 +18,7 @@ from ..booking.documents import MAX_DOCUMENT_BYTES, DocumentKind, DocumentReject
 from ..booking.errors import Conflict
 from ..booking.proof import proof_pdf
 from ..errors import ApiError
-from ..gate import gated
+from ..gate import end_turn, gated
 from ..login import require_account
 from ..web import json_response, read_json_object
 
@@ -62,7 +62,8 @@ async def place(
     idempotency: tuple[str, bytes] | None,
 ) -> dict[str, Any]:
     """Take a place for `booking` (the API's and the wizard's one way): counted, its expiry
-    scheduled, the room told at once when the slot's last place went. The booking's body."""
+    scheduled, the room told at once when the slot's last place went, and the turn ended (one
+    booking per turn: the place goes back to the line at once). The booking's body."""
     metrics = request.config_dict[BOOKING_METRICS]
     try:
         result = await request.config_dict[BOOKINGS].create(account_id, booking, now, idempotency)
@@ -74,8 +75,10 @@ async def place(
         await request.config_dict[JOBS].expiry(result.expires_at)
         if result.remaining == 0:
             request.config_dict[SWEEPER].poke()
+        await end_turn(request)
         return result.body
     metrics.bookings.labels("replayed").inc()
+    await end_turn(request)
     return result
 
 
