@@ -20,8 +20,8 @@ def session_token(request: web.Request) -> str | None:
 
 async def require_account(request: web.Request) -> int:
     """The logged-in account's id; raises 401 otherwise."""
-    if (known := request.get(LOGGED_IN)) is not None:
-        return known
+    if LOGGED_IN in request:
+        return request[LOGGED_IN]
     token = session_token(request)
     account_id = await request.config_dict[ACCOUNTS].account_id(token) if token else None
     if account_id is None:

@@ -22,8 +22,8 @@ def local_path(value: str | None, default: str = "/") -> str:
 async def account_or_login(request: web.Request) -> int:
     """The logged-in account's id; otherwise a redirect to the login page, which comes back
     here afterwards."""
-    if (known := request.get(LOGGED_IN)) is not None:
-        return known
+    if LOGGED_IN in request:
+        return request[LOGGED_IN]
     token = session_token(request)
     account_id = await request.config_dict[ACCOUNTS].account_id(token) if token else None
     if account_id is None:
