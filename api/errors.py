@@ -40,6 +40,14 @@ class AdmissionRequired(ApiError):
         self.room = room
 
 
+class TurnUsed(AdmissionRequired):
+    """The admission's turn ended because its booking was made (pages go to the applicant's
+    bookings, not back into the line)."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(room, "the turn ended when its booking was made")
+
+
 class AdmissionNotYours(ApiError):
     """An admission presented by someone other than its holder: without the ticket it was
     claimed with, or by an account other than the one it is bound to."""

@@ -15,7 +15,7 @@ from queue_engine.errors import InvalidToken, MalformedToken, NotYours, TurnRefu
 from queue_engine.tokens import Admission
 
 from .appkeys import ACCOUNTS, ENGINE, SETTINGS
-from .errors import AdmissionNotYours, AdmissionRequired, TurnNotGiven
+from .errors import AdmissionNotYours, AdmissionRequired, TurnNotGiven, TurnUsed
 from .login import LOGGED_IN, session_token
 from .web import bearer_token
 
@@ -55,12 +55,14 @@ async def require_admission(request: web.Request) -> Admission:
             # Bound to an account: a request without its login is a copy, like another's.
             raise NotYours("the admission is another account's turn")
         if not holding.live:
-            raise InvalidToken("revoked")
+            raise InvalidToken("used" if holding.finished else "revoked")
         if holding.owner is None and account is not None:
             await room.bind(holding.admission, account)
     except MalformedToken:
         raise AdmissionRequired(room.name, "not an admission token") from None
     except InvalidToken as exc:
+        if exc.reason == "used":
+            raise TurnUsed(room.name) from None
         raise AdmissionRequired(room.name, exc.reason) from None
     except NotYours:
         raise AdmissionNotYours(room.name) from None
@@ -70,10 +72,15 @@ async def require_admission(request: web.Request) -> Admission:
 
 
 async def end_turn(request: web.Request) -> None:
-    """End the request's turn now, giving its place back to the line (after its booking)."""
+    """End the request's turn now, its booking made: the place goes back to the line."""
     admission = request.get(ADMISSION)
-    if admission is not None:
-        await request.config_dict[ENGINE].room(admission.room).release(admission.token_id)
+    if admission is None:
+        return
+    room = request.config_dict[ENGINE].room(admission.room)
+    if LOGGED_IN in request:
+        await room.finish(admission, str(request[LOGGED_IN]))
+    else:
+        await room.release(admission.token_id)
 
 
 def gated(handler: GatedHandler) -> GatedHandler:

@@ -35,6 +35,8 @@ from .shuffle import commitment, shuffled_index
 from .tokens import Admission, Signer, Ticket
 
 T = TypeVar("T")
+#: marks the owner of a turn that `finish` ended
+FINISHED = "/finished"
 
 
 class VisitState(StrEnum):
@@ -174,6 +176,7 @@ class Holding(NamedTuple):
     admission: Admission
     live: bool  #: False once its session has ended (released, revoked or expired)
     owner: str | None  #: the account it is bound to, if any
+    finished: bool  #: ended by `finish`: its work was done (not lost, revoked or expired)
     also: str | None  #: the value of the key the caller asked to read in the same round trip
 
 
@@ -371,7 +374,11 @@ class Room:
         replies = await self._counted("session", _wrapped(pipe.execute()))
         expires, owner = replies[0], _text(replies[1])
         live = isinstance(expires, float) and expires > self.now() * 1000
-        return Holding(admission, live, owner, _text(replies[2]) if also_read is not None else None)
+        finished = owner is not None and owner.endswith(FINISHED)
+        if finished and owner is not None:
+            owner = owner.removesuffix(FINISHED)
+        also = _text(replies[2]) if also_read is not None else None
+        return Holding(admission, live, owner, finished, also)
 
     def _claimed_with(self, admission: Admission, ticket_text: str | None) -> bool:
         """Whether `ticket_text` is the ticket `admission` was claimed with (a check of its
@@ -403,6 +410,17 @@ class Room:
         if verdict == "revoked":
             raise InvalidToken("revoked")
         raise TurnRefused(verdict, expires_ms / 1000 if expires_ms else None)
+
+    async def finish(self, admission: Admission, account: str) -> None:
+        """End `account`'s turn because its work is done (its booking made): the place goes
+        back to the line at once, and a late copy of the same request is told the turn was
+        used rather than lost."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zrem(self.keys.sessions, admission.token_id)
+        keep = max(1, int(admission.expires_at - self.now()) + 60)
+        owner = self.keys.owner(admission.epoch, admission.token_id)
+        pipe.set(owner, account + FINISHED, ex=keep)
+        await self._counted("release", _wrapped(pipe.execute()))
 
     async def release(self, token_id: str) -> bool:
         """End a session now, freeing its place (also how an operator revokes a token)."""

@@ -193,3 +193,62 @@ async def test_a_turn_ends_once_its_booking_is_made(make_client: AppFactory) -> 
     refused = await client.post("/api/v1/bookings", json=full, headers=again | login)
     assert refused.status in (409, 422)
     assert (await client.get("/api/v1/session", headers=again | login)).status == 200
+
+
+async def test_the_wizard_ends_the_turn_with_its_booking(make_client: AppFactory) -> None:
+    from .page_support import csrf_of, location, post_form
+    from .test_wizard_pages import applicant_ready, fill_until_schedule
+
+    client, _ = await applicant_ready(make_client)
+    await fill_until_schedule(client)
+    assert await active(client) == 1
+    token = next(c.value for c in client.session.cookie_jar if c.key == "antri_admission")
+    day = await first_day(client)
+    csrf = await csrf_of(client, "/permohonan")
+    await post_form(client, "/permohonan/baru/jadwal", {"slot": f"{day}/s1"}, csrf=csrf)
+    done = await post_form(client, "/permohonan/baru/tinjau", {}, csrf=csrf)
+    assert location(done).startswith("/akun/permohonan/")
+    assert "antri_admission" not in {c.key for c in client.session.cookie_jar}
+    assert await active(client) == 0, "the place went back to the line at once"
+    # The token no longer opens the gate: a page of the wizard sends the applicant to the
+    # applications (not back into the line), the API answers 401.
+    client.session.cookie_jar.update_cookies({"antri_admission": token})
+    again = await client.get("/permohonan/baru/kantor", allow_redirects=False)
+    assert again.status == 303 and again.headers["Location"] == "/akun/permohonan"
+    session = await client.get("/api/v1/session")
+    assert await answer(session) == (401, "admission_required")
+
+
+async def test_the_waiting_page_asks_for_the_login_near_the_front(make_client: AppFactory) -> None:
+    client = await make_client(rate_per_minute=6, burst=1, max_active=1)
+    guard = client.server.app[SETTINGS].guard_room
+    await turn(client)  # takes the only place: the next visitor waits at the front
+    client.session.cookie_jar.clear()
+    near = await (await client.get(f"/antre/{guard}")).text()
+    assert 'id="login-soon"' in near and f"/masuk?lanjut=%2Fantre%2F{guard}" in near
+    assert 'id="login-soon" class="card notice" aria-live="polite" hidden' not in near
+    assert "Giliran Anda hampir tiba" in near and "/daftar?lanjut=" in near
+    english = await (await client.get(f"/antre/{guard}", cookies={"antri_lang": "en"})).text()
+    assert "Your turn is almost here" in english
+    # Far back in the line the invitation waits (antre.js shows it when the turn nears).
+    for _ in range(30):
+        client.session.cookie_jar.clear()
+        await join(client, guard)
+    await refresh(client)
+    far = await (await client.get(f"/antre/{guard}")).text()
+    assert 'id="login-soon" class="card notice" aria-live="polite" hidden' in far
+    # Logged in, there is nothing to ask.
+    _, login = await new_account(client)
+    client.session.cookie_jar.update_cookies({"antri_session": login["X-Session-Token"]})
+    signed_in = await (await client.get(f"/antre/{guard}")).text()
+    assert 'id="login-soon"' not in signed_in
+
+
+async def test_the_home_page_invites_to_make_an_account_before_the_release(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client(**FAST_ROOM)
+    home = await (await client.get("/")).text()
+    assert "Siapkan akun sebelum kuota dibuka" in home and 'href="/daftar"' in home
+    english = await (await client.get("/", cookies={"antri_lang": "en"})).text()
+    assert "Get your account ready before the release" in english

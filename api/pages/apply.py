@@ -617,7 +617,10 @@ async def _review_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any
         return {"notice": refusal_text(wizard._, refusal.code, refusal.message)}
     await _attach_documents(wizard, made["id"])
     await _discard(wizard)
-    raise web.HTTPSeeOther(f"/akun/permohonan/{made['id']}")
+    # The booking ended the turn (`place`): the browser forgets it too.
+    done = web.HTTPSeeOther(f"/akun/permohonan/{made['id']}")
+    done.del_cookie(ADMISSION_COOKIE)
+    raise done
 
 
 async def _attach_documents(wizard: Wizard, booking_id: str) -> None:
