@@ -37,9 +37,10 @@ def ticket_text(request: web.Request) -> str | None:
     return request.headers.get(TICKET_HEADER) or request.cookies.get(TICKET_COOKIE)
 
 
-async def require_admission(request: web.Request) -> Admission:
+async def require_admission(request: web.Request, *, bind: bool = True) -> Admission:
     """The caller's own live admission to the guarded room; raises AdmissionRequired (none, or
-    not live), AdmissionNotYours (a copy) or TurnNotGiven (the account may not take it)."""
+    not live), AdmissionNotYours (a copy) or TurnNotGiven (the account may not take it).
+    `bind=False` leaves an unbound admission unbound (to give a turn back)."""
     room = request.config_dict[ENGINE].room(request.config_dict[SETTINGS].guard_room)
     text = admission_text(request)
     if not text:
@@ -56,7 +57,7 @@ async def require_admission(request: web.Request) -> Admission:
             raise NotYours("the admission is another account's turn")
         if not holding.live:
             raise InvalidToken("used" if holding.finished else "revoked")
-        if holding.owner is None and account is not None:
+        if holding.owner is None and account is not None and bind:
             await room.bind(holding.admission, account)
     except MalformedToken:
         raise AdmissionRequired(room.name, "not an admission token") from None

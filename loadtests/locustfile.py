@@ -237,8 +237,10 @@ class Applicant(FastHttpUser):
         if self.turn_used:  # the booking ended the turn and freed the place already
             self.new_visitor(pause=random.uniform(0.0, 1.0))
             return
+        # A turn that a booking attempt bound to the account is given back with its login.
+        login = {"X-Session-Token": self.login_token} if self.login_token else {}
         with self.client.post(
-            RELEASE, headers=self.bearer(), name=RELEASE, catch_response=True
+            RELEASE, headers=self.bearer() | login, name=RELEASE, catch_response=True
         ) as resp:
             if message := unexpected(resp):
                 resp.failure(message)

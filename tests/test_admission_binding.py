@@ -252,3 +252,22 @@ async def test_the_home_page_invites_to_make_an_account_before_the_release(
     assert "Siapkan akun sebelum kuota dibuka" in home and 'href="/daftar"' in home
     english = await (await client.get("/", cookies={"antri_lang": "en"})).text()
     assert "Get your account ready before the release" in english
+
+
+async def test_a_second_turn_can_be_given_back_from_the_page(make_client: AppFactory) -> None:
+    from .booking_support import admission
+    from .page_support import location, post_form, sign_in
+
+    client = await make_client(**FAST_ROOM)
+    elsewhere = await turn(client)  # the account's turn on another device
+    _, login = await new_account(client)
+    assert (await client.get("/api/v1/session", headers=elsewhere | login)).status == 200
+    await admission(client)  # this browser's own turn, in its cookie jar
+    sign_in(client, login)
+    held = await client.get("/permohonan", allow_redirects=False)
+    assert held.status == 409 and "Akun Anda sudah memegang giliran" in await held.text()
+    assert await active(client) == 2
+    given_back = await post_form(client, "/permohonan/selesai", {}, csrf=None)
+    assert location(given_back) == "/akun/permohonan"
+    assert await active(client) == 1, "this browser's turn went back to the line"
+    assert (await client.get("/api/v1/session", headers=elsewhere | login)).status == 200

@@ -106,7 +106,8 @@ async def leave(request: web.Request) -> web.Response:
     holder back into the line."""
     await checked_form(request)
     try:
-        admission = await require_admission(request)
+        # Not bound on the way out: an account holding another turn may still give this back.
+        admission = await require_admission(request, bind=False)
     except AdmissionRequired:
         pass
     else:
