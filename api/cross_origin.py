@@ -14,10 +14,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from .errors import ApiError
-from .gate import ADMISSION_COOKIE
+from .gate import ADMISSION_COOKIE, TICKET_COOKIE, TICKET_HEADER
 from .login import SESSION_COOKIE, SESSION_HEADER
 from .pages.csrf import foreign_origin
-from .rooms import TICKET_COOKIE, TICKET_HEADER
 from .web import Handler
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from .booking.errors import Conflict, Forbidden, NotFound, Refused, TooManyAttempts, Unauthenticated
 
 
@@ -36,6 +38,48 @@ class AdmissionRequired(ApiError):
             extra={"join_url": f"/api/v1/rooms/{room}/join", "waiting_room": f"/antre/{room}"},
         )
         self.room = room
+
+
+class TurnUsed(AdmissionRequired):
+    """The admission's turn ended because its booking was made (pages go to the applicant's
+    bookings, not back into the line)."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(room, "the turn ended when its booking was made")
+
+
+class AdmissionNotYours(ApiError):
+    """An admission presented by someone other than its holder: without the ticket it was
+    claimed with, or by an account other than the one it is bound to."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(
+            403,
+            "admission_not_yours",
+            "This admission belongs to another visitor: it works only with the ticket it was"
+            " claimed with and, once used with a login, only for that account. Join the line"
+            " yourself.",
+            extra={"join_url": f"/api/v1/rooms/{room}/join", "waiting_room": f"/antre/{room}"},
+        )
+        self.room = room
+
+
+class TurnNotGiven(ApiError):
+    """The logged-in account may not take this admission: it holds another live turn
+    (`turn_already_held`) or has used the turns the room allows per account
+    (`turn_limit_reached`)."""
+
+    def __init__(self, room: str, reason: str, until: float | None) -> None:
+        if reason == "turn_held":
+            code = "turn_already_held"
+            message = "This account already holds a live turn; finish it or give it back first."
+        else:
+            code = "turn_limit_reached"
+            message = "This account has used the turns the waiting room allows per account."
+        extra: dict[str, object] = {"waiting_room": f"/antre/{room}"}
+        if until is not None:
+            extra["held_until"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(until))
+        super().__init__(409, code, message, extra=extra)
 
 
 _REFUSAL_STATUS: dict[type[Refused], int] = {

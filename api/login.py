@@ -9,6 +9,8 @@ from .errors import ApiError
 
 SESSION_COOKIE = "antri_session"
 SESSION_HEADER = "X-Session-Token"
+#: the logged-in account, when the gate already read the login session in its round trip
+LOGGED_IN = web.RequestKey("logged_in", int)
 
 
 def session_token(request: web.Request) -> str | None:
@@ -18,6 +20,8 @@ def session_token(request: web.Request) -> str | None:
 
 async def require_account(request: web.Request) -> int:
     """The logged-in account's id; raises 401 otherwise."""
+    if LOGGED_IN in request:
+        return request[LOGGED_IN]
     token = session_token(request)
     account_id = await request.config_dict[ACCOUNTS].account_id(token) if token else None
     if account_id is None:

@@ -28,7 +28,7 @@ from .booking.errors import (
     Refused,
     TooManyAttempts,
 )
-from .errors import AdmissionRequired, ApiError, refusal_status
+from .errors import AdmissionRequired, ApiError, TurnUsed, refusal_status
 from .metrics import HttpMetrics
 from .pages.render import page
 from .refusals import UnavailableLog
@@ -118,6 +118,8 @@ def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
     if request.path.startswith("/api/"):
         body = {"error": error.code, "message": error.message, **error.extra}
         return json_response(body, error.status, error.headers)
+    if isinstance(error, TurnUsed):
+        raise web.HTTPSeeOther("/akun/permohonan")  # a late double click: the booking is there
     if isinstance(error, AdmissionRequired):
         raise web.HTTPSeeOther(f"/antre/{error.room}")
     context = {
@@ -125,6 +127,7 @@ def _respond(request: web.Request, error: ApiError) -> web.StreamResponse:
         "code": error.code,
         "message": error.message,
         "retry_after": error.headers.get("Retry-After"),
+        "waiting_room": error.extra.get("waiting_room"),
     }
     return page(request, "error.html", context, error.status, error.headers)
 

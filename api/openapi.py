@@ -178,6 +178,23 @@ SCHEMAS: Final[Json] = {
         {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
         "error = admission_required: no live admission token of the guarded room.",
     ),
+    "AdmissionNotYoursError": extends(
+        "Error",
+        {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
+        "error = admission_not_yours: the admission was presented without the ticket it was "
+        "claimed with, or by an account other than the one it is bound to (or, once bound, "
+        "without that account's login).",
+    ),
+    "TurnNotGivenError": extends(
+        "Error",
+        {
+            "waiting_room": string("The waiting room's page."),
+            "held_until": INSTANT,
+        },
+        "error = turn_already_held: the account holds another live turn (until `held_until`); "
+        "error = turn_limit_reached: it used the room's `turns_per_account` this epoch.",
+        optional=("held_until",),
+    ),
     "LoginRequiredError": extends(
         "Error",
         {"login": string("Where to log in.")},
@@ -268,6 +285,10 @@ SCHEMAS: Final[Json] = {
             "max_active": integer(),
             "session_minutes": {"type": "number"},
             "keep_place_seconds": integer(),
+            "turns_per_account": integer(
+                "Turns (admissions bound to an account) one account may take per room epoch; "
+                "0: no cap. One live turn per account at a time, always."
+            ),
             "inventory": nullable(integer("Places left to book; null when unknown.")),
             "arrivals": integer(),
             "serving": integer(),
@@ -293,6 +314,9 @@ SCHEMAS: Final[Json] = {
             ),
             "joins_per_minute_per_client": integer(
                 "Joins per client address a minute (0: off).", minimum=0, maximum=100_000
+            ),
+            "turns_per_account": integer(
+                "Turns one account may take per room epoch; 0: no cap.", minimum=0, maximum=1000
             ),
             "state": enum(RoomState),
             "event_starts_at": nullable(
@@ -612,6 +636,19 @@ RESPONSES: Final[Json] = {
     "AdminOnly": failure(401, "unauthorized", note="A valid admin token is required."),
     "AdmissionRequired": failure(401, "admission_required", schema=ref("AdmissionRequiredError")),
     "LoginRequired": failure(401, "login_required", schema=ref("LoginRequiredError")),
+    "AdmissionNotYours": failure(
+        403,
+        "admission_not_yours",
+        note="A copy of someone else's admission.",
+        schema=ref("AdmissionNotYoursError"),
+    ),
+    "TurnNotGiven": failure(
+        409,
+        "turn_already_held",
+        "turn_limit_reached",
+        note="Only with a login session, whose account may not take this turn.",
+        schema=ref("TurnNotGivenError"),
+    ),
     "AdmissionOrLoginRequired": failure(
         401,
         "admission_required",
@@ -675,7 +712,12 @@ SECURITY_SCHEMES: Final[Json] = {
     "admissionBearer": {
         "type": "http",
         "scheme": "bearer",
-        "description": "Admission token from the waiting room (status `admission_token`).",
+        "description": "Admission token from the waiting room (status `admission_token`). It "
+        "works only together with the ticket it was claimed with (`X-Antri-Ticket` or the "
+        "antri_ticket cookie) and, from the first gated request that carries a login session, "
+        "only for that account (and only with its login): a copy gets 403 "
+        "`admission_not_yours`. An account holds one live turn at a time (409 "
+        "`turn_already_held`). A turn makes one booking: it ends when the booking is made.",
     },
     "admissionCookie": {"type": "apiKey", "in": "cookie", "name": "antri_admission"},
     "sessionHeader": {
@@ -807,7 +849,13 @@ PATHS: Final[Json] = {
             "getSession",
             "The caller's admitted session",
             "waiting room",
-            {200: ok(ref("Session")), 401: use("AdmissionRequired"), **UNAVAILABLE},
+            {
+                200: ok(ref("Session")),
+                401: use("AdmissionRequired"),
+                403: use("AdmissionNotYours"),
+                409: use("TurnNotGiven"),
+                **UNAVAILABLE,
+            },
             security=ADMISSION,
         )
     },
@@ -823,6 +871,8 @@ PATHS: Final[Json] = {
                     cookies=True,
                 ),
                 401: use("AdmissionRequired"),
+                403: use("AdmissionNotYours"),
+                409: use("TurnNotGiven"),
                 **UNAVAILABLE,
             },
             security=ADMISSION,
@@ -1050,9 +1100,22 @@ PATHS: Final[Json] = {
             "Take a place, awaiting payment (admitted and logged in)",
             "bookings",
             {
-                201: ok(ref("BookingCreated"), "Booked; pay the billing code before expires_at."),
+                201: ok(
+                    ref("BookingCreated"),
+                    "Booked; pay the billing code before expires_at. The booking ends the turn "
+                    "(its place goes back to the line); a retry with the same Idempotency-Key "
+                    "after that gets this answer again.",
+                ),
                 401: use("AdmissionOrLoginRequired"),
-                409: failure(409, *SLOT_CONFLICTS, "too_many_applicants", "nik_has_active_booking"),
+                403: use("AdmissionNotYours"),
+                409: failure(
+                    409,
+                    *SLOT_CONFLICTS,
+                    "too_many_applicants",
+                    "nik_has_active_booking",
+                    "turn_already_held",
+                    "turn_limit_reached",
+                ),
                 422: failure(
                     422,
                     "invalid",
@@ -1136,9 +1199,12 @@ PATHS: Final[Json] = {
             {
                 200: ok(ref("BookingDetail")),
                 401: use("AdmissionOrLoginRequired"),
+                403: use("AdmissionNotYours"),
                 404: use("UnknownBooking"),
                 409: failure(
                     409,
+                    "turn_already_held",
+                    "turn_limit_reached",
                     "not_reschedulable",
                     "already_rescheduled",
                     "too_late",

@@ -16,7 +16,7 @@ from queue_engine.settings import RoomState
 from queue_engine.tokens import Ticket
 
 from .errors import ApiError
-from .gate import ADMISSION, ADMISSION_COOKIE, gated
+from .gate import ADMISSION, ADMISSION_COOKIE, TICKET_COOKIE, TICKET_HEADER, gated
 from .joining import JoinChecks
 from .pages.joining import join_form, joining_page
 from .pages.render import page
@@ -24,8 +24,6 @@ from .pages.waiting import NEXT_PAGE, waiting_context
 from .settings import Settings
 from .web import cookie_header, json_response
 
-TICKET_COOKIE = "antri_ticket"
-TICKET_HEADER = "X-Antri-Ticket"
 TICKET_COOKIE_SECONDS = 86_400
 
 

@@ -2,8 +2,11 @@
 
 Run as `python -m bench.bookers SPEC RESULT` (JSON files, see `Spec` and `Tally.result`).
 Mode `book`: each client books into a random slot among those it has not yet heard are full,
-moving to another slot on `409 slot_full`, until every slot is full. Mode `hello`: each client
-POSTs a body of the same size to the hello-world baseline for a fixed time. Every client first
+moving to another slot on `409 slot_full`, until every slot is full. A turn makes one booking,
+and an admission belongs to its holder: each booking uses an admission of its own (its token
+and the ticket it was claimed with) and an account of its own, which the first request binds.
+Mode `hello`: each client POSTs a body of the same size to the hello-world baseline for a fixed
+time. Every client first
 opens its connection (one GET), so the timed part runs on warm keep-alive connections.
 """
 
@@ -37,9 +40,9 @@ class Spec:
     warm_url: str  #: a cheap GET that opens each client's connection
     clients: int
     seconds: float = 0.0  #: hello: how long to run
-    admission: str = ""  #: book: the admission token every client shares
+    #: book: [admission token, its ticket] of one turn each, as many as `sessions`
+    turns: list[list[str]] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)  #: book: login session tokens
-    per_account: int = 5  #: book: bookings per account before moving to the next one
     slots: list[list[str]] = field(default_factory=list)  #: book: [date, session_id] pairs
     first_applicant: int = 0  #: book: NIKs are numbered from here
 
@@ -81,14 +84,23 @@ class Tally:
 
 
 class Booking:
-    """The shared state of the booking clients: open slots, the next NIK, unused accounts."""
+    """The shared state of the booking clients: open slots, the next NIK, unused turns (each
+    with an account of its own)."""
 
     def __init__(self, spec: Spec, tally: Tally) -> None:
         self.spec = spec
         self.tally = tally
         self.open = [tuple(slot) for slot in spec.slots]
         self.applicants = iter(range(spec.first_applicant, sys.maxsize))
-        self.accounts: Iterator[str] = iter(spec.sessions)
+        self.turns: Iterator[dict[str, str]] = (
+            {
+                "Authorization": f"Bearer {token}",
+                "X-Antri-Ticket": ticket,
+                "X-Session-Token": login,
+                "Content-Type": "application/json",
+            }
+            for (token, ticket), login in zip(spec.turns, spec.sessions, strict=True)
+        )
 
     @property
     def done(self) -> bool:
@@ -96,31 +108,25 @@ class Booking:
         return not self.open or self.tally.unexpected >= MAX_UNEXPECTED
 
     async def client(self, session: aiohttp.ClientSession) -> None:
-        """One client: book until every slot is full, an account at a time."""
-        token, used = next(self.accounts, None), 0
-        headers = {"Authorization": f"Bearer {self.spec.admission}",
-                   "Content-Type": "application/json"}  # fmt: skip
-        while token is not None and not self.done:
+        """One client: book until every slot is full, a turn (and its account) at a time."""
+        headers = next(self.turns, None)
+        while headers is not None and not self.done:
             slot = random.choice(self.open)
             body = booking_body(slot[0], slot[1], next(self.applicants))
             started = time.perf_counter()
-            async with session.post(
-                self.spec.url, data=body, headers=headers | {"X-Session-Token": token}
-            ) as response:
+            async with session.post(self.spec.url, data=body, headers=headers) as response:
                 answer = await response.read()
             error = None if response.status == 201 else _error_code(answer)
             self.tally.note(response.status, error, started, time.perf_counter())
             if response.status == 201:
-                used += 1
+                headers = next(self.turns, None)  # the booking ended the turn
             elif error == "slot_full":
                 with contextlib.suppress(ValueError):
-                    self.open.remove(slot)
+                    self.open.remove(slot)  # the turn stays: on to another slot
             else:
                 self.tally.unexpected += 1
-            if used >= self.spec.per_account or error == "too_many_applicants":
-                token, used = next(self.accounts, None), 0
-        if token is None:
-            self.tally.errors["(ran out of accounts)"] = 1
+        if headers is None:
+            self.tally.errors["(ran out of turns)"] = 1
 
 
 def _error_code(answer: bytes) -> str:

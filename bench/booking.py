@@ -1,8 +1,9 @@
 """The booking benchmark: many clients booking into a few small slots, over real HTTP.
 
 Set-up goes straight to the app's PostgreSQL and Redis (fresh accounts and login sessions each
-round, the way `tests/booking_support.py` makes them) and through the API (one admission to the
-guard room, shared by every client). Each round empties the chosen slots (deleting their
+round, the way `tests/booking_support.py` makes them) and through the API (an admission to the
+guard room for each booking: a turn makes one booking, and belongs to its own ticket and
+account). Each round empties the chosen slots (deleting their
 bookings), gives each `capacity` places, and starts a client process (`bench.bookers`) that
 books until every place is taken; a round of hello-world POSTs by the same harness runs just
 before it. After each round the database is checked: no slot over capacity, each slot's count
@@ -36,9 +37,10 @@ APP_ENV = {
     "ANTRI_RATE_PER_MINUTE": "60000",
     "ANTRI_BURST": "1000",
     "ANTRI_SESSION_MINUTES": "240",
+    "ANTRI_MAX_ACTIVE": "1000000",  # every round's turns are held at once
 }
-#: bookings one account may hold (MAX_PEOPLE_PER_ACCOUNT of the app)
-PER_ACCOUNT = 5
+#: admissions taken at once while setting a round up
+TURNS_AT_ONCE = 50
 #: NIK numbers used by one round at most (its bookings and its refusals)
 APPLICANTS_PER_ROUND = 1_000_000
 
@@ -155,21 +157,35 @@ async def released_slots(app_url: str, count: int) -> list[tuple[str, str]]:
     return pairs[:count]
 
 
-async def admission(app_url: str, room: str = ROOM, timeout: float = 10.0) -> str:
-    """An admission token to `room`: join, then poll until admitted."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-        async with session.post(f"{app_url}/api/v1/rooms/{room}/join") as response:
+async def admission(
+    session: aiohttp.ClientSession, app_url: str, room: str = ROOM, timeout: float = 30.0
+) -> list[str]:
+    """A visitor's own admission to `room` (join, then poll until admitted): [its token, the
+    ticket it was claimed with]; `session` keeps no cookies."""
+    async with session.post(f"{app_url}/api/v1/rooms/{room}/join") as response:
+        body = await response.json()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while body.get("state") != "admitted":
+        if asyncio.get_running_loop().time() > deadline:
+            raise BookingBenchError(f"never admitted to {room}: {body}")
+        await asyncio.sleep(0.1)
+        headers = {"X-Antri-Ticket": body["ticket"]}
+        url = f"{app_url}/api/v1/rooms/{room}/status"
+        async with session.get(url, headers=headers) as response:
             body = await response.json()
-        deadline = asyncio.get_running_loop().time() + timeout
-        while body.get("state") != "admitted":
-            if asyncio.get_running_loop().time() > deadline:
-                raise BookingBenchError(f"never admitted to {room}: {body}")
-            await asyncio.sleep(0.1)
-            headers = {"X-Antri-Ticket": body["ticket"]}
-            url = f"{app_url}/api/v1/rooms/{room}/status"
-            async with session.get(url, headers=headers) as response:
-                body = await response.json()
-    return str(body["admission_token"])
+    return [str(body["admission_token"]), str(body["ticket"])]
+
+
+async def admissions(app_url: str, count: int) -> list[list[str]]:
+    """`count` admissions of visitors of their own, a few at a time."""
+    gate = asyncio.Semaphore(TURNS_AT_ONCE)
+
+    async def one(session: aiohttp.ClientSession) -> list[str]:
+        async with gate:
+            return await admission(session, app_url)
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        return list(await asyncio.gather(*(one(session) for _ in range(count))))
 
 
 async def login_sessions(pool: asyncpg.Pool, redis_url: str, count: int) -> list[str]:
@@ -262,16 +278,15 @@ class BookingBench:
         try:
             pairs = await released_slots(self.app_url, opts.slots)
             slots = await slot_ids(pool, pairs)
-            token = await admission(self.app_url)
-            accounts = opts.slots * opts.capacity // PER_ACCOUNT + opts.clients
-            log(f"booking: {len(slots)} slots {pairs[0]}..{pairs[-1]}, {accounts} accounts a round")
+            # A turn makes one booking (its slot_full refusals keep it): one turn and one
+            # account for each place, and one more for each client that finds none left.
+            accounts = opts.slots * opts.capacity + opts.clients
+            log(f"booking: {len(slots)} slots {pairs[0]}..{pairs[-1]}, {accounts} turns a round")
             book = {
                 "mode": "book",
                 "url": f"{self.app_url}/api/v1/bookings",
                 "warm_url": f"{self.app_url}/healthz",
                 "clients": opts.clients,
-                "admission": token,
-                "per_account": PER_ACCOUNT,
                 "slots": [list(p) for p in pairs],
             }
             hello = {
@@ -288,6 +303,7 @@ class BookingBench:
                 fresh = {
                     "first_applicant": n * APPLICANTS_PER_ROUND,
                     "sessions": await login_sessions(pool, self.redis_url, accounts),
+                    "turns": await admissions(self.app_url, accounts),
                 }
                 booking_run = await run_clients(book | fresh, self.directory, f"book-{n}")
                 done = Round(hello_run, booking_run, await check(pool, slots))

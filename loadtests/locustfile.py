@@ -58,8 +58,9 @@ AVAILABILITY = "/api/v1/offices/[office]/availability"
 BOOKINGS = "/api/v1/bookings"
 BOOKING = "/api/v1/bookings/[id]"
 PAY = "/api/v1/payments/sandbox/pay"
-#: refusals of a booking that are the crowd's fault of timing, not the server's
-EXPECTED_REFUSALS = frozenset({"slot_full", "too_many_applicants"})
+#: refusals of a booking that are the crowd's fault of timing, not the server's (an account
+#: holds one turn at a time: two applicants share one only when LOAD_USERS > LOAD_ACCOUNTS)
+EXPECTED_REFUSALS = frozenset({"slot_full", "too_many_applicants", "turn_already_held"})
 #: tries per admission (each after reading the availability again) before giving up
 BOOKING_TRIES = 3
 #: an account applies for at most this many people at a time (the server's rule)
@@ -121,6 +122,7 @@ class Applicant(FastHttpUser):
     login_token: str | None = None  #: the login session, once logged in (kept across visits)
     booked: int = 0  #: bookings made with the account
     to_book: bool = False  #: admitted and the form not yet sent
+    turn_used: bool = False  #: the turn made its booking, which ended it
 
     def on_start(self) -> None:
         """Arrive as a new visitor, with an account of one's own."""
@@ -135,6 +137,7 @@ class Applicant(FastHttpUser):
         """Forget everything: no cookies, no ticket, no admission."""
         self.client.cookiejar.clear()
         self.ticket = self.position = self.admission = self.promised = None
+        self.turn_used = False
         self.pause = pause
 
     @task
@@ -231,8 +234,13 @@ class Applicant(FastHttpUser):
 
     def release(self) -> None:
         """Leave the booking flow, freeing the place, and come back later as someone new."""
+        if self.turn_used:  # the booking ended the turn and freed the place already
+            self.new_visitor(pause=random.uniform(0.0, 1.0))
+            return
+        # A turn that a booking attempt bound to the account is given back with its login.
+        login = {"X-Session-Token": self.login_token} if self.login_token else {}
         with self.client.post(
-            RELEASE, headers=self.bearer(), name=RELEASE, catch_response=True
+            RELEASE, headers=self.bearer() | login, name=RELEASE, catch_response=True
         ) as resp:
             if message := unexpected(resp):
                 resp.failure(message)
@@ -245,8 +253,9 @@ class Applicant(FastHttpUser):
         self.new_visitor(pause=random.uniform(0.0, 1.0))
 
     def bearer(self) -> dict[str, str]:
-        """The admission token as an Authorization header."""
-        return {"Authorization": f"Bearer {self.admission}"}
+        """The admission token as an Authorization header, with the ticket it was claimed with
+        (an admission works only for its holder)."""
+        return {"Authorization": f"Bearer {self.admission}", TICKET_HEADER: self.ticket or ""}
 
     def book(self) -> bool:
         """Send the form: pick a place, log in if not yet, book it, maybe pay. False when there
@@ -390,6 +399,7 @@ class Applicant(FastHttpUser):
         TALLY.booking("201")
         TALLY.booked_ids.append(receipt["id"])
         self.booked += 1
+        self.turn_used = True
         return "created", receipt
 
     def pay(self, booking_id: str, billing_code: str) -> None:

@@ -76,6 +76,7 @@ _FIELDS: dict[str, tuple[str, Callable[[object], object]]] = {
     "max_active": ("max_active", _whole(1, 10_000_000)),
     "session_minutes": ("session_seconds", _minutes),
     "keep_place_seconds": ("keep_place_seconds", _whole(30, 86_400)),
+    "turns_per_account": ("turns_per_account", _whole(0, 1000)),
     "state": ("state", _state),
     "event_starts_at": ("event_starts_at", _instant),
     "pow_difficulty": ("pow_difficulty", _whole(0, MAX_DIFFICULTY)),

@@ -31,3 +31,18 @@ class JoinBudgetSpent(EngineError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"try again in {retry_after} s")
         self.retry_after = max(1, retry_after)
+
+
+class NotYours(EngineError):
+    """An admission presented without its ticket, or by an account other than the one it is
+    bound to."""
+
+
+class TurnRefused(EngineError):
+    """An account may not take this admission: it holds another live one (`code`
+    'turn_held', until `until` unix seconds) or used its turns this epoch ('turn_limit')."""
+
+    def __init__(self, code: str, until: float | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.until = until

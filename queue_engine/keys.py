@@ -38,6 +38,25 @@ class RoomKeys:
         """The join budget of one client address (in the room's slot)."""
         return f"{self.room[: -len(':room')]}:client:{address}"
 
+    @property
+    def _base(self) -> str:
+        return self.room.removesuffix(":room")
+
+    @property
+    def turn_counts(self) -> str:
+        """Admissions bound per account in the current epoch (emptied by a reset)."""
+        return f"{self._base}:turn-counts"
+
+    # Owners and turns are one short-lived key each (they expire a minute after their session),
+    # named by epoch, so nothing has to sweep them.
+    def owner(self, epoch: str, token_id: str) -> str:
+        """The account an admission is bound to."""
+        return f"{self._base}:owner:{epoch}:{token_id}"
+
+    def turn(self, epoch: str, account: str) -> str:
+        """The admission an account holds."""
+        return f"{self._base}:turn:{epoch}:{account}"
+
     def all(self) -> list[str]:
         """The keys in the order every script expects them in KEYS."""
         return [self.room, self.sessions, self.offers, self.claimed, self.recent_claims]

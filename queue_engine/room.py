@@ -19,7 +19,15 @@ from typing import NamedTuple, TypeVar
 
 from redis.exceptions import RedisError
 
-from .errors import InvalidToken, JoinBudgetSpent, StorageUnavailable, UnknownRoom
+from .errors import (
+    InvalidToken,
+    JoinBudgetSpent,
+    MalformedToken,
+    NotYours,
+    StorageUnavailable,
+    TurnRefused,
+    UnknownRoom,
+)
 from .keys import RoomKeys
 from .metrics import EngineMetrics
 from .proof import ProofRejected
@@ -29,6 +37,8 @@ from .shuffle import commitment, shuffled_index
 from .tokens import Admission, Signer, Ticket
 
 T = TypeVar("T")
+#: marks the owner of a turn that `finish` ended
+FINISHED = "/finished"
 
 
 class VisitState(StrEnum):
@@ -78,6 +88,8 @@ class RoomView:
     pow_difficulty: int = 0
     #: joins one client address may make a minute (0: no limit)
     joins_per_minute_per_client: int = 0
+    #: admissions one account may take per epoch (0: no cap)
+    turns_per_account: int = 0
 
     @classmethod
     def parse(cls, f: dict[str, str], local_now: float) -> RoomView:
@@ -116,6 +128,7 @@ class RoomView:
             measured_rate=served / (span_ms / 1000) if span_ms >= 5_000 and served > 0 else None,
             pow_difficulty=int(f.get("pow_difficulty", "0")),
             joins_per_minute_per_client=int(f.get("joins_per_minute_per_client", "0")),
+            turns_per_account=int(f.get("turns_per_account") or 0),
         )
 
     @property
@@ -167,6 +180,16 @@ class Status(NamedTuple):
         return None if self.position is None else max(0, self.position - 1)
 
 
+class Holding(NamedTuple):
+    """An admission presented with its own ticket, as the gate found it."""
+
+    admission: Admission
+    live: bool  #: False once its session has ended (released, revoked or expired)
+    owner: str | None  #: the account it is bound to, if any
+    finished: bool  #: ended by `finish`: its work was done (not lost, revoked or expired)
+    also: str | None  #: the value of the key the caller asked to read in the same round trip
+
+
 class Room:
     """One room seen from one process; see the module docstring for the design."""
 
@@ -208,7 +231,8 @@ class Room:
 
     async def reset(self, defaults: RoomSettings) -> None:
         """Empty the room and start a new epoch: every ticket and token issued before is void."""
-        await self._counted("reset", _wrapped(self._client.delete(*self.keys.all())))
+        every = [*self.keys.all(), self.keys.turn_counts]
+        await self._counted("reset", _wrapped(self._client.delete(*every)))
         await self.create(defaults)
         await self.refresh()
 
@@ -355,6 +379,77 @@ class Room:
             raise InvalidToken("revoked")
         return admission
 
+    async def holding(
+        self, text: str, ticket_text: str | None, also_read: str | None = None
+    ) -> Holding:
+        """The admission behind `text`, which must come with the ticket it was claimed with (else
+        NotYours): whether its session is live and the account it is bound to, in one pipelined
+        round trip, which also reads the key `also_read` (the gate's login session) for the
+        caller. The owner is told even after the session ended, so a copy hears it is a copy."""
+        admission = self.signer.read_admission(text)
+        if admission.room != self.name:
+            raise InvalidToken("another room")
+        view = self.view()
+        if admission.epoch != view.epoch or admission.expires_at <= self.now():
+            raise InvalidToken("expired")
+        if not self._claimed_with(admission, ticket_text):
+            raise NotYours("the admission was claimed with another ticket")
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zscore(self.keys.sessions, admission.token_id)
+        pipe.get(self.keys.owner(admission.epoch, admission.token_id))
+        if also_read is not None:
+            pipe.get(also_read)
+        replies = await self._counted("session", _wrapped(pipe.execute()))
+        expires, owner = replies[0], _text(replies[1])
+        live = isinstance(expires, float) and expires > self.now() * 1000
+        finished = owner is not None and owner.endswith(FINISHED)
+        if finished and owner is not None:
+            owner = owner.removesuffix(FINISHED)
+        also = _text(replies[2]) if also_read is not None else None
+        return Holding(admission, live, owner, finished, also)
+
+    def _claimed_with(self, admission: Admission, ticket_text: str | None) -> bool:
+        """Whether `ticket_text` is the ticket `admission` was claimed with (a check of its
+        signature and fields: no Redis)."""
+        if not ticket_text:
+            return False
+        try:
+            ticket = self.signer.read_ticket(ticket_text)
+        except (InvalidToken, MalformedToken):
+            return False
+        return (ticket.room, ticket.epoch, ticket.visitor, ticket.number) == (
+            admission.room,
+            admission.epoch,
+            admission.visitor,
+            admission.ticket_number,
+        )
+
+    async def bind(self, admission: Admission, account: str) -> None:
+        """Make `admission` the turn of `account`, atomically: raises NotYours when another
+        account took it first, TurnRefused when the account holds another live turn or used its
+        turns this epoch, InvalidToken when the session has ended."""
+        verdict, expires_ms = await self._counted(
+            "bind", self._scripts.bind(self.keys, admission.epoch, admission.token_id, account)
+        )
+        if verdict == "bound":
+            return
+        if verdict == "not_yours":
+            raise NotYours("the admission is another account's turn")
+        if verdict == "revoked":
+            raise InvalidToken("revoked")
+        raise TurnRefused(verdict, expires_ms / 1000 if expires_ms else None)
+
+    async def finish(self, admission: Admission, account: str) -> None:
+        """End `account`'s turn because its work is done (its booking made): the place goes
+        back to the line at once, and a late copy of the same request is told the turn was
+        used rather than lost."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zrem(self.keys.sessions, admission.token_id)
+        keep = max(1, int(admission.expires_at - self.now()) + 60)
+        owner = self.keys.owner(admission.epoch, admission.token_id)
+        pipe.set(owner, account + FINISHED, ex=keep)
+        await self._counted("release", _wrapped(pipe.execute()))
+
     async def release(self, token_id: str) -> bool:
         """End a session now, freeing its place (also how an operator revokes a token)."""
         removed = await self._counted(
@@ -404,6 +499,7 @@ class Room:
             "max_active": view.max_active,
             "session_minutes": view.session_seconds / 60,
             "keep_place_seconds": view.keep_place_seconds,
+            "turns_per_account": view.turns_per_account,
             "inventory": view.inventory,
             "arrivals": view.arrivals,
             "serving": view.serving,
@@ -427,6 +523,13 @@ async def _wrapped(call: Awaitable[T]) -> T:
         return await call
     except RedisError as exc:
         raise StorageUnavailable(str(exc)) from exc
+
+
+def _text(value: object) -> str | None:
+    """A Redis reply as text (clients may or may not decode)."""
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _jitter(seconds: float) -> float:

@@ -45,6 +45,7 @@ class Scripts:
         self._tick = client.register_script(script_source("tick"))
         self._claim = client.register_script(script_source("claim"))
         self._configure = client.register_script(script_source("configure"))
+        self._bind = client.register_script(script_source("bind"))
 
     async def join(self, keys: RoomKeys, entry: JoinEntry = ANONYMOUS) -> tuple[str, int, str]:
         """Take the next number: (verdict, number, epoch); see join.lua for the verdicts."""
@@ -74,12 +75,32 @@ class Scripts:
             args += [name, value]
         return bool(await _run(self._configure, keys, args))
 
+    async def bind(
+        self, keys: RoomKeys, epoch: str, token_id: str, account: str
+    ) -> tuple[str, int]:
+        """Bind admission `token_id` to `account`: (verdict, expires_ms); see bind.lua."""
+        own_keys = [
+            keys.room,
+            keys.sessions,
+            keys.owner(epoch, token_id),
+            keys.turn(epoch, account),
+            keys.turn_counts,
+        ]
+        verdict, expires = await _run(self._bind, keys, [token_id, account], own_keys=own_keys)
+        return verdict, int(expires)
+
 
 async def _run(
-    script: Any, keys: RoomKeys, args: list[Any], extra_keys: list[str] | None = None
+    script: Any,
+    keys: RoomKeys,
+    args: list[Any],
+    extra_keys: list[str] | None = None,
+    own_keys: list[str] | None = None,
 ) -> Any:
+    """`script` on the room's keys (and `extra_keys` after them), or on `own_keys` alone."""
     try:
-        result = await script(keys=keys.all() + (extra_keys or []), args=args)
+        keys_given = keys.all() + (extra_keys or []) if own_keys is None else own_keys
+        result = await script(keys=keys_given, args=args)
     except RedisError as exc:
         raise StorageUnavailable(str(exc)) from exc
     # Scripts return flat lists; decode here so the engine works with any client setting.

@@ -37,6 +37,8 @@ class RoomSettings:
     #: joins a minute from one client address, an IPv4 address or an IPv6 /64 (0: off);
     #: generous, because carriers put many phones behind one address
     joins_per_minute_per_client: int = 60
+    #: admissions one account may take per room epoch (0: no cap; one at a time always)
+    turns_per_account: int = 0
 
     def as_fields(self) -> dict[str, str]:
         """The settings as Redis hash fields."""

@@ -3,16 +3,18 @@ database's invariants."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import date
 from typing import Any
 
+import aiohttp
 import asyncpg
 from aiohttp.test_utils import TestClient
 
 from api.appkeys import ACCOUNTS, BOOKINGS, SETTINGS
 
-from .test_http import admitted
+from .test_http import admitted, refresh
 
 OFFICE = "tanjung-priok"
 _serials = itertools.count(1)
@@ -79,16 +81,48 @@ async def new_account(client: TestClient) -> tuple[int, dict[str, str]]:
 
 
 async def admission(client: TestClient) -> dict[str, str]:
-    """The header of a live admission to the guarded room."""
+    """The headers of a live admission to the guarded room, taken with the client's cookie jar
+    (which keeps both cookies): the token and the ticket it was claimed with."""
     guard = client.server.app[SETTINGS].guard_room
     status = await admitted(client, guard)
-    return {"Authorization": f"Bearer {status['admission_token']}"}
+    return {
+        "Authorization": f"Bearer {status['admission_token']}",
+        "X-Antri-Ticket": status["ticket"],
+    }
+
+
+async def turn(client: TestClient) -> dict[str, str]:
+    """The headers of a new visitor's own admission (token and ticket), taken without touching
+    the client's cookie jar: a turn of its own for each booking or booker."""
+    guard = client.server.app[SETTINGS].guard_room
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as visitor:
+        async with visitor.post(client.make_url(f"/api/v1/rooms/{guard}/join")) as response:
+            assert response.status == 200, await response.text()
+            body = await response.json()
+        ticket = {"X-Antri-Ticket": body["ticket"]}
+        for _ in range(100):
+            if body["state"] == "admitted":
+                return {"Authorization": f"Bearer {body['admission_token']}"} | ticket
+            await asyncio.sleep(0.02)
+            await refresh(client)
+            url = client.make_url(f"/api/v1/rooms/{guard}/status")
+            async with visitor.get(url, headers=ticket) as response:
+                body = await response.json()
+    raise AssertionError(f"never admitted: {body}")
+
+
+async def new_turn(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    """`headers` with a turn of their own instead of the one they had (the login is kept): a
+    turn makes one booking."""
+    gate = ("Authorization", "X-Antri-Ticket")
+    return {k: v for k, v in headers.items() if k not in gate} | await turn(client)
 
 
 async def booker(client: TestClient) -> dict[str, str]:
-    """Headers of an admitted, logged-in applicant."""
+    """Headers of an admitted, logged-in applicant (a turn is one booking: take another with
+    `turn` for the next)."""
     _, login = await new_account(client)
-    return login | await admission(client)
+    return login | await turn(client)
 
 
 async def pay(

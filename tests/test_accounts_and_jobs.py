@@ -27,6 +27,7 @@ from .booking_support import (
     booked,
     booker,
     booking_body,
+    new_turn,
     pay,
     pool,
     released_days,
@@ -245,6 +246,7 @@ async def test_a_worker_killed_mid_job_loses_no_mail_and_sends_none_twice(
         ).json()
         await pay(client, headers, receipt)
         paid.append(receipt["id"])
+        headers = await new_turn(client, headers)  # a turn makes one booking
     settings = client.server.app[SETTINGS]
     # One job is lost outright (as when a worker dies between taking a job and starting it).
     connection = redis.Redis.from_url(settings.redis_url or "")

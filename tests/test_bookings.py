@@ -25,6 +25,7 @@ from .booking_support import (
     booker,
     booking_body,
     new_account,
+    new_turn,
     nik,
     pay,
     pool,
@@ -140,15 +141,14 @@ async def test_two_hundred_bookers_race_for_five_places(make_client: AppFactory)
     client = await make_client(**FAST_ROOM)
     day = await first_day(client)
     await set_capacity(client, day, "s1", 5)
-    gate = await admission(client)
-    logins = [(await new_account(client))[1] for _ in range(200)]
+    bookers = [await booker(client) for _ in range(200)]  # each in a turn of its own
 
-    async def attempt(login: dict[str, str]) -> tuple[int, str]:
-        response = await book(client, login | gate, booking_body(day))
+    async def attempt(headers: dict[str, str]) -> tuple[int, str]:
+        response = await book(client, headers, booking_body(day))
         body = await response.json()
         return response.status, body.get("error", "")
 
-    outcomes = Counter(await asyncio.gather(*(attempt(login) for login in logins)))
+    outcomes = Counter(await asyncio.gather(*(attempt(headers) for headers in bookers)))
     assert outcomes == {(201, ""): 5, (409, "slot_full"): 195}
     assert await booked(client, day) == 5
     await assert_invariants(client)
@@ -157,11 +157,10 @@ async def test_two_hundred_bookers_race_for_five_places(make_client: AppFactory)
 async def test_same_nik_from_two_accounts_gets_one_booking(make_client: AppFactory) -> None:
     client = await make_client(**FAST_ROOM)
     day = await first_day(client)
-    gate = await admission(client)
     person = applicant()
-    logins = [(await new_account(client))[1] for _ in range(20)]
+    bookers = [await booker(client) for _ in range(20)]
     responses = await asyncio.gather(
-        *(book(client, login | gate, booking_body(day, applicant=person)) for login in logins)
+        *(book(client, headers, booking_body(day, applicant=person)) for headers in bookers)
     )
     outcomes = Counter([(r.status, (await r.json()).get("error")) for r in responses])
     assert outcomes == {(201, None): 1, (409, "nik_has_active_booking"): 19}
@@ -173,8 +172,9 @@ async def test_an_account_applies_for_five_people_at_most(make_client: AppFactor
     client = await make_client(**FAST_ROOM)
     day = await first_day(client)
     headers = await booker(client)
-    for _ in range(5):
+    for _ in range(5):  # a turn makes one booking
         assert (await book(client, headers, booking_body(day))).status == 201
+        headers = await new_turn(client, headers)
     sixth = await book(client, headers, booking_body(day))
     assert sixth.status == 409 and (await sixth.json())["error"] == "too_many_applicants"
 
@@ -194,6 +194,7 @@ async def test_idempotency_keys(make_client: AppFactory) -> None:
     assert other.status == 422
     assert "Idempotency-Key" in (await other.json())["fields"]
     # A refusal is replayed too: the same key gets the same 409, not a second attempt.
+    headers = await new_turn(client, headers)  # the booking ended the first turn
     await set_capacity(client, day, "s2", 0)
     full = headers | {"Idempotency-Key": "booking-2"}
     late_body = booking_body(day, "s2")
@@ -304,12 +305,11 @@ async def test_unpaid_booking_expires_and_gives_back_its_place(make_client: AppF
     await set_capacity(client, day, "s1", 1)
     first = await booker(client)
     receipt = await (await book(client, first, booking_body(day))).json()
-    second_login = (await new_account(client))[1]
-    gate = {"Authorization": first["Authorization"]}
-    full = await book(client, second_login | gate, booking_body(day))
+    second = await booker(client)
+    full = await book(client, second, booking_body(day))
     assert (await full.json())["error"] == "slot_full"
     await asyncio.sleep(1.2)
-    retry = await book(client, second_login | gate, booking_body(day))
+    retry = await book(client, second, booking_body(day))
     assert retry.status == 201, await retry.text()
     expired = await (await client.get(f"/api/v1/bookings/{receipt['id']}", headers=first)).json()
     assert expired["status"] == "expired" and expired["billing_code"] is None
@@ -351,6 +351,7 @@ async def test_reschedule_once_into_a_released_place(
     days = await released_days(client)
     headers = await booker(client)
     receipt = await (await book(client, headers, booking_body(days[0]))).json()
+    headers = await new_turn(client, headers)  # rescheduling is gated too
     url = f"/api/v1/bookings/{receipt['id']}/reschedule"
     same = await client.post(url, json={"date": days[0], "session_id": "s1"}, headers=headers)
     assert same.status == 409
@@ -419,7 +420,7 @@ async def test_cancel_gives_the_place_back(clock: datetime, make_client: AppFact
     assert await booked(client, day) == 0
     # The same person may book again once the first booking is no longer active.
     same_person = booking_body(day)
-    assert (await book(client, headers, same_person)).status == 201
+    assert (await book(client, await new_turn(client, headers), same_person)).status == 201
     await assert_invariants(client)
 
 
@@ -544,6 +545,7 @@ async def test_operator_changes_a_quota_but_never_below_what_is_booked(
     headers = await booker(client)
     for _ in range(2):
         assert (await book(client, headers, booking_body(day))).status == 201
+        headers = await new_turn(client, headers)
     url = "/api/v1/admin/offices/tanjung-priok/quota"
     quota = {"date": day, "session_id": "s1", "lane": "reguler", "capacity": 2}
     assert (await client.put(url, json=quota)).status == 401
@@ -576,7 +578,7 @@ async def test_bookings_are_counted_for_the_dashboards(make_client: AppFactory) 
     await set_capacity(client, day, "s1", 1)
     headers = await booker(client)
     await pay(client, headers, await (await book(client, headers, booking_body(day))).json())
-    assert (await book(client, headers, booking_body(day))).status == 409
+    assert (await book(client, await new_turn(client, headers), booking_body(day))).status == 409
     await asyncio.sleep(0.5)  # a sweep or two
     metrics = await (await client.get("/metrics")).text()
     assert 'antri_bookings_total{outcome="created"} 1.0' in metrics

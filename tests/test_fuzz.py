@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 from api.appkeys import ACCOUNTS, SETTINGS
 from api.booking import signatures
 
-from .booking_support import OFFICE, admission, booking_body, new_account, released_days
+from .booking_support import OFFICE, booking_body, new_account, released_days, turn
 from .conftest import ADMIN_TOKEN, PAYMENT_SECRET, AppFactory
 
 FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
@@ -142,12 +142,12 @@ async def seed(client: TestClient) -> tuple[int, Seeds]:
     """An account with bookings awaiting payment and paid, another account's booking; the
     account's id and the values to fuzz with."""
     days = await released_days(client)
-    gate = await admission(client)
     owner, login = await new_account(client)
-    waiting = [await booking_created(client, login | gate, days[0]) for _ in range(2)]
-    confirmed = await paid(client, login | gate, days[0])
+    # A turn makes one booking, and belongs to its account: one turn each.
+    waiting = [await booking_created(client, login | await turn(client), days[0]) for _ in range(2)]
+    confirmed = await paid(client, login | await turn(client), days[0])
     _, stranger = await new_account(client)
-    foreign = await booking_created(client, stranger | gate, days[0])
+    foreign = await booking_created(client, stranger | await turn(client), days[0])
     guard, other = client.server.app[SETTINGS].rooms
     offices = await (await client.get("/api/v1/offices")).json()
     ids = [b["id"] for b in (*waiting, confirmed, foreign)]
@@ -400,7 +400,7 @@ async def test_fuzzing_the_api_finds_no_server_error(make_client: AppFactory) ->
             _, login = await new_account(client)  # a fresh applicant: five people at most each
         else:
             login = {"X-Session-Token": await accounts.open_session(owner)}
-        credentials[label(op)] = login | await admission(client)
+        credentials[label(op)] = login | await turn(client)
     log = LogTrap()
     logging.getLogger().addHandler(log)
     outcome = Outcome()

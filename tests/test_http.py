@@ -141,6 +141,10 @@ async def test_admitted_status_carries_the_admission(make_client: AppFactory) ->
     assert set(await session.json()) == {"room", "admitted_at", "expires_at"}
     bearer = {"Authorization": f"Bearer {body['admission_token']}"}
     client.session.cookie_jar.clear()
+    copy = await client.get("/api/v1/session", headers=bearer)
+    assert copy.status == 403, "the token alone, without its ticket, is a copy"
+    assert (await copy.json())["error"] == "admission_not_yours"
+    bearer["X-Antri-Ticket"] = body["ticket"]
     assert (await client.get("/api/v1/session", headers=bearer)).status == 200
     assert (await client.post("/api/v1/session/release", headers=bearer)).status == 200
     refused = await client.get("/api/v1/session", headers=bearer)
@@ -156,7 +160,8 @@ async def test_gate_refuses_every_bad_admission(make_client: AppFactory) -> None
     assert (await missing.json())["error"] == "admission_required"
     elsewhere = (await admitted(client, other))["admission_token"]
     client.session.cookie_jar.clear()
-    mine = (await admitted(client, guard))["admission_token"]
+    admission = await admitted(client, guard)
+    mine, ticket = admission["admission_token"], admission["ticket"]
     client.session.cookie_jar.clear()
     payload, mac = mine.split(".")
     for token in (elsewhere, payload + "." + mac[::-1], "garbage", payload + ".AAAA"):
@@ -166,7 +171,7 @@ async def test_gate_refuses_every_bad_admission(make_client: AppFactory) -> None
     page = await client.get("/permohonan", allow_redirects=False)
     assert page.status == 303 and page.headers["Location"] == f"/antre/{guard}"
     # An operator's revocation takes effect at once.
-    bearer = {"Authorization": f"Bearer {mine}"}
+    bearer = {"Authorization": f"Bearer {mine}", "X-Antri-Ticket": ticket}
     assert (await client.get("/api/v1/session", headers=bearer)).status == 200
     revoke = await client.post(
         f"/api/v1/admin/rooms/{guard}/revoke", json={"admission_token": mine}, headers=ADMIN

@@ -413,6 +413,11 @@ class Accounts:
         """End the session (idempotent)."""
         await self.redis.delete(_session_key(token))
 
+    @staticmethod
+    def session_key(token: str) -> str:
+        """The Redis key of a login session (the gate reads it in its own round trip)."""
+        return _session_key(token)
+
     async def account_id(self, token: str) -> int | None:
         """The account a session token belongs to, if the session is live."""
         value = await self.redis.get(_session_key(token))

@@ -148,6 +148,20 @@ class Bookings:
             raise Conflict(stored["error"], stored["message"])
         return created
 
+    async def replay(self, account_id: int, key: str, digest: bytes) -> dict[str, Any] | None:
+        """The first outcome recorded for `key` (a body, or the same Conflict raised), or None
+        when the key was never used: a retry answered without taking anything."""
+        async with self.pool.acquire() as conn:
+            known = await conn.fetchval(
+                "SELECT true FROM idempotency_keys WHERE account_id = $1 AND key = $2"
+                " AND response IS NOT NULL",
+                account_id,
+                key,
+            )
+            if not known:
+                return None
+            return await self._replay(conn, account_id, key, digest)
+
     async def _replay(
         self, conn: asyncpg.Connection, account_id: int, key: str, digest: bytes
     ) -> dict[str, Any]:

@@ -11,15 +11,15 @@ import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..appkeys import BOOKING_METRICS, BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
+from ..appkeys import ACCOUNTS, BOOKING_METRICS, BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
 from ..booking.application import BookingRequest, parse_booking_request
 from ..booking.bookings import CHANGEABLE, Created, request_hash
 from ..booking.documents import MAX_DOCUMENT_BYTES, DocumentKind, DocumentRejected
 from ..booking.errors import Conflict
 from ..booking.proof import proof_pdf
-from ..errors import ApiError
-from ..gate import gated
-from ..login import require_account
+from ..errors import AdmissionRequired, ApiError
+from ..gate import ADMISSION, end_turn, gated, require_admission
+from ..login import require_account, session_token
 from ..web import json_response, read_json_object
 
 #: Stripe's rule for keys: printable, at most 255 characters
@@ -27,11 +27,30 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _KINDS = {kind.value: kind for kind in DocumentKind}
 
 
-@gated
 async def create(request: web.Request) -> web.Response:
     """POST /api/v1/bookings (admitted and logged in): take a place, awaiting payment."""
+    try:
+        request[ADMISSION] = await require_admission(request)
+    except AdmissionRequired:
+        # A turn ends once its booking is made: a retry of that request (same key, same body)
+        # is answered from its first outcome rather than sent back to the line.
+        replayed = await _replay_after_turn(request)
+        if replayed is None:
+            raise
+        return json_response(replayed, 201)
     account_id = await require_account(request)
     body = await read_json_object(request)
+    key = _idempotency_key(request)
+    bookings = request.config_dict[BOOKINGS]
+    now = datetime.now(UTC)
+    booking = parse_booking_request(body, bookings.offices, now.date())
+    idempotency = None
+    if key is not None:
+        idempotency = (key, booking_hash(request.config_dict[SETTINGS].secret, body))
+    return json_response(await place(request, account_id, booking, now, idempotency), 201)
+
+
+def _idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
         raise ApiError(
@@ -40,13 +59,20 @@ async def create(request: web.Request) -> web.Response:
             "Idempotency-Key: 1 to 255 printable characters",
             extra={"fields": {"Idempotency-Key": "1 to 255 printable characters"}},
         )
-    bookings = request.config_dict[BOOKINGS]
-    now = datetime.now(UTC)
-    booking = parse_booking_request(body, bookings.offices, now.date())
-    idempotency = None
-    if key is not None:
-        idempotency = (key, booking_hash(request.config_dict[SETTINGS].secret, body))
-    return json_response(await place(request, account_id, booking, now, idempotency), 201)
+    return key
+
+
+async def _replay_after_turn(request: web.Request) -> dict[str, Any] | None:
+    """The recorded outcome of this request (logged in, with a used Idempotency-Key), else None."""
+    key = _idempotency_key(request)
+    token = session_token(request)
+    accounts = request.config_dict[ACCOUNTS]
+    account_id = await accounts.account_id(token) if key is not None and token else None
+    if key is None or account_id is None:
+        return None
+    secret = request.config_dict[SETTINGS].secret
+    digest = booking_hash(secret, await read_json_object(request))
+    return await request.config_dict[BOOKINGS].replay(account_id, key, digest)
 
 
 def booking_hash(secret: bytes, body: dict[str, Any]) -> bytes:
@@ -62,7 +88,8 @@ async def place(
     idempotency: tuple[str, bytes] | None,
 ) -> dict[str, Any]:
     """Take a place for `booking` (the API's and the wizard's one way): counted, its expiry
-    scheduled, the room told at once when the slot's last place went. The booking's body."""
+    scheduled, the room told at once when the slot's last place went, and the turn ended (one
+    booking per turn: the place goes back to the line at once). The booking's body."""
     metrics = request.config_dict[BOOKING_METRICS]
     try:
         result = await request.config_dict[BOOKINGS].create(account_id, booking, now, idempotency)
@@ -74,8 +101,10 @@ async def place(
         await request.config_dict[JOBS].expiry(result.expires_at)
         if result.remaining == 0:
             request.config_dict[SWEEPER].poke()
+        await end_turn(request)
         return result.body
     metrics.bookings.labels("replayed").inc()
+    await end_turn(request)
     return result
 
 

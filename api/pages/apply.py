@@ -107,7 +107,8 @@ async def leave(request: web.Request) -> web.Response:
     holder back into the line."""
     await checked_form(request)
     try:
-        admission = await require_admission(request)
+        # Not bound on the way out: an account holding another turn may still give this back.
+        admission = await require_admission(request, bind=False)
     except AdmissionRequired:
         pass
     else:
@@ -622,7 +623,10 @@ async def _review_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any
         return {"notice": refusal_text(wizard._, refusal.code, refusal.message)}
     await _attach_documents(wizard, made["id"])
     await _discard(wizard)
-    raise web.HTTPSeeOther(f"/akun/permohonan/{made['id']}")
+    # The booking ended the turn (`place`): the browser forgets it too.
+    done = web.HTTPSeeOther(f"/akun/permohonan/{made['id']}")
+    done.del_cookie(ADMISSION_COOKIE)
+    raise done
 
 
 async def _attach_documents(wizard: Wizard, booking_id: str) -> None:

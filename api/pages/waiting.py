@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -26,6 +27,9 @@ from .render import countdown
 NEXT_PAGE = "/permohonan"
 #: how many offices with places left a sold-out page suggests
 ALTERNATIVES_SHOWN = 8
+#: the waiting page asks the visitor to log in once the turn is expected within this many
+#: seconds: logins are then paced by the line, and the turn is spent booking
+LOGIN_NEAR_SECONDS = 120
 
 
 async def waiting_context(request: web.Request, room: Room, status: Status) -> dict[str, Any]:
@@ -50,6 +54,9 @@ async def waiting_context(request: web.Request, room: Room, status: Status) -> d
         "progress": progress_percent(waited, status.eta) if status.eta else 0,
         "keep_place_minutes": max(1, view.keep_place_seconds // 60),
         "session_minutes": max(1, view.session_seconds // 60),
+        "login_near_seconds": LOGIN_NEAR_SECONDS,
+        "login_soon": status.eta is not None and status.eta[1] <= LOGIN_NEAR_SECONDS,
+        "login_url": f"/masuk?lanjut={quote(f'/antre/{room.name}', safe='')}",
         "when": front.moment_formatter(lang),
         "in_zones": lambda moment: front.in_zones(moment, lang),
     }

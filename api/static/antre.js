@@ -95,6 +95,9 @@
       if (s.eta_seconds) {
         setText(byId("eta"), etaPhrase(s.eta_seconds.low, s.eta_seconds.high));
         advance(s.eta_seconds);
+        // The turn is near: ask for the login now (the section exists only when logged out).
+        var soon = byId("login-soon");
+        if (soon && s.eta_seconds.high <= Number(d.loginNear)) soon.hidden = false;
       }
       setText(byId("updated"), clockNow());
       return true;

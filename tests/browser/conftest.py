@@ -282,7 +282,9 @@ class Site:
         """End `visitor`'s session now (POST /api/v1/session/release), freeing the place."""
         assert visitor.admission, "only an admitted visitor can release a place"
         if visitor.room == self.room:
-            headers = {"Authorization": f"Bearer {visitor.admission}"}
+            # An admission works only with the ticket it was claimed with.
+            headers = {"Authorization": f"Bearer {visitor.admission}",
+                       "X-Antri-Ticket": visitor.ticket}  # fmt: skip
             async with self.http.post(self.url("/api/v1/session/release"), headers=headers) as r:
                 assert r.status == 200, await r.text()
         else:  # the session API knows the guarded room only: the operator ends it
