@@ -20,8 +20,8 @@ from pathlib import Path
 
 import aiohttp
 
-from api.pages.csrf import CSRF_COOKIE
 from api.gate import TICKET_COOKIE
+from api.pages.csrf import CSRF_COOKIE
 
 from . import line
 from .report import Ratio, ratios_table, results_table
