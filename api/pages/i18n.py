@@ -56,17 +56,20 @@ def translator(lang: str) -> Translate:
 
     A text missing from the catalogue shows in Indonesian rather than failing the page. A plural
     entry gives the form for the count `n` (the general "other" form when `n` is not given).
+    `_(text, form="one")` gives that plural form unfilled: for a script that fills `{n}` itself
+    (a countdown) and must say "1 second", not "1 seconds".
     """
     catalogue: Mapping[str, Entry] = english() if lang == "en" else {}
     plural_form = Locale.parse(lang).plural_form
 
-    def translate(text: str, **values: Any) -> str:
+    def translate(text: str, form: str | None = None, **values: Any) -> str:
         entry = catalogue.get(text, text)
         if isinstance(entry, str):
             translated = entry
         else:
             count = values.get("n")
-            form = plural_form(count) if isinstance(count, int | float) else "other"
+            if form is None:
+                form = plural_form(count) if isinstance(count, int | float) else "other"
             translated = entry.get(form, entry["other"])
         return translated.format(**values) if values else translated
 

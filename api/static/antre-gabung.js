@@ -30,12 +30,18 @@
       progress.textContent = pct + "%";
     }
 
-    function later(template, seconds, then) {
+    // `name`: "Budget", "Busy" or "Offline", the data-text-* pair (plural "other" and "one").
+    function later(name, seconds, then) {
       var left = Math.min(300, Math.max(1, Math.round(Number(seconds) || 5)));
-      say(fill(template, { n: left }));
+      // "one" for 1, so that English says "1 second"; Indonesian has one form for every count.
+      function text(n) {
+        var one = d["text" + name + "One"];
+        return fill(n === 1 && one ? one : d["text" + name], { n: n });
+      }
+      say(text(left));
       var tick = setInterval(function () {
         left -= 1;
-        if (left > 0) { say(fill(template, { n: left })); return; }
+        if (left > 0) { say(text(left)); return; }
         clearInterval(tick);
         then();
       }, 1000);
@@ -73,13 +79,13 @@
               // Expired or already used (a page restored from the cache): solve the new one.
               solve(body.challenge, Number(body.difficulty) || 0);
             } else if (response.status === 429) {
-              later(d.textBudget, after, restart);
+              later("Budget", after, restart);
             } else {
-              later(d.textBusy, after || 5, restart);
+              later("Busy", after || 5, restart);
             }
           });
         })
-        .catch(function () { later(d.textOffline, 5, restart); });
+        .catch(function () { later("Offline", 5, restart); });
     }
 
     // A fresh start asks for a fresh challenge: the page's own one may be used or stale.
@@ -90,7 +96,7 @@
       })
         .then(function (response) { return response.ok ? response.json() : Promise.reject(); })
         .then(function (body) { solve(body.challenge, Number(body.difficulty) || 0); })
-        .catch(function () { later(d.textOffline, 5, restart); });
+        .catch(function () { later("Offline", 5, restart); });
     }
 
     if (!navigator.cookieEnabled) { say(d.textCookies); return; }

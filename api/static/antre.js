@@ -11,6 +11,13 @@
     });
   }
 
+  // The text of data-text-<name> for the count n: its "one" form (data-text-<name>-one) for 1,
+  // so that English says "1 second"; Indonesian has one form for every count.
+  function counted(d, name, n) {
+    var one = d["text" + name + "One"];
+    return Number(n) === 1 && one ? one : d["text" + name];
+  }
+
   // Unchanged text is left alone, so that screen readers do not announce it again.
   function setText(el, value) {
     var text = String(value);
@@ -67,10 +74,11 @@
       return zone ? text + " " + zone : text;
     }
 
-    function busy(template, seconds) {
+    // `name`: "Busy" or "Offline", the data-text-* pair (plural "other" and "one") to use.
+    function busy(name, seconds) {
       if (!message) return;
       message.classList.add("busy");
-      setText(message, fill(template, { n: seconds }));
+      setText(message, fill(counted(d, name, seconds), { n: seconds }));
     }
 
     function calm() {
@@ -113,7 +121,7 @@
       }
       if (!response.ok) {
         var after = Math.min(300, Math.max(1, Number(response.headers.get("Retry-After")) || 5));
-        busy(d.textBusy, after);
+        busy("Busy", after);
         schedule(after);
         return null;
       }
@@ -130,7 +138,7 @@
         credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" }
       })
         .then(answered)
-        .catch(function () { busy(d.textOffline, 5); schedule(5); })
+        .catch(function () { busy("Offline", 5); schedule(5); })
         .then(function () { inflight = false; });
     }
 
