@@ -26,10 +26,13 @@ from dashboards.monitor import command, write_config
 from .booking_support import booker, booking_body, pay, released_days
 from .conftest import AppFactory
 from .test_http import ADMIN, rooms
+from .test_start_stop import ROOM, Antri
 
 #: the ports this project's tests may listen on (Prometheus takes the first free one)
 PORTS = range(18850, 18900)
 RATE, BURST, CAP = 600, 10, 30
+#: where the `antri up` of the two-process test listens (outside PORTS)
+UP_PORT = 18840
 
 Query = Callable[[str], Awaitable[list[dict[str, Any]]]]
 
@@ -182,3 +185,81 @@ async def test_every_panel_answers_from_a_real_prometheus(
     assert value(await query(substituted(target.expr, guard))) >= RATE
     up = await query('up{job="antri"}')
     assert sorted(float(r["value"][1]) for r in up) == [1.0, 1.0]
+
+
+@pytest.mark.timeout(600)
+async def test_the_waiting_room_panels_over_antri_up_with_two_processes(
+    tmp_path: Path, prometheus: Callable[[list[str]], Awaitable[Query]]
+) -> None:
+    """`antri up --processes 2` serves one port and one set of metrics (prometheus-client's
+    multiprocess mode): one scrape target, one series per room, right where the truth is known."""
+    antri = Antri(
+        tmp_path / "antri",
+        UP_PORT,
+        "--processes", "2", "--workers", "1",
+        ANTRI_RATE_PER_MINUTE=str(RATE), ANTRI_BURST=str(BURST), ANTRI_MAX_ACTIVE=str(CAP),
+        ANTRI_POW_DIFFICULTY="0", ANTRI_JOINS_PER_MINUTE_PER_CLIENT="0",
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(antri.wait_until_up)
+        admin = {"Authorization": f"Bearer {(antri.data_dir / 'admin-token').read_text().strip()}"}
+        query = await prometheus([f"127.0.0.1:{UP_PORT}"])
+        # Each visitor on a connection of its own: the kernel spreads them over the processes.
+        async with aiohttp.ClientSession(
+            antri.url,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            connector=aiohttp.TCPConnector(force_close=True),
+        ) as http:
+
+            async def visit() -> None:
+                async with http.post(f"/api/v1/rooms/{ROOM}/join") as response:
+                    assert response.status == 200, await response.text()
+                    ticket = (await response.json())["ticket"]
+                deadline = time.monotonic() + 8
+                while time.monotonic() < deadline:
+                    async with http.get(
+                        f"/api/v1/rooms/{ROOM}/status", headers={"X-Antri-Ticket": ticket}
+                    ) as status:
+                        assert status.status == 200, await status.text()
+                        if (await status.json())["state"] == "admitted":
+                            return
+                    await asyncio.sleep(0.5)
+
+            await asyncio.gather(*(visit() for _ in range(120)))
+
+            async def truth() -> dict[str, Any]:
+                async with http.get(f"/api/v1/admin/rooms/{ROOM}", headers=admin) as response:
+                    return dict(await response.json())
+
+            active_panel = f'max by (room) (antri_sessions_active{{room="{ROOM}"}})'
+            deadline = time.monotonic() + 60
+            while True:
+                room = await truth()
+                seen = await query(active_panel)
+                if seen and value(seen) == room["active"]:
+                    break
+                assert time.monotonic() < deadline, (seen, room)
+                await asyncio.sleep(1)
+            await asyncio.sleep(3)
+
+            empty = [
+                f"{panel.title}: {target.expr}"
+                for panel in build.WAITING_ROOM.panels
+                for target in panel.queries
+                if not await query(substituted(target.expr, ROOM))
+            ]
+            assert not empty, "panels without data:\n" + "\n".join(empty)
+            room = await truth()
+            # One series per room, whatever the number of processes behind the port.
+            assert value(await query(f'count(antri_sessions_active{{room="{ROOM}"}})')) == 1
+            assert 0 < value(await query(active_panel)) == room["active"] <= CAP
+            assert (
+                value(await query(f'sum(antri_visitors_waiting{{room="{ROOM}"}})'))
+                == (room["waiting"])
+            )
+            configured = f'max by (room) (antri_room_rate_per_minute{{room="{ROOM}"}})'
+            assert value(await query(configured)) == RATE == room["rate_per_minute"]
+            joins = f'sum(antri_joins_total{{room="{ROOM}"}})'
+            assert value(await query(joins)) == 120
+    finally:
+        antri.kill()
