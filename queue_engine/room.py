@@ -365,14 +365,19 @@ class Room:
             return Status(VisitState.WAITING, ticket, 1, (0, math.ceil(floor)), _jitter(floor))
         return Status(VisitState(verdict), ticket, 1, poll_after=_jitter(self._settings.poll_floor))
 
-    async def check_admission(self, text: str) -> Admission:
-        """The live admission behind a token; raises InvalidToken unless its session still holds."""
+    def _current_admission(self, text: str) -> Admission:
+        """The admission a token carries if it is of this room, this epoch and not past its
+        end (else InvalidToken); whether its session still holds needs Redis."""
         admission = self.signer.read_admission(text)
         if admission.room != self.name:
             raise InvalidToken("another room")
-        view = self.view()
-        if admission.epoch != view.epoch or admission.expires_at <= self.now():
+        if admission.epoch != self.view().epoch or admission.expires_at <= self.now():
             raise InvalidToken("expired")
+        return admission
+
+    async def check_admission(self, text: str) -> Admission:
+        """The live admission behind a token; raises InvalidToken unless its session still holds."""
+        admission = self._current_admission(text)
         session = self._client.zscore(self.keys.sessions, admission.token_id)
         expires = await self._counted("session", _wrapped(session))
         if not isinstance(expires, float) or expires <= self.now() * 1000:
@@ -386,12 +391,7 @@ class Room:
         NotYours): whether its session is live and the account it is bound to, in one pipelined
         round trip, which also reads the key `also_read` (the gate's login session) for the
         caller. The owner is told even after the session ended, so a copy hears it is a copy."""
-        admission = self.signer.read_admission(text)
-        if admission.room != self.name:
-            raise InvalidToken("another room")
-        view = self.view()
-        if admission.epoch != view.epoch or admission.expires_at <= self.now():
-            raise InvalidToken("expired")
+        admission = self._current_admission(text)
         if not self._claimed_with(admission, ticket_text):
             raise NotYours("the admission was claimed with another ticket")
         pipe = self._client.pipeline(transaction=False)

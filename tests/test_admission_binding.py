@@ -224,6 +224,7 @@ async def test_the_waiting_page_asks_for_the_login_near_the_front(make_client: A
     guard = client.server.app[SETTINGS].guard_room
     await turn(client)  # takes the only place: the next visitor waits at the front
     client.session.cookie_jar.clear()
+    await join(client, guard)  # a plain GET of the page takes no place
     near = await (await client.get(f"/antre/{guard}")).text()
     assert 'id="login-soon"' in near and f"/masuk?lanjut=%2Fantre%2F{guard}" in near
     assert 'id="login-soon" class="card notice" aria-live="polite" hidden' not in near

@@ -120,6 +120,24 @@ async def load(apps: list[TestClient], room: str, visitors: int, seconds: float)
     await asyncio.gather(*(visit(i) for i in range(visitors)))
 
 
+async def scraped_the_quiet_room(
+    query: Query, room: str, truth: Callable[[], Awaitable[dict[str, Any]]], targets: int
+) -> None:
+    """Wait until Prometheus shows the room's active sessions as the admin API counts them,
+    from every target; then a few more scrapes, so that every rate has its samples."""
+    active_panel = f'max by (room) (antri_sessions_active{{room="{room}"}})'
+    deadline = time.monotonic() + 60
+    while True:
+        counted = await truth()
+        seen = await query(active_panel)
+        up = await query('up{job="antri"}')
+        if seen and value(seen) == counted["active"] and len(up) == targets:
+            break
+        assert time.monotonic() < deadline, (seen, counted)
+        await asyncio.sleep(1)
+    await asyncio.sleep(3)
+
+
 @pytest.mark.timeout(600)
 async def test_every_panel_answers_from_a_real_prometheus(
     make_client: AppFactory, prometheus: Callable[[list[str]], Awaitable[Query]]
@@ -145,16 +163,7 @@ async def test_every_panel_answers_from_a_real_prometheus(
         response = await first.get(f"/api/v1/admin/rooms/{guard}", headers=ADMIN)
         return dict(await response.json())
 
-    active_panel = f'max by (room) (antri_sessions_active{{room="{guard}"}})'
-    deadline = time.monotonic() + 60
-    while True:
-        room = await truth()
-        seen = await query(active_panel)
-        if seen and value(seen) == room["active"] and len(await query('up{job="antri"}')) == 2:
-            break
-        assert time.monotonic() < deadline, (seen, room)
-        await asyncio.sleep(1)
-    await asyncio.sleep(3)  # a few more scrapes, so that every rate has its samples
+    await scraped_the_quiet_room(query, guard, truth, targets=2)
 
     empty = []
     for dashboard in build.DASHBOARDS:
@@ -231,16 +240,8 @@ async def test_the_waiting_room_panels_over_antri_up_with_two_processes(
                 async with http.get(f"/api/v1/admin/rooms/{ROOM}", headers=admin) as response:
                     return dict(await response.json())
 
+            await scraped_the_quiet_room(query, ROOM, truth, targets=1)
             active_panel = f'max by (room) (antri_sessions_active{{room="{ROOM}"}})'
-            deadline = time.monotonic() + 60
-            while True:
-                room = await truth()
-                seen = await query(active_panel)
-                if seen and value(seen) == room["active"]:
-                    break
-                assert time.monotonic() < deadline, (seen, room)
-                await asyncio.sleep(1)
-            await asyncio.sleep(3)
 
             empty = [
                 f"{panel.title}: {target.expr}"
