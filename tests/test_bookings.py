@@ -431,6 +431,7 @@ async def test_retried_changes_answer_what_was_done_once(make_client: AppFactory
     days = await released_days(client)
     headers = await booker(client)
     moving = await paid_booking(client, headers, days[0])
+    headers = await new_turn(client, headers)  # a turn is one booking; rescheduling is gated
     url = f"/api/v1/bookings/{moving['id']}/reschedule"
     target = {"date": days[1], "session_id": "s2"}
     moves = await asyncio.gather(
@@ -447,7 +448,7 @@ async def test_retried_changes_answer_what_was_done_once(make_client: AppFactory
     )
     assert [s.status for s in steps] == [200] * 100
 
-    cancelling = await paid_booking(client, headers, days[0])
+    cancelling = await paid_booking(client, headers, days[0])  # the turn still held
     cancels = await asyncio.gather(
         *(
             client.post(f"/api/v1/bookings/{cancelling['id']}/cancel", headers=headers)

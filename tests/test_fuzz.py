@@ -496,7 +496,12 @@ async def test_the_forms_answer_odd_bodies_without_a_server_error(
 
     client, _ = await applicant_ready(make_client)
     csrf = await csrf_of(client, "/permohonan")
-    values = {"step": "pemohon", "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d", "lang": "en"}
+    values = {
+        "step": "pemohon",
+        "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d",
+        "lang": "en",
+        "room": client.server.app[SETTINGS].guard_room,
+    }
     paths = sorted(
         {
             route.resource.canonical.format_map(values)

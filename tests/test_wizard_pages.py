@@ -335,7 +335,7 @@ async def test_every_page_cookie_is_httponly_samesite_and_secure_when_asked(
     make_client: AppFactory,
 ) -> None:
     client = await make_client(changes={"cookie_secure": True}, **FAST_ROOM)
-    response = await client.get(f"/antre/{client.server.app[SETTINGS].guard_room}")
+    response = await client.post(f"/api/v1/rooms/{client.server.app[SETTINGS].guard_room}/join")
     cookies = response.headers.getall("Set-Cookie")
     response = await client.get("/masuk")
     cookies += response.headers.getall("Set-Cookie")
@@ -353,7 +353,12 @@ async def test_every_form_route_refuses_a_post_without_the_csrf_token(
     visitor who is admitted and logged in, so that no gate answers first."""
     client, _ = await applicant_ready(make_client)
     await csrf_of(client, "/permohonan")  # the cookie is there: only the field is missing
-    values = {"step": "kantor", "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d", "lang": "en"}
+    values = {
+        "step": "kantor",
+        "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d",
+        "lang": "en",
+        "room": client.server.app[SETTINGS].guard_room,
+    }
     paths = sorted(
         {
             route.resource.canonical.format_map(values)
