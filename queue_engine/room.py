@@ -210,6 +210,9 @@ class Room:
         self._settings = settings
         self._metrics = metrics
         self._view: RoomView | None = None
+        #: the epoch and the highest place number this process handed out in it: a Redis that
+        #: comes back behind it (a lost AOF tail) is moved past it by the next join
+        self._highest = ("", 0)
 
     async def create(self, defaults: RoomSettings) -> None:
         """Create the room in Redis unless it exists; existing settings are kept."""
@@ -275,7 +278,11 @@ class Room:
         if 0 < view.pow_difficulty > entry.difficulty and view.state is not RoomState.CLOSED:
             # Refused without asking Redis: a flood of joins without proofs costs no round trip.
             raise ProofRejected("missing", view.pow_difficulty)
-        verdict, number, epoch = await self._counted("join", self._scripts.join(self.keys, entry))
+        handed_out = self._highest[1] if self._highest[0] == view.epoch else 0
+        seen = (max(handed_out, view.arrivals), view.epoch)
+        verdict, number, epoch = await self._counted(
+            "join", self._scripts.join(self.keys, entry, seen)
+        )
         if verdict == "unknown":
             raise UnknownRoom(self.name)
         if verdict == "proof_required":
@@ -286,6 +293,8 @@ class Room:
             raise JoinBudgetSpent(math.ceil(number / 1000))
         if verdict == "closed":
             return Status(VisitState.CLOSED, None, poll_after=self._settings.poll_ceiling)
+        if epoch == view.epoch:
+            self._highest = (epoch, max(handed_out, number))
         if self._metrics:
             self._metrics.joins.labels(self.name).inc()
         now = int(self.now())

@@ -47,10 +47,13 @@ class Scripts:
         self._configure = client.register_script(script_source("configure"))
         self._bind = client.register_script(script_source("bind"))
 
-    async def join(self, keys: RoomKeys, entry: JoinEntry = ANONYMOUS) -> tuple[str, int, str]:
-        """Take the next number: (verdict, number, epoch); see join.lua for the verdicts."""
+    async def join(
+        self, keys: RoomKeys, entry: JoinEntry = ANONYMOUS, seen: tuple[int, str] = (0, "")
+    ) -> tuple[str, int, str]:
+        """Take the next number, above `seen` (the highest number the caller has seen, and its
+        epoch): (verdict, number, epoch); see join.lua for the verdicts."""
         extra = [keys.challenge(entry.challenge_id), keys.client(entry.client)]
-        args = [entry.difficulty, entry.challenge_ttl_ms]
+        args = [entry.difficulty, entry.challenge_ttl_ms, seen[0], seen[1]]
         verdict, number, epoch = await _run(self._join, keys, args, extra)
         return verdict, int(number), epoch
 

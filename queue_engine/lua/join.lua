@@ -2,7 +2,8 @@
 -- KEYS: room hash, sessions zset, offers zset, claimed bitmap, recent-claims zset,
 --       then the challenge's single-use key and the client address's join budget key
 -- ARGV[1] the difficulty of the verified challenge presented, or -1 when none was;
---      [2] how long the challenge's key must outlive its use, ms
+--      [2] how long the challenge's key must outlive its use, ms;
+--      [3] the highest number the calling process has seen in epoch [4] (0: none)
 -- Returns {verdict, number, epoch}: verdict is 'joined', 'closed' (no number), 'unknown',
 --   'proof_required' (number: the room's difficulty), 'replayed' (the challenge was used) or
 --   'busy' (the address spent its budget; number: ms until it may join again).
@@ -34,4 +35,12 @@ if budget_at then redis.call('SET', KEYS[7], fmt(budget_at), 'PX', fmt(math.ceil
 -- A join at the release instant must land behind the cohort, never inside it.
 fix_cohort(KEYS[1], room, now)
 local number = redis.call('HINCRBY', KEYS[1], 'arrivals', 1)
+-- A Redis that lost the tail of its append-only file (a power cut under `appendfsync
+-- everysec`) comes back with the counter behind numbers already handed out; two visitors would
+-- share a place (and a session). The caller has seen those numbers: move past them.
+local seen = tonumber(ARGV[3] or '0')
+if ARGV[4] == room.epoch and number <= seen then
+  number = seen + 1
+  redis.call('HSET', KEYS[1], 'arrivals', fmt(number))
+end
 return {'joined', fmt(number), room.epoch}
