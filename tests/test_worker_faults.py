@@ -1,0 +1,171 @@
+"""The RQ worker survives what fails around it (issue 16, items 1 and 2): a Redis that dies in
+the middle of a job does not end `antri worker`, a worker that dies is started again by
+`antri up`, and a worker started at once after a kill -9 of the one holding the scheduler
+lock takes the scheduler over when that lock expires, not ten minutes later.
+
+Each test runs its own redis-server (so that it can kill it) on this helper's ports, real
+worker processes and a real PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+from rq import Queue
+from rq.job import Job, JobStatus
+
+from api import jobs
+from api.embedded import RedisServer
+
+from .test_start_stop import Antri, clean_env
+
+ANTRI = str(Path(sys.executable).with_name("antri"))
+REDIS_PORT = 18910
+UP_PORT = 18911
+SCHEDULER_REDIS_PORT = 18912
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis", port=REDIS_PORT).start()
+    yield server
+    server.stop()
+
+
+def _queue(server: RedisServer) -> Queue:
+    return Queue(jobs.QUEUE_NAME, connection=redis.Redis.from_url(server.url))
+
+
+def _worker(server: RedisServer, database: str, directory: Path) -> subprocess.Popen[bytes]:
+    env = clean_env(
+        ANTRI_REDIS_URL=server.url, ANTRI_DATABASE_URL=database, ANTRI_DATA_DIR=str(directory)
+    )
+    log = (directory / "worker.txt").open("ab")
+    return subprocess.Popen(
+        [ANTRI, "worker"], env=env, stdout=log, stderr=log, start_new_session=True
+    )
+
+
+def _done_within(queue: Queue, job_id: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if Job.fetch(job_id, connection=queue.connection).get_status() == JobStatus.FINISHED:
+                return True
+        except redis.RedisError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _kill_redis(server: RedisServer) -> None:
+    process = server._process
+    assert process is not None
+    process.kill()
+    process.wait()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_a_worker_outlives_a_redis_that_dies_during_a_job(
+    tmp_path: Path, own_redis: RedisServer, database: str
+) -> None:
+    worker = _worker(own_redis, database, tmp_path)
+    try:
+        queue = _queue(own_redis)
+        # A job that ends while Redis is down: rq's monitor of the forked job asks Redis for
+        # the job's status and lets the ConnectionError escape, which used to end the worker.
+        slow = queue.enqueue("time.sleep", 2)
+        deadline = time.monotonic() + 30
+        while slow.get_status() != JobStatus.STARTED:
+            assert time.monotonic() < deadline, "the slow job never started"
+            time.sleep(0.1)
+        _kill_redis(own_redis)
+        time.sleep(6)
+        own_redis.start()
+        assert worker.poll() is None, (tmp_path / "worker.txt").read_text()
+        queue = _queue(own_redis)
+        job = queue.enqueue(jobs.send_verification, 999_999)  # an unknown account: None
+        assert _done_within(queue, job.id, 20), (tmp_path / "worker.txt").read_text()
+        assert worker.poll() is None
+    finally:
+        _stop(worker)
+
+
+async def test_antri_up_restarts_a_worker_that_died(
+    tmp_path: Path, own_redis: RedisServer, database: str
+) -> None:
+    antri = Antri(
+        tmp_path, UP_PORT, "--processes", "1", "--workers", "1",
+        ANTRI_REDIS_URL=own_redis.url, ANTRI_DATABASE_URL=database,
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(antri.wait_until_up)
+        (first,) = antri.children()["worker"]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while True:
+            workers = antri.children()["worker"]
+            if workers and workers != [first]:
+                break
+            assert time.monotonic() < deadline, antri.stderr
+            await asyncio.sleep(0.2)
+        (lines,) = [line for line in antri.stderr.splitlines() if str(first) in line]
+        assert "restarting" in lines, antri.stderr
+        queue = _queue(own_redis)
+        job = queue.enqueue(jobs.send_verification, 999_999)
+        assert await asyncio.to_thread(_done_within, queue, job.id, 30), antri.stderr
+        tree = {p.pid for p in psutil.Process(antri.process.pid).children(recursive=True)}
+        status = await asyncio.to_thread(antri.stop)
+    finally:
+        antri.kill()
+    assert status == 0, antri.stderr
+    assert "Antri stopped." in antri.stdout
+    assert "Traceback" not in antri.stdout + antri.stderr, antri.stderr
+    assert not [pid for pid in tree if psutil.pid_exists(pid)], "a process was left running"
+
+
+def test_a_scheduler_killed_with_its_worker_is_taken_over_when_its_lock_expires(
+    tmp_path: Path, database: str
+) -> None:
+    server = RedisServer(tmp_path / "redis", port=SCHEDULER_REDIS_PORT).start()
+    first = _worker(server, database, tmp_path)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        queue = _queue(server)
+        deadline = time.monotonic() + 30
+        while not queue.connection.exists(f"rq:scheduler-lock:{jobs.QUEUE_NAME}"):
+            assert time.monotonic() < deadline, "the first worker never took the scheduler"
+            time.sleep(0.1)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        second = _worker(server, database, tmp_path)
+        began = time.monotonic()
+        job = queue.enqueue_in(timedelta(seconds=2), jobs.send_verification, 999_999)
+        # The dead holder's lock lives up to 61 s; then the new worker must take over.
+        assert _done_within(queue, job.id, 90), (tmp_path / "worker.txt").read_text()
+        print(f"the scheduled job ran {time.monotonic() - began:.1f} s after the kill")
+    finally:
+        _stop(first)
+        if second is not None:
+            _stop(second)
+        server.stop()
