@@ -17,7 +17,6 @@ import contextlib
 import logging
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from types import FrameType
 
@@ -52,7 +51,7 @@ def run(settings: Settings, burst: bool = False, logging_level: str = "WARNING")
             log.warning("antri worker: Redis failed (%s); waiting for it", exc)
             if worker is not None:
                 with contextlib.suppress(Exception):
-                    worker.unsubscribe()
+                    worker.unsubscribe()  # type: ignore[no-untyped-call]
         if burst or (worker is not None and worker._shutdown_requested_date is not None):
             return
         if not _wait_for_redis(settings):
@@ -97,10 +96,9 @@ def _scheduler_recovery(worker: Worker, burst: bool) -> Iterator[None]:
             process = scheduler._process
             if process is not None and process.is_alive():
                 continue
-            try:
-                scheduler.acquire_locks(auto_start=True)
-            except redis.RedisError:
-                pass  # the work loop meets the same outage
+            # A Redis failure here: the work loop meets the same outage.
+            with contextlib.suppress(redis.RedisError):
+                scheduler.acquire_locks(auto_start=True)  # type: ignore[no-untyped-call]
 
     thread = threading.Thread(target=recover, name="scheduler-recovery", daemon=True)
     if not burst:
