@@ -8,9 +8,11 @@ The sweeper re-does what a lost job would have done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -181,12 +183,16 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
 # -- queueing -----------------------------------------------------------------------------------
 
 
-def queue(settings: Settings | None = None) -> Queue:
+def queue(settings: Settings | None = None, timeout: float | None = None) -> Queue:
     """The job queue on the jobs' Redis (ANTRI_JOBS_REDIS_URL, else the rooms' Redis): always
-    a plain Redis, never a cluster, whose hash slots RQ's multi-key commands would cross."""
+    a plain Redis, never a cluster, whose hash slots RQ's multi-key commands would cross.
+    `timeout`: the seconds a command may take (none for the worker, which blocks in BLPOP)."""
     settings = settings or _settings()
     assert settings.jobs_redis is not None
-    return Queue(QUEUE_NAME, connection=redis.Redis.from_url(settings.jobs_redis))
+    connection = redis.Redis.from_url(
+        settings.jobs_redis, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+    return Queue(QUEUE_NAME, connection=connection)
 
 
 def schedule_sweep(settings: Settings | None = None) -> None:
@@ -194,20 +200,43 @@ def schedule_sweep(settings: Settings | None = None) -> None:
     queue(settings).enqueue_in(SWEEP_EVERY, sweep, job_id="antri-sweep")
 
 
+#: the seconds an enqueue may take on the jobs' Redis before it fails
+ENQUEUE_TIMEOUT_SECONDS = 2.0
+#: the seconds a request waits for its enqueue; a slower one goes on without the request
+ENQUEUE_WAIT_SECONDS = 0.5
+#: enqueues waiting for a thread beyond which new ones are dropped (Redis is stalled)
+ENQUEUE_BACKLOG = 200
+
+
 class JobQueue:
-    """Enqueueing from the web app: RQ's client is synchronous, so it runs in a thread."""
+    """Enqueueing from the web app. RQ's client is synchronous, so it runs in threads of its
+    own: in the default executor, a stalled Redis would hold the threads that hash passwords.
+    A request never waits long for its enqueue: what is committed is committed, and a lost
+    job is redone (the sweep re-queues unsent confirmations and expires overdue bookings; a
+    verification code can be asked for again)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._queue = queue(settings)
+        self._queue = queue(settings, timeout=ENQUEUE_TIMEOUT_SECONDS)
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="antri-enqueue")
+        self._pending = 0
         #: the seconds for which an expiry job is scheduled already
         self._scheduled: set[int] = set()
 
     async def _enqueue(self, call: Callable[[], Any]) -> None:
-        try:
-            await asyncio.to_thread(call)
-        except Exception:
+        if self._pending >= ENQUEUE_BACKLOG:
+            log.warning("jobs' Redis stalled: a job was not enqueued (the sweep redoes it)")
+            return
+        self._pending += 1
+        future = asyncio.get_running_loop().run_in_executor(self._executor, call)
+        future.add_done_callback(self._enqueued)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(future), ENQUEUE_WAIT_SECONDS)
+
+    def _enqueued(self, future: asyncio.Future[Any]) -> None:
+        self._pending -= 1
+        if not future.cancelled() and future.exception() is not None:
             # The booking is already committed; the sweeper does what this job would have.
-            log.exception("could not enqueue a job")
+            log.error("could not enqueue a job: %r", future.exception())
 
     async def expiry(self, at: datetime) -> None:
         """Have the bookings due at `at` expired then: one job per second of deadlines, not
@@ -226,21 +255,18 @@ class JobQueue:
 
     async def paid(self, booking_id: UUID) -> None:
         """Mail the proof and write the receipt of a booking just paid."""
-        await self._enqueue(
-            lambda: self._queue.enqueue(
-                send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}"
-            )
-        )
-        await self._enqueue(
-            lambda: self._queue.enqueue(
-                write_receipt, str(booking_id), job_id=f"receipt-{booking_id}"
-            )
-        )
+
+        def both() -> None:
+            self._queue.enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
+            self._queue.enqueue(write_receipt, str(booking_id), job_id=f"receipt-{booking_id}")
+
+        await self._enqueue(both)
 
     async def verification(self, account_id: int) -> None:
         """Mail the account's verification code (the job reads it; only the id is queued)."""
         await self._enqueue(lambda: self._queue.enqueue(send_verification, account_id))
 
     def close(self) -> None:
-        """Close the queue's Redis connections."""
+        """Close the queue's Redis connections (an enqueue still stalled is not waited for)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
         self._queue.connection.close()

@@ -28,6 +28,8 @@ from rq.job import Job, JobStatus
 from api import jobs
 from api.embedded import RedisServer
 
+from .booking_support import booker, booking_body, released_days
+from .conftest import AppFactory
 from .test_start_stop import Antri, clean_env
 
 ANTRI = str(Path(sys.executable).with_name("antri"))
@@ -172,3 +174,53 @@ def test_a_scheduler_killed_with_its_worker_is_taken_over_when_its_lock_expires(
         if second is not None:
             _stop(second)
         server.stop()
+
+
+# -- enqueues never hold a request on a stalled Redis (item 7) --------------------------------
+
+STALLED_REDIS_PORT = 18913
+FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
+
+
+async def test_a_stalled_jobs_redis_holds_neither_payments_nor_logins(
+    tmp_path: Path, make_client: AppFactory
+) -> None:
+    stalled = RedisServer(tmp_path / "jobs-redis", port=STALLED_REDIS_PORT).start()
+    assert stalled._process is not None
+    try:
+        client = await make_client(changes={"jobs_redis_url": stalled.url}, **FAST_ROOM)
+        account = {"email": "sri@contoh.id", "password": "Rahasia123", "name": "Sri Mulyani",
+                   "phone": "081298765432"}  # fmt: skip
+        assert (await client.post("/api/v1/accounts", json=account)).status == 201
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        receipts = []
+        for _ in range(3):
+            response = await client.post(
+                "/api/v1/bookings", json=booking_body(day), headers=headers
+            )
+            assert response.status == 201, await response.text()
+            receipts.append(await response.json())
+        os.kill(stalled._process.pid, signal.SIGSTOP)
+
+        async def timed(method: str, path: str, body: dict[str, str]) -> tuple[int, float]:
+            began = time.monotonic()
+            response = await client.request(method, path, json=body)
+            return response.status, time.monotonic() - began
+
+        payments = [
+            timed("POST", "/api/v1/payments/sandbox/pay", {"billing_code": r["billing_code"]})
+            for r in receipts
+        ]
+        logins = [
+            timed("POST", "/api/v1/login", {"email": account["email"], "password": "Salah12345"})
+            for _ in range(3)
+        ]
+        answers = await asyncio.wait_for(asyncio.gather(*payments, *logins), 30)
+        for status, seconds in answers[:3]:
+            assert status == 200 and seconds < 2.5, answers
+        for status, seconds in answers[3:]:
+            assert status == 401 and seconds < 2.5, answers
+    finally:
+        os.kill(stalled._process.pid, signal.SIGCONT)
+        stalled.stop()
