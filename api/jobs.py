@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import redis
-from rq import Queue
+from rq import Queue, Retry
 
 from .booking.documents import DocumentStore
 from .booking.proof import proof_pdf
@@ -33,6 +33,9 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "antri"
+#: every job but the sweep (which schedules its next run whatever happens) is tried again
+#: after a failure: a full disk, a PostgreSQL restart or an SMTP server away for a while
+RETRY_SECONDS = [2, 15, 60, 300]
 SWEEP_EVERY = timedelta(seconds=30)
 T = TypeVar("T")
 
@@ -160,7 +163,9 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         unsent = await services.bookings.unnotified(timedelta(seconds=resend_after_seconds))
         jobs = queue()
         for booking_id in unsent:
-            jobs.enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
+            jobs.enqueue(
+                send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}", retry=retry()
+            )
         forgotten = await services.bookings.forget_idempotency_keys()
         slots = await services.slots.sync(now)
         # A wizard left half-way leaves its uploads staged; its draft lives DRAFT_SECONDS.
@@ -193,6 +198,11 @@ def queue(settings: Settings | None = None, timeout: float | None = None) -> Que
         settings.jobs_redis, socket_timeout=timeout, socket_connect_timeout=timeout
     )
     return Queue(QUEUE_NAME, connection=connection)
+
+
+def retry() -> Retry:
+    """The retry policy of a job (a new one each time: RQ keeps its state on the job)."""
+    return Retry(max=len(RETRY_SECONDS), interval=RETRY_SECONDS)
 
 
 def schedule_sweep(settings: Settings | None = None) -> None:
@@ -250,21 +260,29 @@ class JobQueue:
         self._scheduled.add(second)
         due = datetime.fromtimestamp(second, UTC)
         await self._enqueue(
-            lambda: self._queue.enqueue_at(due, expire_due, job_id=f"expire-{second}")
+            lambda: self._queue.enqueue_at(
+                due, expire_due, job_id=f"expire-{second}", retry=retry()
+            )
         )
 
     async def paid(self, booking_id: UUID) -> None:
         """Mail the proof and write the receipt of a booking just paid."""
 
         def both() -> None:
-            self._queue.enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
-            self._queue.enqueue(write_receipt, str(booking_id), job_id=f"receipt-{booking_id}")
+            self._queue.enqueue(
+                send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}", retry=retry()
+            )
+            self._queue.enqueue(
+                write_receipt, str(booking_id), job_id=f"receipt-{booking_id}", retry=retry()
+            )
 
         await self._enqueue(both)
 
     async def verification(self, account_id: int) -> None:
         """Mail the account's verification code (the job reads it; only the id is queued)."""
-        await self._enqueue(lambda: self._queue.enqueue(send_verification, account_id))
+        await self._enqueue(
+            lambda: self._queue.enqueue(send_verification, account_id, retry=retry())
+        )
 
     def close(self) -> None:
         """Close the queue's Redis connections (an enqueue still stalled is not waited for)."""

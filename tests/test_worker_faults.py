@@ -30,6 +30,7 @@ from api.embedded import RedisServer
 
 from .booking_support import booker, booking_body, released_days
 from .conftest import AppFactory
+from .test_accounts_and_jobs import worker_env
 from .test_start_stop import Antri, clean_env
 
 ANTRI = str(Path(sys.executable).with_name("antri"))
@@ -224,3 +225,55 @@ async def test_a_stalled_jobs_redis_holds_neither_payments_nor_logins(
     finally:
         os.kill(stalled._process.pid, signal.SIGCONT)
         stalled.stop()
+
+
+# -- every job is tried again after a failure (item 8) -----------------------------------------
+
+RETRY_REDIS_PORT = 18914
+
+
+async def test_a_receipt_that_fails_once_is_written_on_its_retry(
+    tmp_path: Path, make_client: AppFactory
+) -> None:
+    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        client = await make_client(changes={"jobs_redis_url": server.url}, **FAST_ROOM)
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+        receipt = await response.json()
+        # The receipts folder cannot be made: the first try fails.
+        blocker = tmp_path / "receipts"
+        blocker.write_text("not a folder")
+        paid = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert paid.status == 200
+        env = worker_env(client) | {"ANTRI_JOBS_REDIS_URL": server.url}
+        log = (tmp_path / "worker.txt").open("ab")
+        worker = subprocess.Popen(
+            [ANTRI, "worker"], env=env, stdout=log, stderr=log, start_new_session=True
+        )
+        queue = _queue(server)
+        job_id = f"receipt-{receipt['id']}"
+
+        def tried_once() -> bool:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                job = Job.fetch(job_id, connection=queue.connection)
+                if job.get_status() != JobStatus.QUEUED and job.get_status() != JobStatus.STARTED:
+                    return True
+                time.sleep(0.1)
+            return False
+
+        assert await asyncio.to_thread(tried_once)
+        blocker.unlink()
+        assert await asyncio.to_thread(_done_within, queue, job_id, 30), (
+            tmp_path / "worker.txt"
+        ).read_text()
+        assert (tmp_path / "receipts" / f"{receipt['id']}.pdf").exists()
+    finally:
+        if worker is not None:
+            _stop(worker)
+        server.stop()
