@@ -277,3 +277,41 @@ async def test_a_receipt_that_fails_once_is_written_on_its_retry(
         if worker is not None:
             _stop(worker)
         server.stop()
+
+
+# -- the sandbox bank during Antri's database outage (item 9) ---------------------------------
+
+
+async def test_the_sandbox_bank_passes_on_a_503_of_the_callback(make_client: AppFactory) -> None:
+    """The callee answers what Antri answers while its database is away (503, Retry-After):
+    the payer is told to come back, not that the bank failed (502)."""
+
+    async def unavailable(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = b'{"error": "unavailable", "retry_after": "3"}'
+        writer.write(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            b"Retry-After: 3\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    callee = await asyncio.start_server(unavailable, "127.0.0.1", 0)
+    try:
+        port = callee.sockets[0].getsockname()[1]
+        client = await make_client(changes={"public_url": f"http://127.0.0.1:{port}"}, **FAST_ROOM)
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        made = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+        receipt = await made.json()
+        paid = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert paid.status == 503, await paid.text()
+        assert paid.headers["Retry-After"] == "3"
+        assert (await paid.json())["error"] == "callback_unavailable"
+    finally:
+        callee.close()
+        await callee.wait_closed()
