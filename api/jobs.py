@@ -60,20 +60,48 @@ def _settings() -> Settings:
     return _context.settings
 
 
+class _Kept:
+    """One event loop and one database pool for every job of a worker process (`keep_pool`):
+    a new loop and pool per job cost more than most jobs' own work."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pool: Any = None
+
+
+_kept = _Kept()
+
+
+def keep_pool() -> None:
+    """Have the jobs of this process share one event loop and database pool (the worker does
+    this: it runs its jobs one at a time, in its own process, no fork per job)."""
+    if _kept.loop is None:
+        _kept.loop = asyncio.new_event_loop()
+
+
 def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
-    """Run `work` with the booking services on a small pool of their own (jobs are
-    synchronous)."""
+    """Run `work` with the booking services: on the worker's kept pool, else on a small pool
+    of its own (jobs are synchronous)."""
+    settings = _settings()
+    assert settings.database_url is not None, "jobs need ANTRI_DATABASE_URL"
+    url = settings.database_url
+    if _kept.loop is not None:
+        return _kept.loop.run_until_complete(_on_kept_pool(url, work))
 
     async def run() -> T:
-        settings = _settings()
-        assert settings.database_url is not None, "jobs need ANTRI_DATABASE_URL"
-        pool = await create_pool(settings.database_url, size=2)
+        pool = await create_pool(url, size=2)
         try:
             return await work(booking_services(pool, settings))
         finally:
             await pool.close()
 
     return asyncio.run(run())
+
+
+async def _on_kept_pool(url: str, work: Callable[[Services], Awaitable[T]]) -> T:
+    if _kept.pool is None:
+        _kept.pool = await create_pool(url, size=2)
+    return await work(booking_services(_kept.pool, _settings()))
 
 
 def _mailer() -> Mailer:

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from types import FrameType
 
 import redis
-from rq import Worker
+from rq import SimpleWorker, Worker
+from rq.worker import BaseWorker
 
 from . import jobs
 from .settings import Settings
@@ -35,15 +36,25 @@ FIRST_WAIT_SECONDS = 0.5
 LAST_WAIT_SECONDS = 10.0
 
 
-def run(settings: Settings, burst: bool = False, logging_level: str = "WARNING") -> None:
-    """Work until stopped (or, with `burst`, until the queue is empty)."""
+def run(
+    settings: Settings, burst: bool = False, logging_level: str = "WARNING", forking: bool = False
+) -> None:
+    """Work until stopped (or, with `burst`, until the queue is empty).
+
+    The jobs run in this process (rq's SimpleWorker), one at a time, on one database pool: a
+    fork and a new pool per job (`forking`, rq's default, kept for the benchmark) made about
+    ten jobs a second. A job that crashes the process is survived by `antri up`, which
+    restarts the worker; every job is idempotent and retried."""
     jobs.configure(settings)
+    if not forking:
+        jobs.keep_pool()
+    kind: type[BaseWorker] = Worker if forking else SimpleWorker
     while True:
-        worker: Worker | None = None
+        worker: BaseWorker | None = None
         try:
             queue = jobs.queue(settings)
             jobs.schedule_sweep(settings)
-            worker = Worker([queue], connection=queue.connection)
+            worker = kind([queue], connection=queue.connection)
             with _scheduler_recovery(worker, burst):
                 worker.work(with_scheduler=True, burst=burst, logging_level=logging_level)
         except redis.RedisError as exc:
@@ -83,7 +94,7 @@ def _wait_for_redis(settings: Settings) -> bool:
 
 
 @contextlib.contextmanager
-def _scheduler_recovery(worker: Worker, burst: bool) -> Iterator[None]:
+def _scheduler_recovery(worker: BaseWorker, burst: bool) -> Iterator[None]:
     """While the worker works: every few seconds, if it has no running scheduler, ask for the
     lock again (it is taken once the dead holder's expires; a live holder keeps renewing it)."""
     done = threading.Event()
