@@ -181,8 +181,8 @@ def write_receipt(booking_id: str) -> str | None:
 
 
 def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
-    """Expire overdue bookings, re-queue confirmations not sent `resend_after_seconds` after
-    payment (a lost job), drop old idempotency keys, create the slots of newly reached dates and
+    """Expire overdue bookings, re-queue confirmations and receipts not sent
+    `resend_after_seconds` after payment (a lost job), drop old idempotency keys, create the slots of newly reached dates and
     delete abandoned drafts' uploads; then schedule the next sweep."""
 
     async def work(services: Services) -> dict[str, int]:
@@ -193,6 +193,10 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         for booking_id in unsent:
             jobs.enqueue(
                 send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}", retry=retry()
+            )
+            # Enqueued with the confirmation, so lost with it (a receipt is rewritten whole).
+            jobs.enqueue(
+                write_receipt, str(booking_id), job_id=f"receipt-{booking_id}", retry=retry()
             )
         forgotten = await services.bookings.forget_idempotency_keys()
         slots = await services.slots.sync(now)

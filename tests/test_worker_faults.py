@@ -26,9 +26,10 @@ from rq import Queue
 from rq.job import Job, JobStatus
 
 from api import jobs
+from api.appkeys import SETTINGS
 from api.embedded import RedisServer
 
-from .booking_support import booker, booking_body, released_days
+from .booking_support import booker, booking_body, pool, released_days
 from .conftest import AppFactory
 from .test_accounts_and_jobs import worker_env
 from .test_start_stop import Antri, clean_env
@@ -315,3 +316,35 @@ async def test_the_sandbox_bank_passes_on_a_503_of_the_callback(make_client: App
     finally:
         callee.close()
         await callee.wait_closed()
+
+
+async def test_the_sweep_requeues_the_receipt_with_a_lost_confirmation(
+    tmp_path: Path, make_client: AppFactory
+) -> None:
+    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
+    try:
+        client = await make_client(changes={"jobs_redis_url": server.url}, **FAST_ROOM)
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+        receipt = await response.json()
+        paid = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert paid.status == 200
+        queue = _queue(server)
+        await asyncio.sleep(1)  # the enqueue may outlive the request
+        queue.connection.flushall()  # the jobs were lost (a Redis that lost its tail)
+        await pool(client).execute(
+            "UPDATE bookings SET paid_at = paid_at - interval '10 minutes' WHERE id = $1",
+            receipt["id"],
+        )
+        jobs.configure(client.server.app[SETTINGS])
+        try:
+            await asyncio.to_thread(jobs.sweep)
+        finally:
+            jobs._context.settings = None
+        assert f"receipt-{receipt['id']}" in queue.job_ids
+        assert f"confirm-{receipt['id']}" in queue.job_ids
+    finally:
+        server.stop()
