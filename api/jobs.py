@@ -182,8 +182,9 @@ def write_receipt(booking_id: str) -> str | None:
 
 def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
     """Expire overdue bookings, re-queue confirmations and receipts not sent
-    `resend_after_seconds` after payment (a lost job), drop old idempotency keys, create the slots of newly reached dates and
-    delete abandoned drafts' uploads; then schedule the next sweep."""
+    `resend_after_seconds` after payment (a lost job), drop old idempotency keys, create the
+    slots of newly reached dates and delete abandoned drafts' uploads; then schedule the next
+    sweep."""
 
     async def work(services: Services) -> dict[str, int]:
         now = datetime.now(UTC)
