@@ -30,17 +30,10 @@ def database_for(settings: Settings) -> Iterator[Settings]:
 
 
 def _work(settings: Settings, burst: bool = False, verbose: bool = False) -> None:
-    from rq import Worker
+    from . import worker
 
-    from . import jobs
-
-    jobs.configure(settings)
-    queue = jobs.queue(settings)
-    jobs.schedule_sweep(settings)
     # RQ logs every job and every scheduler pass at INFO: only with --verbose.
-    Worker([queue], connection=queue.connection).work(
-        with_scheduler=True, burst=burst, logging_level=_log_level(verbose)
-    )
+    worker.run(settings, burst=burst, logging_level=_log_level(verbose))
 
 
 def _log_level(verbose: bool) -> str:

@@ -8,16 +8,18 @@ The sweeper re-does what a lost job would have done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
 import redis
-from rq import Queue
+from rq import Queue, Retry
 
 from .booking.documents import DocumentStore
 from .booking.proof import proof_pdf
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "antri"
 #: a Redis hash: bookings the jobs expired, by job (a running count that /metrics exports)
 EXPIRED_BY_JOBS = "antri:jobs:expired"
+#: every job but the sweep (which schedules its next run whatever happens) is tried again
+#: after a failure: a full disk, a PostgreSQL restart or an SMTP server away for a while
+RETRY_SECONDS = [2, 15, 60, 300]
 SWEEP_EVERY = timedelta(seconds=30)
 T = TypeVar("T")
 
@@ -57,20 +62,48 @@ def _settings() -> Settings:
     return _context.settings
 
 
+class _Kept:
+    """One event loop and one database pool for every job of a worker process (`keep_pool`):
+    a new loop and pool per job cost more than most jobs' own work."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pool: Any = None
+
+
+_kept = _Kept()
+
+
+def keep_pool() -> None:
+    """Have the jobs of this process share one event loop and database pool (the worker does
+    this: it runs its jobs one at a time, in its own process, no fork per job)."""
+    if _kept.loop is None:
+        _kept.loop = asyncio.new_event_loop()
+
+
 def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
-    """Run `work` with the booking services on a small pool of their own (jobs are
-    synchronous)."""
+    """Run `work` with the booking services: on the worker's kept pool, else on a small pool
+    of its own (jobs are synchronous)."""
+    settings = _settings()
+    assert settings.database_url is not None, "jobs need ANTRI_DATABASE_URL"
+    url = settings.database_url
+    if _kept.loop is not None:
+        return _kept.loop.run_until_complete(_on_kept_pool(url, work))
 
     async def run() -> T:
-        settings = _settings()
-        assert settings.database_url is not None, "jobs need ANTRI_DATABASE_URL"
-        pool = await create_pool(settings.database_url, size=2)
+        pool = await create_pool(url, size=2)
         try:
             return await work(booking_services(pool, settings))
         finally:
             await pool.close()
 
     return asyncio.run(run())
+
+
+async def _on_kept_pool(url: str, work: Callable[[Services], Awaitable[T]]) -> T:
+    if _kept.pool is None:
+        _kept.pool = await create_pool(url, size=2)
+    return await work(booking_services(_kept.pool, _settings()))
 
 
 def _mailer() -> Mailer:
@@ -161,9 +194,10 @@ def write_receipt(booking_id: str) -> str | None:
 
 
 def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
-    """Expire overdue bookings, re-queue confirmations not sent `resend_after_seconds` after
-    payment (a lost job), drop old idempotency keys, create the slots of newly reached dates and
-    delete abandoned drafts' uploads; then schedule the next sweep."""
+    """Expire overdue bookings, re-queue confirmations and receipts not sent
+    `resend_after_seconds` after payment (a lost job), drop old idempotency keys, create the
+    slots of newly reached dates and delete abandoned drafts' uploads; then schedule the next
+    sweep."""
 
     async def work(services: Services) -> dict[str, int]:
         now = datetime.now(UTC)
@@ -171,7 +205,13 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         unsent = await services.bookings.unnotified(timedelta(seconds=resend_after_seconds))
         jobs = queue()
         for booking_id in unsent:
-            jobs.enqueue(send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}")
+            jobs.enqueue(
+                send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}", retry=retry()
+            )
+            # Enqueued with the confirmation, so lost with it (a receipt is rewritten whole).
+            jobs.enqueue(
+                write_receipt, str(booking_id), job_id=f"receipt-{booking_id}", retry=retry()
+            )
         forgotten = await services.bookings.forget_idempotency_keys()
         slots = await services.slots.sync(now)
         # A wizard left half-way leaves its uploads staged; its draft lives DRAFT_SECONDS.
@@ -196,12 +236,21 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
 # -- queueing -----------------------------------------------------------------------------------
 
 
-def queue(settings: Settings | None = None) -> Queue:
+def queue(settings: Settings | None = None, timeout: float | None = None) -> Queue:
     """The job queue on the jobs' Redis (ANTRI_JOBS_REDIS_URL, else the rooms' Redis): always
-    a plain Redis, never a cluster, whose hash slots RQ's multi-key commands would cross."""
+    a plain Redis, never a cluster, whose hash slots RQ's multi-key commands would cross.
+    `timeout`: the seconds a command may take (none for the worker, which blocks in BLPOP)."""
     settings = settings or _settings()
     assert settings.jobs_redis is not None
-    return Queue(QUEUE_NAME, connection=redis.Redis.from_url(settings.jobs_redis))
+    connection = redis.Redis.from_url(
+        settings.jobs_redis, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+    return Queue(QUEUE_NAME, connection=connection)
+
+
+def retry() -> Retry:
+    """The retry policy of a job (a new one each time: RQ keeps its state on the job)."""
+    return Retry(max=len(RETRY_SECONDS), interval=RETRY_SECONDS)
 
 
 def schedule_sweep(settings: Settings | None = None) -> None:
@@ -209,20 +258,43 @@ def schedule_sweep(settings: Settings | None = None) -> None:
     queue(settings).enqueue_in(SWEEP_EVERY, sweep, job_id="antri-sweep")
 
 
+#: the seconds an enqueue may take on the jobs' Redis before it fails
+ENQUEUE_TIMEOUT_SECONDS = 2.0
+#: the seconds a request waits for its enqueue; a slower one goes on without the request
+ENQUEUE_WAIT_SECONDS = 0.5
+#: enqueues waiting for a thread beyond which new ones are dropped (Redis is stalled)
+ENQUEUE_BACKLOG = 200
+
+
 class JobQueue:
-    """Enqueueing from the web app: RQ's client is synchronous, so it runs in a thread."""
+    """Enqueueing from the web app. RQ's client is synchronous, so it runs in threads of its
+    own: in the default executor, a stalled Redis would hold the threads that hash passwords.
+    A request never waits long for its enqueue: what is committed is committed, and a lost
+    job is redone (the sweep re-queues unsent confirmations and expires overdue bookings; a
+    verification code can be asked for again)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._queue = queue(settings)
+        self._queue = queue(settings, timeout=ENQUEUE_TIMEOUT_SECONDS)
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="antri-enqueue")
+        self._pending = 0
         #: the seconds for which an expiry job is scheduled already
         self._scheduled: set[int] = set()
 
     async def _enqueue(self, call: Callable[[], Any]) -> None:
-        try:
-            await asyncio.to_thread(call)
-        except Exception:
+        if self._pending >= ENQUEUE_BACKLOG:
+            log.warning("jobs' Redis stalled: a job was not enqueued (the sweep redoes it)")
+            return
+        self._pending += 1
+        future = asyncio.get_running_loop().run_in_executor(self._executor, call)
+        future.add_done_callback(self._enqueued)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(future), ENQUEUE_WAIT_SECONDS)
+
+    def _enqueued(self, future: asyncio.Future[Any]) -> None:
+        self._pending -= 1
+        if not future.cancelled() and future.exception() is not None:
             # The booking is already committed; the sweeper does what this job would have.
-            log.exception("could not enqueue a job")
+            log.error("could not enqueue a job: %r", future.exception())
 
     async def expiry(self, at: datetime) -> None:
         """Have the bookings due at `at` expired then: one job per second of deadlines, not
@@ -236,26 +308,31 @@ class JobQueue:
         self._scheduled.add(second)
         due = datetime.fromtimestamp(second, UTC)
         await self._enqueue(
-            lambda: self._queue.enqueue_at(due, expire_due, job_id=f"expire-{second}")
+            lambda: self._queue.enqueue_at(
+                due, expire_due, job_id=f"expire-{second}", retry=retry()
+            )
         )
 
     async def paid(self, booking_id: UUID) -> None:
         """Mail the proof and write the receipt of a booking just paid."""
-        await self._enqueue(
-            lambda: self._queue.enqueue(
-                send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}"
+
+        def both() -> None:
+            self._queue.enqueue(
+                send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}", retry=retry()
             )
-        )
-        await self._enqueue(
-            lambda: self._queue.enqueue(
-                write_receipt, str(booking_id), job_id=f"receipt-{booking_id}"
+            self._queue.enqueue(
+                write_receipt, str(booking_id), job_id=f"receipt-{booking_id}", retry=retry()
             )
-        )
+
+        await self._enqueue(both)
 
     async def verification(self, account_id: int) -> None:
         """Mail the account's verification code (the job reads it; only the id is queued)."""
-        await self._enqueue(lambda: self._queue.enqueue(send_verification, account_id))
+        await self._enqueue(
+            lambda: self._queue.enqueue(send_verification, account_id, retry=retry())
+        )
 
     def close(self) -> None:
-        """Close the queue's Redis connections."""
+        """Close the queue's Redis connections (an enqueue still stalled is not waited for)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
         self._queue.connection.close()

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from . import children, multiprocess
+from . import children, multiprocess, restarts
 from .database import EmbeddedPostgres
 from .datadir import DataDirBusy, DataDirLock
 from .embedded import EmbeddedError, RedisServer
@@ -97,9 +97,12 @@ def up(settings: Settings, options: Options) -> int:
 Processes = list[subprocess.Popen[bytes]]
 
 
+Workers = list[restarts.Supervised]
+
+
 def _start(
     stack: contextlib.ExitStack, settings: Settings, options: Options
-) -> tuple[Processes, Processes]:
+) -> tuple[Processes, Workers]:
     """Start everything; the app processes and the workers."""
     # The exit stack stops things in the reverse order of their start: the app processes,
     # the workers, Redis, PostgreSQL.
@@ -112,19 +115,20 @@ def _start(
     settings = stack.enter_context(_redis(settings))
     env = _child_env(settings)
     verbose = ["--verbose"] if options.verbose else []
+    # A worker that exits (it should not) is started again, with backoff.
     workers = [
-        children.spawn([sys.executable, "-m", "api.cli", "worker", *verbose], env)
+        restarts.Supervised("worker", [sys.executable, "-m", "api.cli", "worker", *verbose], env)
         for _ in range(options.workers)
     ]
     for worker in workers:
-        stack.callback(children.stop, worker, WORKER_STOP_SECONDS)
+        stack.callback(worker.stop, WORKER_STOP_SECONDS)
     metrics_dir = multiprocess.prepare_directory(settings.data_dir)
     # Shared metrics cost each request ~20 µs more (memory-mapped files, a lock per value):
     # only when there are processes to share them between.
     shared = {multiprocess.DIRECTORY_VARIABLE: str(metrics_dir)} if len(sockets) > 1 else {}
     apps = _start_apps(stack, sockets, env | shared, verbose, metrics_dir)
     if workers:
-        print(f"RQ workers (with scheduler): pid {', '.join(str(w.pid) for w in workers)}")
+        print(f"RQ workers (with scheduler): pid {', '.join(str(w.process.pid) for w in workers)}")
     url = f"http://{settings.host}:{settings.port}/"
     print(
         f"Antri is up: {url}  (waiting room: {url}antre/{settings.guard_room};"
@@ -145,12 +149,15 @@ def admin_token_notice(settings: Settings) -> str:
     return "Admin token: from ANTRI_ADMIN_TOKEN"
 
 
-def _watch(apps: Processes, workers: Processes) -> None:
-    """Wait for a stop signal. A child that exits is reported once and not restarted (the
-    other app processes keep serving the port); when no app process is left, stop."""
+def _watch(apps: Processes, workers: Workers) -> None:
+    """Wait for a stop signal. An app process that exits is reported once and not restarted
+    (the other app processes keep serving the port); when no app process is left, stop. A
+    worker that exits is restarted."""
     reported: set[int] = set()
     while True:
-        for kind, processes in (("app process", apps), ("worker", workers)):
+        for worker in workers:
+            worker.check()
+        for kind, processes in (("app process", apps),):
             for process in processes:
                 if process.poll() is not None and process.pid not in reported:
                     reported.add(process.pid)

@@ -134,12 +134,16 @@ async def notify_paid(
     earlier = await payments.recorded(code, transaction_id)
     url = f"{callback_base(request, settings)}/api/v1/payments/callback"
     timeout = aiohttp.ClientTimeout(total=10)
+    #: the callee's Retry-After when it answered 503 (Antri's database or Redis is away)
+    unavailable: str | None = None
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
             session.post(url, data=notice, headers=headers) as reply,
         ):
             outcome = f"HTTP {reply.status}"
+            if reply.status == 503:
+                unavailable = reply.headers.get("Retry-After", "1")
     except (aiohttp.ClientError, TimeoutError) as exc:
         outcome = f"failed ({type(exc).__name__})"
     recorded = await payments.recorded(code, transaction_id)
@@ -162,6 +166,15 @@ async def notify_paid(
     # Nothing recorded: why, as the database sees it (paid by another transaction, expired,
     # cancelled, unknown); if it is still payable, the callback itself failed.
     await payments.amount_due(code)
+    if unavailable is not None:
+        # Antri is briefly unavailable: the payer may pay again after Retry-After (the same
+        # billing code; nothing was recorded).
+        raise ApiError(
+            503,
+            "callback_unavailable",
+            "Antri could not record the payment just now; try again shortly.",
+            headers={"Retry-After": unavailable},
+        )
     raise ApiError(502, "callback_failed", "The sandbox bank could not reach Antri's callback.")
 
 

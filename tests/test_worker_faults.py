@@ -1,0 +1,350 @@
+"""The RQ worker survives what fails around it (issue 16, items 1 and 2): a Redis that dies in
+the middle of a job does not end `antri worker`, a worker that dies is started again by
+`antri up`, and a worker started at once after a kill -9 of the one holding the scheduler
+lock takes the scheduler over when that lock expires, not ten minutes later.
+
+Each test runs its own redis-server (so that it can kill it) on this helper's ports, real
+worker processes and a real PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+from rq import Queue
+from rq.job import Job, JobStatus
+
+from api import jobs
+from api.appkeys import SETTINGS
+from api.embedded import RedisServer
+
+from .booking_support import booker, booking_body, pool, released_days
+from .conftest import AppFactory
+from .test_accounts_and_jobs import worker_env
+from .test_start_stop import Antri, clean_env
+
+ANTRI = str(Path(sys.executable).with_name("antri"))
+REDIS_PORT = 18910
+UP_PORT = 18911
+SCHEDULER_REDIS_PORT = 18912
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis", port=REDIS_PORT).start()
+    yield server
+    server.stop()
+
+
+def _queue(server: RedisServer) -> Queue:
+    return Queue(jobs.QUEUE_NAME, connection=redis.Redis.from_url(server.url))
+
+
+def _worker(server: RedisServer, database: str, directory: Path) -> subprocess.Popen[bytes]:
+    env = clean_env(
+        ANTRI_REDIS_URL=server.url, ANTRI_DATABASE_URL=database, ANTRI_DATA_DIR=str(directory)
+    )
+    log = (directory / "worker.txt").open("ab")
+    return subprocess.Popen(
+        [ANTRI, "worker"], env=env, stdout=log, stderr=log, start_new_session=True
+    )
+
+
+def _done_within(queue: Queue, job_id: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if Job.fetch(job_id, connection=queue.connection).get_status() == JobStatus.FINISHED:
+                return True
+        except redis.RedisError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _kill_redis(server: RedisServer) -> None:
+    process = server._process
+    assert process is not None
+    process.kill()
+    process.wait()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_a_worker_outlives_a_redis_that_dies_during_a_job(
+    tmp_path: Path, own_redis: RedisServer, database: str
+) -> None:
+    worker = _worker(own_redis, database, tmp_path)
+    try:
+        queue = _queue(own_redis)
+        # A job that ends while Redis is down: rq's monitor of the forked job asks Redis for
+        # the job's status and lets the ConnectionError escape, which used to end the worker.
+        slow = queue.enqueue("time.sleep", 2)
+        deadline = time.monotonic() + 30
+        while slow.get_status() != JobStatus.STARTED:
+            assert time.monotonic() < deadline, "the slow job never started"
+            time.sleep(0.1)
+        _kill_redis(own_redis)
+        time.sleep(6)
+        own_redis.start()
+        assert worker.poll() is None, (tmp_path / "worker.txt").read_text()
+        queue = _queue(own_redis)
+        job = queue.enqueue(jobs.send_verification, 999_999)  # an unknown account: None
+        assert _done_within(queue, job.id, 20), (tmp_path / "worker.txt").read_text()
+        assert worker.poll() is None
+    finally:
+        _stop(worker)
+
+
+async def test_antri_up_restarts_a_worker_that_died(
+    tmp_path: Path, own_redis: RedisServer, database: str
+) -> None:
+    antri = Antri(
+        tmp_path, UP_PORT, "--processes", "1", "--workers", "1",
+        ANTRI_REDIS_URL=own_redis.url, ANTRI_DATABASE_URL=database,
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(antri.wait_until_up)
+        (first,) = antri.children()["worker"]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                workers = antri.children()["worker"]
+            except psutil.ZombieProcess:  # the killed worker, not reaped yet
+                workers = []
+            if workers and workers != [first]:
+                break
+            assert time.monotonic() < deadline, antri.stderr
+            await asyncio.sleep(0.2)
+        (lines,) = [line for line in antri.stderr.splitlines() if str(first) in line]
+        assert "restarting" in lines, antri.stderr
+        queue = _queue(own_redis)
+        job = queue.enqueue(jobs.send_verification, 999_999)
+        assert await asyncio.to_thread(_done_within, queue, job.id, 30), antri.stderr
+        tree = {p.pid for p in psutil.Process(antri.process.pid).children(recursive=True)}
+        status = await asyncio.to_thread(antri.stop)
+    finally:
+        antri.kill()
+    assert status == 0, antri.stderr
+    assert "Antri stopped." in antri.stdout
+    assert "Traceback" not in antri.stdout + antri.stderr, antri.stderr
+    assert not [pid for pid in tree if psutil.pid_exists(pid)], "a process was left running"
+
+
+def test_a_scheduler_killed_with_its_worker_is_taken_over_when_its_lock_expires(
+    tmp_path: Path, database: str
+) -> None:
+    server = RedisServer(tmp_path / "redis", port=SCHEDULER_REDIS_PORT).start()
+    first = _worker(server, database, tmp_path)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        queue = _queue(server)
+        deadline = time.monotonic() + 30
+        while not queue.connection.exists(f"rq:scheduler-lock:{jobs.QUEUE_NAME}"):
+            assert time.monotonic() < deadline, "the first worker never took the scheduler"
+            time.sleep(0.1)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        second = _worker(server, database, tmp_path)
+        began = time.monotonic()
+        job = queue.enqueue_in(timedelta(seconds=2), jobs.send_verification, 999_999)
+        # The dead holder's lock lives up to 61 s; then the new worker must take over.
+        assert _done_within(queue, job.id, 90), (tmp_path / "worker.txt").read_text()
+        print(f"the scheduled job ran {time.monotonic() - began:.1f} s after the kill")
+    finally:
+        _stop(first)
+        if second is not None:
+            _stop(second)
+        server.stop()
+
+
+# -- enqueues never hold a request on a stalled Redis (item 7) --------------------------------
+
+STALLED_REDIS_PORT = 18913
+FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
+
+
+async def test_a_stalled_jobs_redis_holds_neither_payments_nor_logins(
+    tmp_path: Path, make_client: AppFactory
+) -> None:
+    stalled = RedisServer(tmp_path / "jobs-redis", port=STALLED_REDIS_PORT).start()
+    assert stalled._process is not None
+    try:
+        client = await make_client(changes={"jobs_redis_url": stalled.url}, **FAST_ROOM)
+        account = {"email": "sri@contoh.id", "password": "Rahasia123", "name": "Sri Mulyani",
+                   "phone": "081298765432"}  # fmt: skip
+        assert (await client.post("/api/v1/accounts", json=account)).status == 201
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        receipts = []
+        for _ in range(3):
+            response = await client.post(
+                "/api/v1/bookings", json=booking_body(day), headers=headers
+            )
+            assert response.status == 201, await response.text()
+            receipts.append(await response.json())
+        os.kill(stalled._process.pid, signal.SIGSTOP)
+
+        async def timed(method: str, path: str, body: dict[str, str]) -> tuple[int, float]:
+            began = time.monotonic()
+            response = await client.request(method, path, json=body)
+            return response.status, time.monotonic() - began
+
+        payments = [
+            timed("POST", "/api/v1/payments/sandbox/pay", {"billing_code": r["billing_code"]})
+            for r in receipts
+        ]
+        logins = [
+            timed("POST", "/api/v1/login", {"email": account["email"], "password": "Salah12345"})
+            for _ in range(3)
+        ]
+        answers = await asyncio.wait_for(asyncio.gather(*payments, *logins), 30)
+        for status, seconds in answers[:3]:
+            assert status == 200 and seconds < 2.5, answers
+        for status, seconds in answers[3:]:
+            assert status == 401 and seconds < 2.5, answers
+    finally:
+        os.kill(stalled._process.pid, signal.SIGCONT)
+        stalled.stop()
+
+
+# -- every job is tried again after a failure (item 8) -----------------------------------------
+
+RETRY_REDIS_PORT = 18914
+
+
+async def test_a_receipt_that_fails_once_is_written_on_its_retry(
+    tmp_path: Path, make_client: AppFactory
+) -> None:
+    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        client = await make_client(changes={"jobs_redis_url": server.url}, **FAST_ROOM)
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+        receipt = await response.json()
+        # The receipts folder cannot be made: the first try fails.
+        blocker = tmp_path / "receipts"
+        blocker.write_text("not a folder")
+        paid = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert paid.status == 200
+        env = worker_env(client) | {"ANTRI_JOBS_REDIS_URL": server.url}
+        log = (tmp_path / "worker.txt").open("ab")
+        worker = subprocess.Popen(
+            [ANTRI, "worker"], env=env, stdout=log, stderr=log, start_new_session=True
+        )
+        queue = _queue(server)
+        job_id = f"receipt-{receipt['id']}"
+
+        def tried_once() -> bool:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                job = Job.fetch(job_id, connection=queue.connection)
+                if job.get_status() != JobStatus.QUEUED and job.get_status() != JobStatus.STARTED:
+                    return True
+                time.sleep(0.1)
+            return False
+
+        assert await asyncio.to_thread(tried_once)
+        blocker.unlink()
+        assert await asyncio.to_thread(_done_within, queue, job_id, 30), (
+            tmp_path / "worker.txt"
+        ).read_text()
+        assert (tmp_path / "receipts" / f"{receipt['id']}.pdf").exists()
+    finally:
+        if worker is not None:
+            _stop(worker)
+        server.stop()
+
+
+# -- the sandbox bank during Antri's database outage (item 9) ---------------------------------
+
+
+async def test_the_sandbox_bank_passes_on_a_503_of_the_callback(make_client: AppFactory) -> None:
+    """The callee answers what Antri answers while its database is away (503, Retry-After):
+    the payer is told to come back, not that the bank failed (502)."""
+
+    async def unavailable(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = b'{"error": "unavailable", "retry_after": "3"}'
+        writer.write(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            b"Retry-After: 3\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    callee = await asyncio.start_server(unavailable, "127.0.0.1", 0)
+    try:
+        port = callee.sockets[0].getsockname()[1]
+        client = await make_client(changes={"public_url": f"http://127.0.0.1:{port}"}, **FAST_ROOM)
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        made = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+        receipt = await made.json()
+        paid = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert paid.status == 503, await paid.text()
+        assert paid.headers["Retry-After"] == "3"
+        assert (await paid.json())["error"] == "callback_unavailable"
+    finally:
+        callee.close()
+        await callee.wait_closed()
+
+
+async def test_the_sweep_requeues_the_receipt_with_a_lost_confirmation(
+    tmp_path: Path, make_client: AppFactory
+) -> None:
+    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
+    try:
+        client = await make_client(changes={"jobs_redis_url": server.url}, **FAST_ROOM)
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+        receipt = await response.json()
+        paid = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert paid.status == 200
+        queue = _queue(server)
+        await asyncio.sleep(1)  # the enqueue may outlive the request
+        queue.connection.flushall()  # the jobs were lost (a Redis that lost its tail)
+        await pool(client).execute(
+            "UPDATE bookings SET paid_at = paid_at - interval '10 minutes' WHERE id = $1",
+            receipt["id"],
+        )
+        jobs.configure(client.server.app[SETTINGS])
+        try:
+            await asyncio.to_thread(jobs.sweep)
+        finally:
+            jobs._context.settings = None
+        assert f"receipt-{receipt['id']}" in queue.job_ids
+        assert f"confirm-{receipt['id']}" in queue.job_ids
+    finally:
+        server.stop()
