@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.appkeys import BOOKINGS, ENGINE, SETTINGS
+from api.embedded import RedisServer
 from api.jobs import expire_due, queue
 from api.refusals import UnavailableLog
 from dashboards import build
@@ -185,11 +186,21 @@ async def test_metrics_say_what_is_configured(make_client: AppFactory) -> None:
     assert got[("antri_rq_up", ())] == 1
 
 
-async def test_rq_metrics_show_a_scheduler_that_does_not_run(make_client: AppFactory) -> None:
-    client = await make_client()
+async def test_rq_metrics_show_a_scheduler_that_does_not_run(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    # A Redis of its own: a worker another test killed stays registered on the shared one.
+    own = RedisServer(tmp_path / "redis").start()
+    try:
+        await rq_metrics_of_a_dead_scheduler(await make_client(own.url))
+    finally:
+        own.stop()
+
+
+async def rq_metrics_of_a_dead_scheduler(client: TestClient) -> None:
     settings = client.server.app[SETTINGS]
     # A job due half a minute ago that no scheduler moved to the queue: what a dead worker
-    # and scheduler look like (no worker runs in the tests).
+    # and scheduler look like (no worker runs on this Redis).
     queue(settings).enqueue_at(
         datetime.now(UTC) - timedelta(seconds=30), expire_due, job_id=f"late-{time.time_ns()}"
     )
