@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, multiprocess
+from prometheus_client import CollectorRegistry, ProcessCollector, multiprocess
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 #: the variable prometheus-client reads, once, when it is imported
 DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -36,9 +39,46 @@ def scrape_registry(own: CollectorRegistry) -> CollectorRegistry:
         return own
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    registry.register(AppProcesses(Path(directory)))
     return registry
+
+
+class AppProcesses(Collector):
+    """CPU, memory and file descriptors of each live app process, labelled by its pid.
+
+    prometheus-client's process collector reads only the process it runs in, and multiprocess
+    mode has no place for it: /metrics is answered by whichever process the kernel picked, so
+    the dashboards would see one random process's CPU. Here the process that answers reads
+    every app process's /proc entry (the pids are those that wrote metrics files)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        for pid in sorted(self._live_pids()):
+            reader = ProcessCollector(pid=_always(pid), registry=None)
+            for family in reader.collect():
+                merged = families.setdefault(
+                    family.name, Metric(family.name, family.documentation, family.type)
+                )
+                for sample in family.samples:
+                    merged.add_sample(sample.name, sample.labels | {"pid": str(pid)}, sample.value)
+        yield from families.values()
+
+    def _live_pids(self) -> set[int]:
+        pids = set()
+        for path in self.directory.glob("*.db"):
+            tail = path.stem.rsplit("_", 1)[-1]
+            if tail.isdigit() and Path(f"/proc/{tail}").exists():
+                pids.add(int(tail))
+        return pids
 
 
 def process_exited(directory: Path, pid: int) -> None:
     """Forget the live-only gauges of an app process that has exited."""
     multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+
+
+def _always(pid: int) -> Callable[[], int]:
+    return lambda: pid

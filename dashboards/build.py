@@ -483,14 +483,19 @@ INFRASTRUCTURE = Dashboard(
         Panel(
             "CPU per process",
             "Share of one core each app process uses.",
-            (q(f'rate(process_cpu_seconds_total{{job="antri", {INST}}}{RATE})', "{{instance}}"),),
+            (
+                q(
+                    f'rate(process_cpu_seconds_total{{job="antri", {INST}}}{RATE})',
+                    "{{instance}} {{pid}}",
+                ),
+            ),
             unit="percentunit",
             thresholds=((0.9, "red"),),
         ),
         Panel(
             "Memory per process",
             "Resident memory of each app process.",
-            (q(f'process_resident_memory_bytes{{job="antri", {INST}}}', "{{instance}}"),),
+            (q(f'process_resident_memory_bytes{{job="antri", {INST}}}', "{{instance}} {{pid}}"),),
             unit="bytes",
         ),
         Panel(

@@ -262,5 +262,7 @@ async def test_the_waiting_room_panels_over_antri_up_with_two_processes(
             assert value(await query(configured)) == RATE == room["rate_per_minute"]
             joins = f'sum(antri_joins_total{{room="{ROOM}"}})'
             assert value(await query(joins)) == 120
+            # The infrastructure dashboard's process panels: each app process, by its pid.
+            assert len(await query('process_resident_memory_bytes{job="antri"}')) == 2
     finally:
         antri.kill()

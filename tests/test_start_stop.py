@@ -384,7 +384,10 @@ async def test_two_processes_share_one_room_and_one_set_of_metrics(shared: Antri
     # A room's gauges: one series, not one per process, nor a sum of them.
     assert values("antri_visitors_waiting", room=ROOM) == [9]
     assert values("antri_sessions_active", room=ROOM) in ([3], [0]), "offered or claimed"
-    assert all("pid" not in s.labels for s in samples)
+    assert all("pid" not in s.labels for s in samples if not s.name.startswith("process_"))
+    # Each app process's CPU and memory, read by whichever answered the scrape.
+    cpu = {s.labels["pid"] for s in samples if s.name == "process_cpu_seconds_total"}
+    assert cpu == {str(pid) for pid in shared.children()["app"]}
     # Counters: summed over the processes.
     assert values("antri_joins_total", room=ROOM) == [12]
     healthz = values("antri_http_requests_total", route="/healthz", method="GET", status="200")
