@@ -18,6 +18,7 @@ from queue_engine.metrics import EngineMetrics
 from queue_engine.scripts import RedisClient
 from queue_engine.tokens import Signer
 
+from . import multiprocess
 from .appkeys import (
     ACCOUNTS,
     BOOKING_METRICS,
@@ -40,6 +41,7 @@ from .database import migrate, unready_pool
 from .handlers.offices import OfficeViews
 from .jobs import JobQueue
 from .metrics import BookingMetrics, HttpMetrics, build_info
+from .multiprocess import GcCounts
 from .pages.drafts import Drafts
 from .pages.render import strict_transport
 from .rooms import RoomViews
@@ -104,9 +106,11 @@ def create_app(settings: Settings) -> web.Application:
     app[JOBS] = JobQueue(settings)
     booking_metrics = BookingMetrics(registry)
     app[BOOKING_METRICS] = booking_metrics
-    app[SWEEPER] = Sweeper(bookings, services.slots, booking_metrics, settings.sweep_seconds)
+    gc_counts = _process_metrics(registry)
+    app[SWEEPER] = Sweeper(
+        bookings, services.slots, booking_metrics, settings.sweep_seconds, gc_counts
+    )
     app[SCRAPED] = ScrapedMetrics(registry, client, settings.redis_url, bookings.pool)
-    _process_metrics(registry)
     app.cleanup_ctx.append(_serve_rooms)
     app.cleanup_ctx.append(_serve_bookings)
     setup_routes(
@@ -121,13 +125,18 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-def _process_metrics(registry: CollectorRegistry) -> None:
+def _process_metrics(registry: CollectorRegistry) -> GcCounts | None:
     """The process's CPU, memory, file descriptors and GC, and the build: prometheus-client's
     default collectors, on this app's own registry."""
-    ProcessCollector(namespace="", registry=registry)
     PlatformCollector(registry=registry)
-    GCCollector(registry=registry)
     build_info(registry, version("antri"))
+    if multiprocess.shared():
+        # Read across the processes instead (api/multiprocess.py): process metrics at scrape
+        # time for every pid, GC counts added by each process's sweeper.
+        return GcCounts(registry)
+    ProcessCollector(namespace="", registry=registry)
+    GCCollector(registry=registry)
+    return None
 
 
 async def _serve_rooms(app: web.Application) -> AsyncIterator[None]:

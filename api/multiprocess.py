@@ -10,12 +10,13 @@ in every process, as the most recent value; a per-process count as the sum over 
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, ProcessCollector, multiprocess
+from prometheus_client import CollectorRegistry, Counter, ProcessCollector, multiprocess
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
@@ -78,6 +79,45 @@ class AppProcesses(Collector):
 def process_exited(directory: Path, pid: int) -> None:
     """Forget the live-only gauges of an app process that has exited."""
     multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+
+
+def shared() -> bool:
+    """Whether this process writes its metrics where the others' are (several app processes)."""
+    return bool(os.environ.get(DIRECTORY_VARIABLE))
+
+
+class GcCounts:
+    """The garbage collector's counts, for the processes together.
+
+    prometheus-client's GC collector reads the process it runs in at scrape time, which
+    multiprocess mode cannot combine. Each process instead adds what its collector did since
+    its last reading to shared counters (`record`, from the sweeper's tick): the same names,
+    summed over the processes."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["generation"]
+        self.collections = Counter(
+            "python_gc_collections", "Collections of each generation.", labels, registry=registry
+        )
+        self.collected = Counter(
+            "python_gc_objects_collected", "Objects collected.", labels, registry=registry
+        )
+        self.uncollectable = Counter(
+            "python_gc_objects_uncollectable", "Objects found uncollectable.", labels,
+            registry=registry,
+        )  # fmt: skip
+        self._seen = [dict.fromkeys(("collections", "collected", "uncollectable"), 0)] * 3
+
+    def record(self) -> None:
+        """Add what the collector did since the last call."""
+        seen = []
+        for generation, (stats, before) in enumerate(zip(gc.get_stats(), self._seen, strict=False)):
+            label = str(generation)
+            self.collections.labels(label).inc(stats["collections"] - before["collections"])
+            self.collected.labels(label).inc(stats["collected"] - before["collected"])
+            self.uncollectable.labels(label).inc(stats["uncollectable"] - before["uncollectable"])
+            seen.append(dict(stats))
+        self._seen = seen
 
 
 def _always(pid: int) -> Callable[[], int]:

@@ -13,6 +13,7 @@ from queue_engine.room import Room
 from .booking.bookings import Bookings
 from .booking.slots import Slots
 from .metrics import BookingMetrics
+from .multiprocess import GcCounts
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,18 @@ class Sweeper:
     """Runs every `interval` seconds, or at once when poked (a booking took a slot's last place)."""
 
     def __init__(
-        self, bookings: Bookings, slots: Slots, metrics: BookingMetrics, interval: float
+        self,
+        bookings: Bookings,
+        slots: Slots,
+        metrics: BookingMetrics,
+        interval: float,
+        gc_counts: GcCounts | None = None,
     ) -> None:
         self.bookings = bookings
         self.slots = slots
         self.metrics = metrics
+        #: with several app processes, this process's GC counts are added up here
+        self.gc_counts = gc_counts
         self.interval = interval
         self.room: Room | None = None
         self._poked = asyncio.Event()
@@ -40,6 +48,8 @@ class Sweeper:
     async def sweep(self) -> None:
         """One round: expire what is due, then feed the room."""
         self.metrics.observe_pool(self.bookings.pool)
+        if self.gc_counts is not None:
+            self.gc_counts.record()
         self.metrics.expired.labels("sweeper").inc(len(await self.bookings.expire_due()))
         by_office = await self.slots.inventory_by_office(datetime.now(UTC))
         remaining = sum(by_office.values())

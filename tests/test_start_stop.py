@@ -388,6 +388,8 @@ async def test_two_processes_share_one_room_and_one_set_of_metrics(shared: Antri
     # Each app process's CPU and memory, read by whichever answered the scrape.
     cpu = {s.labels["pid"] for s in samples if s.name == "process_cpu_seconds_total"}
     assert cpu == {str(pid) for pid in shared.children()["app"]}
+    # ... and their garbage collectors' work, added up by each process's sweeper.
+    assert values("python_gc_collections_total", generation="0")[0] > 0
     # Counters: summed over the processes.
     assert values("antri_joins_total", room=ROOM) == [12]
     healthz = values("antri_http_requests_total", route="/healthz", method="GET", status="200")
