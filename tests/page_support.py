@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from api.appkeys import SETTINGS
 from api.login import SESSION_COOKIE
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -44,3 +45,21 @@ def location(response: ClientResponse) -> str:
     """Where a 303 points."""
     assert response.status == 303, f"{response.status}: expected a redirect"
     return response.headers["Location"]
+
+
+def page_form_paths(client: TestClient, step: str) -> set[str]:
+    """Every POST route outside the JSON API (the pages' forms), its placeholders filled: the
+    wizard's `step`, a booking id, English, the guard room."""
+    values = {
+        "step": step,
+        "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d",
+        "lang": "en",
+        "room": client.server.app[SETTINGS].guard_room,
+    }
+    return {
+        route.resource.canonical.format_map(values)
+        for route in client.server.app.router.routes()
+        if route.method == "POST"
+        and route.resource is not None
+        and not route.resource.canonical.startswith("/api/")
+    }

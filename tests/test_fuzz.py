@@ -491,27 +491,12 @@ async def test_the_forms_answer_odd_bodies_without_a_server_error(
     """Every POST route of the pages (from the router, as the CSRF test enumerates them), for
     an admitted and logged-in visitor, given bodies its form reader cannot read: a 4xx, never
     a 5xx."""
-    from .page_support import csrf_of
+    from .page_support import csrf_of, page_form_paths
     from .test_wizard_pages import applicant_ready
 
     client, _ = await applicant_ready(make_client)
     csrf = await csrf_of(client, "/permohonan")
-    values = {
-        "step": "pemohon",
-        "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d",
-        "lang": "en",
-        "room": client.server.app[SETTINGS].guard_room,
-    }
-    paths = sorted(
-        {
-            route.resource.canonical.format_map(values)
-            for route in client.server.app.router.routes()
-            if route.method == "POST"
-            and route.resource is not None
-            and not route.resource.canonical.startswith("/api/")
-        },
-        key=lambda path: (path in FORMS_LAST, path),
-    )
+    paths = sorted(page_form_paths(client, "pemohon"), key=lambda path: (path in FORMS_LAST, path))
     assert len(paths) >= 15, paths
     failures = []
     for path in paths:

@@ -36,7 +36,7 @@ from .booking_support import (
 from .conftest import AppFactory
 from .conftest import test_settings as settings_for
 from .documents_support import pdf, png
-from .page_support import csrf_of, location, post_form, session_of, sign_in
+from .page_support import csrf_of, location, page_form_paths, post_form, session_of, sign_in
 from .test_accounts_and_jobs import run_jobs
 
 FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
@@ -353,21 +353,7 @@ async def test_every_form_route_refuses_a_post_without_the_csrf_token(
     visitor who is admitted and logged in, so that no gate answers first."""
     client, _ = await applicant_ready(make_client)
     await csrf_of(client, "/permohonan")  # the cookie is there: only the field is missing
-    values = {
-        "step": "kantor",
-        "id": "0c5e4f5e-8a8b-4f9a-9a55-8d8f6f1b2c3d",
-        "lang": "en",
-        "room": client.server.app[SETTINGS].guard_room,
-    }
-    paths = sorted(
-        {
-            route.resource.canonical.format_map(values)
-            for route in client.server.app.router.routes()
-            if route.method == "POST"
-            and route.resource is not None
-            and not route.resource.canonical.startswith("/api/")
-        }
-    )
+    paths = sorted(page_form_paths(client, "kantor"))
     assert len(paths) >= 15, paths
     for path in paths:
         form = aiohttp.FormData()
