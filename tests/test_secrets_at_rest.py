@@ -16,6 +16,7 @@ import sys
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import redis
 from aiohttp import FormData
@@ -62,6 +63,19 @@ def queued_jobs_text(url: str) -> str:
         connection.close()
 
 
+async def registered_then_booked(
+    client: TestClient, account: dict[str, str]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """`account` registered (its code queued for mailing), then a booking made by another
+    applicant: the booker's headers and the booking's 201 body."""
+    assert (await client.post("/api/v1/accounts", json=account)).status == 201
+    headers = await booker(client)
+    day = (await released_days(client))[0]
+    made = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+    assert made.status == 201, await made.text()
+    return headers, dict(await made.json())
+
+
 async def test_jobs_and_the_worker_log_carry_ids_not_secrets(
     make_client: AppFactory, redis_server: RedisServer
 ) -> None:
@@ -69,12 +83,7 @@ async def test_jobs_and_the_worker_log_carry_ids_not_secrets(
     settings = client.server.app[SETTINGS]
     account = {"email": "sekar.rahasia@contoh.id", "password": "Rahasia123",
                "name": "Sekar Rahasiawati", "phone": "081298765431"}  # fmt: skip
-    assert (await client.post("/api/v1/accounts", json=account)).status == 201
-    headers = await booker(client)
-    day = (await released_days(client))[0]
-    receipt = await (
-        await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
-    ).json()
+    headers, receipt = await registered_then_booked(client, account)
     booking_code = (await pay(client, headers, receipt))["booking_code"]
     assert booking_code
     queued = queued_jobs_text(settings.redis_url or "")
@@ -122,12 +131,7 @@ async def test_files_under_the_data_dir_are_their_owners_only(make_client: AppFa
     settings = client.server.app[SETTINGS]
     account = {"email": "dewi.berkas@contoh.id", "password": "Rahasia123",
                "name": "Dewi Berkas", "phone": "081298765439"}  # fmt: skip
-    assert (await client.post("/api/v1/accounts", json=account)).status == 201
-    headers = await booker(client)
-    day = (await released_days(client))[0]
-    receipt = await (
-        await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
-    ).json()
+    headers, receipt = await registered_then_booked(client, account)
     form = FormData()
     form.add_field("ktp", jpeg(), filename="ktp.jpg", content_type="image/jpeg")
     uploaded = await client.post(
