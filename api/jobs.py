@@ -188,6 +188,7 @@ def write_receipt(booking_id: str) -> str | None:
         directory = private_directory(_settings().data_dir / "receipts")
         path = directory / f"{booking_id}.pdf"
         write_private(path, proof_pdf(found[1]))
+        await services.bookings.mark_receipt_written(UUID(booking_id))
         return str(path)
 
     return _with_services(work)
@@ -202,13 +203,16 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
     async def work(services: Services) -> dict[str, int]:
         now = datetime.now(UTC)
         expired = await services.bookings.expire_due()
-        unsent = await services.bookings.unnotified(timedelta(seconds=resend_after_seconds))
+        late = timedelta(seconds=resend_after_seconds)
+        unsent = await services.bookings.unnotified(late)
+        owed = await services.bookings.receipts_owed(late)
         jobs = queue()
         for booking_id in unsent:
             jobs.enqueue(
                 send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}", retry=retry()
             )
-            # Enqueued with the confirmation, so lost with it (a receipt is rewritten whole).
+        # A receipt job that failed all its retries is owed too, even once the e-mail went out.
+        for booking_id in owed:
             jobs.enqueue(
                 write_receipt, str(booking_id), job_id=f"receipt-{booking_id}", retry=retry()
             )
@@ -220,6 +224,7 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         return {
             "expired": len(expired),
             "resent": len(unsent),
+            "receipts": len(owed),
             "keys": forgotten,
             "slots": slots,
             "drafts": drafts,

@@ -350,3 +350,44 @@ async def test_the_sweep_requeues_the_receipt_with_a_lost_confirmation(
         assert f"confirm-{receipt['id']}" in queue.job_ids
     finally:
         server.stop()
+
+
+async def test_the_sweep_requeues_a_receipt_still_owed_after_its_confirmation_went_out(
+    tmp_path: Path, make_client: AppFactory
+) -> None:
+    """A receipt job that failed all its retries (or was lost) while the confirmation went out
+    is written later: the booking says a receipt is still owed, and the sweep re-queues it."""
+    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
+    try:
+        client = await make_client(changes={"jobs_redis_url": server.url}, **FAST_ROOM)
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+        receipt = await response.json()
+        paid = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert paid.status == 200
+        queue = _queue(server)
+        await asyncio.sleep(1)  # the enqueue may outlive the request
+        jobs.configure(client.server.app[SETTINGS])
+        try:
+            # The confirmation went out; the receipt's job is gone (failed for good, or lost).
+            await asyncio.to_thread(jobs.send_confirmation, receipt["id"])
+            queue.connection.flushall()
+            await pool(client).execute(
+                "UPDATE bookings SET paid_at = paid_at - interval '10 minutes' WHERE id = $1",
+                receipt["id"],
+            )
+            await asyncio.to_thread(jobs.sweep)
+            assert f"receipt-{receipt['id']}" in queue.job_ids
+            assert f"confirm-{receipt['id']}" not in queue.job_ids  # it was sent: not again
+            # Once written, the receipt is owed no more.
+            await asyncio.to_thread(jobs.write_receipt, receipt["id"])
+            queue.connection.flushall()
+            await asyncio.to_thread(jobs.sweep)
+            assert f"receipt-{receipt['id']}" not in queue.job_ids
+        finally:
+            jobs._context.settings = None
+    finally:
+        server.stop()

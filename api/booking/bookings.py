@@ -573,6 +573,24 @@ class Bookings:
         )
         return [r["id"] for r in rows]
 
+    async def mark_receipt_written(self, booking_id: UUID) -> None:
+        """Note that the booking's receipt is written (it is owed no more)."""
+        await self.pool.execute(
+            "UPDATE bookings SET receipt_written_at = now() WHERE id = $1"
+            " AND receipt_written_at IS NULL",
+            booking_id,
+        )
+
+    async def receipts_owed(self, older_than: timedelta) -> list[UUID]:
+        """Paid bookings whose receipt has not been written for a while (a job lost, or failed
+        all its retries)."""
+        rows = await self.pool.fetch(
+            "SELECT id FROM bookings WHERE receipt_written_at IS NULL AND paid_at IS NOT NULL"
+            " AND paid_at < now() - $1::interval LIMIT 500",
+            older_than,
+        )
+        return [r["id"] for r in rows]
+
     # -- housekeeping ------------------------------------------------------------------------
 
     async def expire_due(self, limit: int = 500) -> list[UUID]:
