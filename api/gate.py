@@ -50,6 +50,11 @@ async def require_admission(request: web.Request, *, bind: bool = True) -> Admis
     try:
         holding = await room.holding(text, ticket_text(request), login_key)
         account = holding.also
+        if account is None and login and holding.owner is not None:
+            # A bound turn whose login Redis does not know: it may have lost it (a lost AOF
+            # tail); PostgreSQL keeps every session.
+            found = await request.config_dict[ACCOUNTS].account_id(login)
+            account = str(found) if found is not None else None
         if account is not None:
             request[LOGGED_IN] = int(account)  # the handler need not ask Redis again
         if holding.owner is not None and holding.owner != account:

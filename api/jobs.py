@@ -196,9 +196,9 @@ def write_receipt(booking_id: str) -> str | None:
 
 def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
     """Expire overdue bookings, re-queue confirmations and receipts not sent
-    `resend_after_seconds` after payment (a lost job), drop old idempotency keys, create the
-    slots of newly reached dates and delete abandoned drafts' uploads; then schedule the next
-    sweep."""
+    `resend_after_seconds` after payment (a lost job), drop old idempotency keys and ended
+    login sessions, create the slots of newly reached dates and delete abandoned drafts'
+    uploads; then schedule the next sweep."""
 
     async def work(services: Services) -> dict[str, int]:
         now = datetime.now(UTC)
@@ -217,6 +217,7 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
                 write_receipt, str(booking_id), job_id=f"receipt-{booking_id}", retry=retry()
             )
         forgotten = await services.bookings.forget_idempotency_keys()
+        sessions = await services.accounts.forget_expired_sessions()
         slots = await services.slots.sync(now)
         # A wizard left half-way leaves its uploads staged; its draft lives DRAFT_SECONDS.
         store = DocumentStore(_settings().documents_dir)
@@ -226,6 +227,7 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
             "resent": len(unsent),
             "receipts": len(owed),
             "keys": forgotten,
+            "sessions": sessions,
             "slots": slots,
             "drafts": drafts,
         }

@@ -101,6 +101,11 @@ def _session_key(token: str) -> str:
     return "antri:login:" + hashlib.sha256(token.encode()).hexdigest()
 
 
+def _token_hash(token: str) -> bytes:
+    """What PostgreSQL keeps of a session token."""
+    return hashlib.sha256(token.encode()).digest()
+
+
 def _email_digest(email: str) -> str:
     return hashlib.sha256(email.lower().encode()).hexdigest()
 
@@ -388,8 +393,17 @@ class Accounts:
         return self._dummy_hash
 
     async def open_session(self, account_id: int) -> str:
-        """A new session token for the account (after its password was checked)."""
+        """A new session token for the account (after its password was checked): in
+        PostgreSQL first (durable: Redis may lose its last second), then in Redis (read on
+        every request)."""
         token = secrets.token_urlsafe(32)
+        await self.pool.execute(
+            "INSERT INTO login_sessions (token_hash, account_id, expires_at)"
+            " VALUES ($1, $2, now() + $3::interval)",
+            _token_hash(token),
+            account_id,
+            timedelta(seconds=SESSION_SECONDS),
+        )
         await self.redis.set(_session_key(token), account_id, ex=SESSION_SECONDS)
         return token
 
@@ -410,7 +424,10 @@ class Accounts:
         await attempts.take(self.redis, key, limit, window, "Too many attempts; wait a minute.")
 
     async def logout(self, token: str) -> None:
-        """End the session (idempotent)."""
+        """End the session (idempotent), in both places."""
+        await self.pool.execute(
+            "DELETE FROM login_sessions WHERE token_hash = $1", _token_hash(token)
+        )
         await self.redis.delete(_session_key(token))
 
     @staticmethod
@@ -419,9 +436,25 @@ class Accounts:
         return _session_key(token)
 
     async def account_id(self, token: str) -> int | None:
-        """The account a session token belongs to, if the session is live."""
+        """The account a session token belongs to, if the session is live. A token Redis does
+        not know is looked up in PostgreSQL (Redis may have lost it) and put back."""
         value = await self.redis.get(_session_key(token))
-        return int(value) if value is not None else None
+        if value is not None:
+            return int(value)
+        row = await self.pool.fetchrow(
+            "SELECT account_id, ceil(extract(epoch FROM expires_at - now()))::int AS seconds"
+            " FROM login_sessions WHERE token_hash = $1 AND expires_at > now()",
+            _token_hash(token),
+        )
+        if row is None:
+            return None
+        await self.redis.set(_session_key(token), row["account_id"], ex=max(1, row["seconds"]))
+        return int(row["account_id"])
+
+    async def forget_expired_sessions(self) -> int:
+        """Delete the sessions past their end from PostgreSQL (Redis forgets them itself)."""
+        done = await self.pool.execute("DELETE FROM login_sessions WHERE expires_at < now()")
+        return int(done.split()[-1])
 
     async def profile(self, account_id: int) -> dict[str, Any]:
         """What the account's owner sees of it, with how many people it applies for now."""
