@@ -8,20 +8,25 @@ answers, with a new rq worker (a new name, a new scheduler), until a stop is ask
 
 rq asks for the scheduler lock at start and then only every maintenance interval (600 s):
 a worker started just after a kill -9 of the scheduler's holder finds the dead holder's lock
-(61 s) and runs without a scheduler for ten minutes. A thread asks again every few seconds.
+(61 s) and runs without a scheduler for ten minutes. A thread asks again every few seconds,
+and releases the lock at once when its holder was a process of this host that is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from types import FrameType
 
 import redis
 from rq import SimpleWorker, Worker
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.scripts import release_lock
 from rq.worker import BaseWorker
 
 from . import jobs
@@ -109,6 +114,7 @@ def _scheduler_recovery(worker: BaseWorker, burst: bool) -> Iterator[None]:
                 continue
             # A Redis failure here: the work loop meets the same outage.
             with contextlib.suppress(redis.RedisError):
+                _release_dead_holders(scheduler)
                 scheduler.acquire_locks(auto_start=True)  # type: ignore[no-untyped-call]
 
     thread = threading.Thread(target=recover, name="scheduler-recovery", daemon=True)
@@ -125,3 +131,37 @@ def _scheduler_recovery(worker: BaseWorker, burst: bool) -> Iterator[None]:
         if process is not None and process.is_alive():
             process.terminate()
             process.join()
+
+
+def _release_dead_holders(scheduler: RQScheduler) -> None:
+    """Release each scheduler lock whose holder ran on this host and is gone (killed with its
+    worker): waiting for the lock to expire leaves the jobs unscheduled for a minute. A holder
+    elsewhere, or one whose record is gone, is waited out."""
+    connection = scheduler.connection
+    for name in scheduler._queue_names:
+        key = scheduler.get_locking_key(name)
+        holder = connection.get(key)
+        if holder is None or holder.decode() == scheduler.name:
+            continue
+        hostname, pid = connection.hmget(
+            SCHEDULER_KEY_TEMPLATE % holder.decode(), "hostname", "pid"
+        )
+        if hostname is None or pid is None or hostname.decode() != socket.gethostname():
+            continue
+        if not _alive(int(pid)):
+            # Only if that holder still has it (a compare-and-delete in Redis).
+            release_lock(connection, key, holder.decode())
+            log.warning("antri worker: released the scheduler lock of dead process %s", int(pid))
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (one of another user's counts as running)."""
+    if pid <= 0:
+        return True  # no pid recorded: do not guess
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
