@@ -322,6 +322,53 @@ async def test_the_sandbox_bank_passes_on_a_503_of_the_callback(make_client: App
         await callee.wait_closed()
 
 
+async def test_the_sandbox_bank_calls_back_again_when_the_connection_drops(
+    make_client: AppFactory,
+) -> None:
+    """The callback's connection dies without an answer (it landed on an app process that was
+    killed): the bank sends the same notice once more (replay-safe), not a 502 to the payer."""
+    calls = 0
+    app_port = 0
+
+    async def drops_the_first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal calls
+        calls += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(next(
+            line.split(b":", 1)[1] for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ))  # fmt: skip
+        body = await reader.readexactly(length)
+        if calls == 1:
+            writer.transport.abort()  # as a process killed mid-request
+            return
+        app_reader, app_writer = await asyncio.open_connection("127.0.0.1", app_port)
+        app_writer.write(head + body)
+        await app_writer.drain()
+        writer.write(await app_reader.read())
+        await writer.drain()
+        writer.close()
+        app_writer.close()
+
+    callee = await asyncio.start_server(drops_the_first, "127.0.0.1", 0)
+    try:
+        port = callee.sockets[0].getsockname()[1]
+        client = await make_client(changes={"public_url": f"http://127.0.0.1:{port}"}, **FAST_ROOM)
+        app_port = client.server.port or 0
+        day = (await released_days(client))[0]
+        headers = await booker(client)
+        made = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+        receipt = await made.json()
+        paid = await client.post(
+            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+        )
+        assert paid.status == 200, await paid.text()
+        assert calls == 2
+    finally:
+        callee.close()
+        await callee.wait_closed()
+
+
 async def test_the_sweep_requeues_the_receipt_with_a_lost_confirmation(
     tmp_path: Path, make_client: AppFactory
 ) -> None:

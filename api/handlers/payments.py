@@ -136,16 +136,24 @@ async def notify_paid(
     timeout = aiohttp.ClientTimeout(total=10)
     #: the callee's Retry-After when it answered 503 (Antri's database or Redis is away)
     unavailable: str | None = None
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(url, data=notice, headers=headers) as reply,
-        ):
-            outcome = f"HTTP {reply.status}"
-            if reply.status == 503:
-                unavailable = reply.headers.get("Retry-After", "1")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        outcome = f"failed ({type(exc).__name__})"
+    # A connection that dies without an answer (the callee's process was killed, a pooled
+    # connection it had closed) is tried once more: the same notice is replay-safe.
+    for attempt in (1, 2):
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(url, data=notice, headers=headers) as reply,
+            ):
+                outcome = f"HTTP {reply.status}"
+                if reply.status == 503:
+                    unavailable = reply.headers.get("Retry-After", "1")
+        except aiohttp.ClientConnectionError as exc:
+            outcome = f"failed ({type(exc).__name__})"
+            if attempt == 1 and not isinstance(exc, TimeoutError):  # a slow callee: no
+                continue
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcome = f"failed ({type(exc).__name__})"
+        break
     recorded = await payments.recorded(code, transaction_id)
     # The transaction id and the callee identify the event; the billing code and the
     # signature stay out of the log.
