@@ -71,5 +71,12 @@ load: install
 	test -x $(BIN)/locust || $(BIN)/python -m pip install --quiet -e '.[load]'
 	$(BIN)/python -m loadtests.run
 
+# Every fault in turn under a booking load: kill -9 of Redis, PostgreSQL, a backend, the worker
+# and an app process; Redis stopped, asleep, full, and its AOF's last second lost (about 6
+# minutes); promises checked against the database, report in var/chaos/.
+.PHONY: chaos
+chaos: install
+	$(BIN)/python -m loadtests.chaos
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -236,10 +236,11 @@ async def judge(run: Run, database_url: str, data_dir: Path) -> list[FaultResult
         requests = [r for r in ledger.requests if within(r.at)]
         failures = [r for r in requests if is_failure(r.status)]
         paid_here = [bid for bid, at in paid.items() if within(at)]
-        recovery = None
+        recovery = failing = None
         if phase.done is not None:
             last = max((r.at for r in failures), default=phase.done.injected)
             recovery = round(max(0.0, last - phase.done.repaired), 1)
+            failing = round(max(0.0, last - phase.done.injected), 1)
         results.append(
             FaultResult(
                 name=phase.name,
@@ -256,6 +257,7 @@ async def judge(run: Run, database_url: str, data_dir: Path) -> list[FaultResult
                     Counter(f"{r.status} {r.name} {r.error}".strip() for r in failures if r.status)
                 ),
                 no_answer=sum(1 for r in failures if r.status == 0),
+                failing_seconds=failing,
                 recovery_seconds=recovery,
                 sessions_lost=sum(1 for at in ledger.sessions_lost if within(at)),
                 mail=Mail(

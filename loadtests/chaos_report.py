@@ -32,6 +32,7 @@ class FaultResult:
     server_errors: dict[str, int]  #: 5xx by status
     error_codes: dict[str, int]  #: 5xx by "status request error"
     no_answer: int
+    failing_seconds: float | None  #: from the injection to the last failed request
     recovery_seconds: float | None
     sessions_lost: int
     mail: Mail
@@ -81,20 +82,23 @@ def render(
         f" Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end.",
         "- Lost: writes acknowledged to a client (booking 201, payment 200, cancellation 200)"
         " that PostgreSQL does not hold at the end. Recovery: seconds from the repair (the"
-        " restart, the resume) to the last failed request (a 5xx or no answer).",
+        " restart, the resume) to the last failed request (a 5xx or no answer); failing: from"
+        " the injection to that last failure. Sessions lost: logins acknowledged, later refused.",
         "",
-        "| fault | s | requests | acknowledged | lost | 5xx | no answer | recovery s |"
+        "| fault | s | requests | acknowledged | lost | 5xx | no answer | failing s | recovery s |"
         " sessions lost | paid: mailed once / receipts | held |",
-        "|---|--:|--:|--:|--:|---|--:|--:|--:|---|---|",
+        "|---|--:|--:|--:|--:|---|--:|--:|--:|--:|---|---|",
     ]
     for r in results:
         fives = ", ".join(f"{n} x {code}" for code, n in sorted(r.server_errors.items())) or "0"
         recovery = "–" if r.recovery_seconds is None else f"{r.recovery_seconds:g}"
+        failing = "–" if r.failing_seconds is None else f"{r.failing_seconds:g}"
         mail = f"{r.mail.paid}: {r.mail.mailed_once} / {r.mail.receipts}"
         held = "yes" if not broken[r.name] else "**no**"
         lines.append(
             f"| {r.name} | {r.seconds:g} | {r.requests} | {r.acknowledged} | {len(r.lost)} |"
-            f" {fives} | {r.no_answer} | {recovery} | {r.sessions_lost} | {mail} | {held} |"
+            f" {fives} | {r.no_answer} | {failing} | {recovery} | {r.sessions_lost} | {mail} |"
+            f" {held} |"
         )
     lines += ["", "## Notes per fault", ""]
     for r in results:

@@ -99,7 +99,7 @@ async def redis_debug_sleep(target: Target) -> Done:
     client = target.redis_client()
     try:
         injected = time.time()
-        await client.execute_command("DEBUG", "SLEEP", str(target.hold))
+        await client.execute_command("DEBUG", "SLEEP", str(target.hold))  # type: ignore[no-untyped-call]
         return Done(injected, time.time())
     finally:
         await client.aclose()
