@@ -73,10 +73,11 @@ load: install
 
 # Every fault in turn under a booking load: kill -9 of Redis, PostgreSQL, a backend, the worker
 # and an app process; Redis stopped, asleep, full, and its AOF's last second lost (about 6
-# minutes); promises checked against the database, report in var/chaos/.
+# minutes); promises checked against the database, report in var/chaos/. CHAOS_ARGS: its options
+# (`.venv/bin/python -m loadtests.chaos --help`).
 .PHONY: chaos
 chaos: install
-	$(BIN)/python -m loadtests.chaos
+	$(BIN)/python -m loadtests.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
