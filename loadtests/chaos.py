@@ -44,7 +44,7 @@ import asyncpg
 from api.database import EmbeddedPostgres
 from api.embedded import RedisServer
 
-from .chaos_load import Ledger, run_load
+from .chaos_load import NO_RETRY_AFTER, Ledger, run_load
 from .chaos_report import FaultResult, Mail, render
 from .faults import FAULTS, Done, Target
 from .ledger import read_ledger
@@ -186,6 +186,14 @@ async def mail_settled(database_url: str, data_dir: Path, drain: float) -> float
     return time.time() - started
 
 
+def notes(phase: Phase, turns_lost: int) -> dict[str, Any]:
+    """What the fault noted, and the admitted turns that Redis lost in its window."""
+    found = dict(phase.done.notes) if phase.done else {}
+    if turns_lost:
+        found["admitted turns lost (joined again)"] = turns_lost
+    return found
+
+
 async def judge(run: Run, database_url: str, data_dir: Path) -> list[FaultResult]:
     """Hold the ledger against the database, the outbox and the receipts, fault by fault."""
     ledger = run.ledger
@@ -198,6 +206,12 @@ async def judge(run: Run, database_url: str, data_dir: Path) -> list[FaultResult
             " FROM bookings b JOIN accounts a ON a.id = b.account_id WHERE a.email LIKE $1",
             f"{PREFIX}%@antri.test",
         )
+        emails = {
+            row["email"]
+            for row in await connection.fetch(
+                "SELECT email FROM accounts WHERE email = ANY($1::text[])", list(ledger.registered)
+            )
+        }
     finally:
         await connection.close()
     stored = {row["id"]: row for row in rows}
@@ -219,6 +233,9 @@ async def judge(run: Run, database_url: str, data_dir: Path) -> list[FaultResult
         row = stored.get(booking_id)
         if row is None or row["status"] != "cancelled":
             lost[f"cancellation {booking_id}"] = at
+    for email, at in ledger.registered.items():
+        if email not in emails:
+            lost[f"registration {email}"] = at
     unexpected = sorted(
         booking_id
         for booking_id, row in stored.items()
@@ -248,7 +265,7 @@ async def judge(run: Run, database_url: str, data_dir: Path) -> list[FaultResult
                 requests=len(requests),
                 acknowledged=sum(
                     within(at)
-                    for kind in (ledger.booked, ledger.paid, ledger.cancelled)
+                    for kind in (ledger.booked, ledger.paid, ledger.cancelled, ledger.registered)
                     for at in kind.values()
                 ),
                 lost=sorted(what for what, at in lost.items() if within(at)),
@@ -265,7 +282,8 @@ async def judge(run: Run, database_url: str, data_dir: Path) -> list[FaultResult
                     mailed_once=sum(1 for bid in paid_here if outbox[bid] == 1),
                     receipts=sum(1 for bid in paid_here if bid in receipts),
                 ),
-                notes=dict(phase.done.notes) if phase.done else {},
+                notes=notes(phase, sum(1 for at in ledger.turns_lost if within(at))),
+                without_retry_after=sum(1 for r in failures if NO_RETRY_AFTER in r.error),
                 error=phase.error,
             )
         )

@@ -35,8 +35,13 @@ CANCEL_SHARE = 0.4
 #: an account applies for at most 5 people at a time: a client moves to a fresh account after
 #: this many bookings
 BOOKINGS_PER_ACCOUNT = 4
+#: a client registers a new account (as a newcomer would) this often when it changes account;
+#: it books with a ready-made one (the verification code goes out by e-mail)
+REGISTER_SHARE = 0.25
 #: tries of one write before the client gives up on it (it stays uncertain)
 WRITE_TRIES = 40
+#: marks a 503 that came without Retry-After
+NO_RETRY_AFTER = " (no Retry-After)"
 #: the longest pause between tries, whatever Retry-After says
 MAX_PAUSE = 2.0
 
@@ -62,11 +67,15 @@ class Ledger:
     paid: dict[str, float] = field(default_factory=dict)
     #: booking id -> when its cancellation's 200 came
     cancelled: dict[str, float] = field(default_factory=dict)
+    #: e-mail address -> when its registration's 201 came
+    registered: dict[str, float] = field(default_factory=dict)
     #: booking ids whose payment or cancellation was sent but never acknowledged
     uncertain: set[str] = field(default_factory=set)
     #: login sessions acknowledged (200) and later refused (401): when the refusal came
     sessions_lost: list[float] = field(default_factory=list)
     logins: list[float] = field(default_factory=list)
+    #: admitted turns refused at the booking (401 admission_required): when
+    turns_lost: list[float] = field(default_factory=list)
     #: bookings sent without any answer at the end (their Idempotency-Key never answered)
     unanswered_bookings: int = 0
 
@@ -78,9 +87,11 @@ class Ledger:
             "booked": self.booked,
             "paid": self.paid,
             "cancelled": self.cancelled,
+            "registered": self.registered,
             "uncertain": sorted(self.uncertain),
             "sessions_lost": self.sessions_lost,
             "logins": len(self.logins),
+            "turns_lost": self.turns_lost,
             "unanswered_bookings": self.unanswered_bookings,
         }
 
@@ -145,6 +156,8 @@ class Applicant:
     async def one_booking(self) -> None:
         """Take a turn, book a place with it, maybe pay, maybe cancel."""
         if self.login_token is None or self.account_bookings >= BOOKINGS_PER_ACCOUNT:
+            if random.random() < REGISTER_SHARE:
+                await self.register()
             await self.login()
         gate = await self.turn()
         booking = await self.book(gate)
@@ -171,6 +184,19 @@ class Applicant:
                 return
             await self.backoff(answer)
         raise Stop
+
+    async def register(self) -> None:
+        """Register a new account until acknowledged (the address is this client's own: a
+        409 `email_taken` says an earlier try without an answer made it)."""
+        email = f"{self.prefix}daftar-{uuid.uuid4().hex[:12]}@antri.test"
+        body = {"email": email, "password": "Kursi-Panjang-Biru-2026", "name": "Sri Mulyani",
+                "phone": "081298765432"}  # fmt: skip
+        for _ in range(WRITE_TRIES):
+            answer = await self.call("POST", "/api/v1/accounts", "register", json=body)
+            if answer.status == 201 or answer.error == "email_taken":
+                self.ledger.registered[email] = time.time()
+                return
+            await self.backoff(answer)
 
     async def turn(self) -> dict[str, str]:
         """Join the line and poll until admitted: the admission's headers."""
@@ -215,6 +241,7 @@ class Applicant:
                 await self.login()
                 continue
             if answer.status == 401:
+                self.ledger.turns_lost.append(time.time())
                 gate = await self.turn()  # the turn was lost with Redis's data: a new one
                 continue
             if answer.status in (409, 422) and answer.error != "in_progress":
@@ -294,6 +321,8 @@ class Applicant:
                 header = resp.headers.get("Retry-After")
                 retry = float(header) if header and header.replace(".", "", 1).isdigit() else None
                 code = str(body.get("error", "")) if isinstance(body, dict) else ""
+                if resp.status == 503 and retry is None:
+                    code += NO_RETRY_AFTER  # the promise is a 503 that says when to come back
                 self.ledger.note(name, resp.status, code)
                 return Answer(resp.status, body, retry)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

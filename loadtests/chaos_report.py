@@ -37,6 +37,7 @@ class FaultResult:
     sessions_lost: int
     mail: Mail
     notes: dict[str, Any] = field(default_factory=dict)
+    without_retry_after: int = 0  #: 503s without Retry-After
     error: str = ""
     invariants: dict[str, int] = field(default_factory=dict)
 
@@ -49,6 +50,8 @@ class FaultResult:
             broken.append(f"{len(self.lost)} acknowledged writes lost")
         if self.server_errors.get("500"):
             broken.append(f"{self.server_errors['500']} answers 500")
+        if self.without_retry_after:
+            broken.append(f"{self.without_retry_after} answers 503 without Retry-After")
         if self.recovery_seconds is not None and self.recovery_seconds > recovery_limit:
             broken.append(f"recovered only after {self.recovery_seconds} s")
         if not self.mail.all_sent:
