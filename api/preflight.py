@@ -153,6 +153,25 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
+def replacement_socket(host: str, port: int, shared: bool) -> socket.socket:
+    """A listening socket for an app process that replaces a dead one: on the shared port
+    beside the others' (SO_REUSEPORT) when there are several, else a plain one (the dead
+    process's socket closed with it)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if shared:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        _bind(sock, address, host, port)
+        sock.listen(1024)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def _bind(sock: socket.socket, address: Any, host: str, port: int) -> None:
     # SO_REUSEADDR: a port left in TIME_WAIT by the last run can be listened on at once.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import selectors
@@ -23,7 +24,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -32,7 +33,14 @@ from . import children, multiprocess, restarts
 from .database import EmbeddedPostgres
 from .datadir import DataDirBusy, DataDirLock
 from .embedded import EmbeddedError, RedisServer
-from .preflight import StartError, check_database, check_redis, listening_sockets, redacted
+from .preflight import (
+    StartError,
+    check_database,
+    check_redis,
+    listening_sockets,
+    redacted,
+    replacement_socket,
+)
 from .private_files import generated, kept_secret
 from .serving import GRACE_SECONDS
 from .settings import Settings
@@ -94,7 +102,7 @@ def up(settings: Settings, options: Options) -> int:
     return status
 
 
-Processes = list[subprocess.Popen[bytes]]
+Processes = list[restarts.Supervised]
 
 
 Workers = list[restarts.Supervised]
@@ -116,8 +124,9 @@ def _start(
     env = _child_env(settings)
     verbose = ["--verbose"] if options.verbose else []
     # A worker that exits (it should not) is started again, with backoff.
+    worker_argv = [sys.executable, "-m", "api.cli", "worker", *verbose]
     workers = [
-        restarts.Supervised("worker", [sys.executable, "-m", "api.cli", "worker", *verbose], env)
+        restarts.Supervised("worker", functools.partial(children.spawn, worker_argv, env))
         for _ in range(options.workers)
     ]
     for worker in workers:
@@ -126,7 +135,20 @@ def _start(
     # Shared metrics cost each request ~20 µs more (memory-mapped files, a lock per value):
     # only when there are processes to share them between.
     shared = {multiprocess.DIRECTORY_VARIABLE: str(metrics_dir)} if len(sockets) > 1 else {}
-    apps = _start_apps(stack, sockets, env | shared, verbose, metrics_dir)
+    started = _start_apps(stack, sockets, env | shared, verbose, metrics_dir)
+    # An app process that exits is started again too, on a socket of its own on the port.
+    again = _app_starter(settings, env | shared, verbose, len(sockets) > 1)
+    apps = [
+        restarts.Supervised(
+            "app process",
+            again,
+            app,
+            functools.partial(multiprocess.process_exited, metrics_dir),
+        )
+        for app in started
+    ]
+    for app in apps:
+        stack.callback(_stop_app, app, metrics_dir)
     if workers:
         print(f"RQ workers (with scheduler): pid {', '.join(str(w.process.pid) for w in workers)}")
     url = f"http://{settings.host}:{settings.port}/"
@@ -150,22 +172,32 @@ def admin_token_notice(settings: Settings) -> str:
 
 
 def _watch(apps: Processes, workers: Workers) -> None:
-    """Wait for a stop signal. An app process that exits is reported once and not restarted
-    (the other app processes keep serving the port); when no app process is left, stop. A
-    worker that exits is restarted."""
-    reported: set[int] = set()
+    """Wait for a stop signal. An app process or a worker that exits is reported in one line
+    and started again (with backoff; the other app processes keep serving the port meanwhile);
+    when no app process is left at all, stop."""
     while True:
-        for worker in workers:
-            worker.check()
-        for kind, processes in (("app process", apps),):
-            for process in processes:
-                if process.poll() is not None and process.pid not in reported:
-                    reported.add(process.pid)
-                    print(f"antri: {kind} {process.pid} exited (status {process.returncode})",
-                          file=sys.stderr, flush=True)  # fmt: skip
-        if all(app.returncode is not None for app in apps):
+        for child in (*apps, *workers):
+            child.check()
+        if not any(app.running for app in apps):
             raise Failed("no app process is left; stopping")
         time.sleep(0.5)
+
+
+def _app_starter(
+    settings: Settings, env: dict[str, str], verbose: list[str], shared: bool
+) -> Callable[[], subprocess.Popen[bytes]]:
+    """How a dead app process is replaced: a new socket on the port, given to a new one."""
+
+    def start() -> subprocess.Popen[bytes]:
+        sock = replacement_socket(settings.host, settings.port, shared)
+        try:
+            fd = sock.fileno()
+            argv = [sys.executable, "-m", "api.cli", "serve", "--listen-fd", str(fd), *verbose]
+            return children.spawn(argv, env, pass_fds=(fd,))
+        finally:
+            sock.close()  # the app process owns it now (see _start_apps)
+
+    return start
 
 
 def _start_apps(
@@ -174,9 +206,9 @@ def _start_apps(
     env: dict[str, str],
     verbose: list[str],
     metrics_dir: Path,
-) -> Processes:
+) -> list[subprocess.Popen[bytes]]:
     """One app process per socket; returns once every one answers requests."""
-    apps: Processes = []
+    apps: list[subprocess.Popen[bytes]] = []
     ready: dict[int, subprocess.Popen[bytes]] = {}
     for sock in sockets:
         read_end, write_end = os.pipe()
@@ -190,7 +222,8 @@ def _start_apps(
             # The app process owns its socket now: if this process kept a copy, connections
             # would queue on it unanswered once the app closes its own at a stop.
             sock.close()
-        stack.callback(_stop_app, app, metrics_dir)
+        # Stopped here if the start fails; once up, through its Supervised (_start).
+        stack.callback(_stop_if_unsupervised, app, metrics_dir)
         apps.append(app)
         ready[read_end] = app
         stack.callback(os.close, read_end)
@@ -229,7 +262,13 @@ def _wait_until_ready(pipes: dict[int, subprocess.Popen[bytes]]) -> None:
                     )
 
 
-def _stop_app(app: subprocess.Popen[bytes], metrics_dir: Path) -> None:
+def _stop_app(app: restarts.Supervised, metrics_dir: Path) -> None:
+    app.stop(GRACE_SECONDS + 5)
+    multiprocess.process_exited(metrics_dir, app.process.pid)
+
+
+def _stop_if_unsupervised(app: subprocess.Popen[bytes], metrics_dir: Path) -> None:
+    """Stop an app process of a start that failed (a no-op for one that is stopped already)."""
     children.stop(app, GRACE_SECONDS + 5)
     multiprocess.process_exited(metrics_dir, app.pid)
 
