@@ -367,7 +367,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--faults", default=",".join(FAULTS),
                         help="which faults, comma-separated, in order (default: all)")  # fmt: skip
     parser.add_argument("--hold", type=float, default=4.0, help="seconds each fault lasts")
-    parser.add_argument("--before", type=float, default=3.0, help="plain load before each")
+    parser.add_argument("--before", type=float, default=5.0, help="plain load before each")
     parser.add_argument("--quiet", type=float, default=4.0,
                         help="seconds without a failure that end a fault's window")  # fmt: skip
     parser.add_argument("--settle-max", type=float, default=45.0)

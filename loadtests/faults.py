@@ -55,7 +55,7 @@ class Target:
         found = []
         with contextlib.suppress(psutil.NoSuchProcess):
             for child in psutil.Process(self.antri_pid).children():
-                with contextlib.suppress(psutil.NoSuchProcess):
+                with contextlib.suppress(psutil.Error):  # gone, or a zombie
                     if word in child.cmdline():
                         found.append(child)
         return found
@@ -209,16 +209,31 @@ async def worker_kill(target: Target) -> Done:
 
 
 async def app_kill(target: Target) -> Done:
-    """kill -9 of one app process (the others keep serving the shared port)."""
+    """kill -9 of one app process (the others keep serving the shared port); `antri up`
+    starts another, on a socket of its own on the port."""
     apps = target.children("serve")
     if not apps:
         raise RuntimeError("antri up runs no app process")
     victim = apps[0]
     injected = time.time()
     victim.send_signal(signal.SIGKILL)
-    await asyncio.sleep(0.5)
-    left = [a.pid for a in target.children("serve") if a.pid != victim.pid]
-    return Done(injected, time.time(), {"app killed": victim.pid, "app processes left": len(left)})
+    done = Done(injected, injected, {"app killed": victim.pid})
+    deadline = injected + 30
+    while time.time() < deadline:
+        new = [a for a in target.children("serve") if a.pid not in {p.pid for p in apps}]
+        if new and _listens(new[0]):
+            done.notes["new app process serving after s"] = round(time.time() - injected, 1)
+            break
+        await asyncio.sleep(0.2)
+    done.notes["app processes"] = len(target.children("serve"))
+    done.repaired = time.time()
+    return done
+
+
+def _listens(process: psutil.Process) -> bool:
+    with contextlib.suppress(psutil.Error):
+        return any(c.status == psutil.CONN_LISTEN for c in process.net_connections("tcp"))
+    return False
 
 
 #: the faults in the order they run: the worker's kill first, so that the scheduler's takeover
