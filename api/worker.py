@@ -75,8 +75,14 @@ def run(
         log.warning("antri worker: Redis answers again; working")
 
 
+#: the key a waiting worker writes to learn whether Redis takes writes again
+PROBE_KEY = "antri:worker:probe"
+
+
 def _wait_for_redis(settings: Settings) -> bool:
-    """Wait until the jobs' Redis answers a PING (True), or a stop is asked for (False)."""
+    """Wait until the jobs' Redis takes a write (True), or a stop is asked for (False). A
+    PING is not enough: a full Redis (`maxmemory`) or one that cannot write its AOF (MISCONF)
+    answers it and refuses every write rq makes."""
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -88,7 +94,7 @@ def _wait_for_redis(settings: Settings) -> bool:
     while not stopping.is_set():
         connection = jobs.queue(settings).connection
         try:
-            connection.ping()
+            connection.set(PROBE_KEY, 1, ex=10)
             return True
         except redis.RedisError:
             stopping.wait(wait)

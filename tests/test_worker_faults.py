@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,9 +27,10 @@ import redis
 from rq import Queue
 from rq.job import Job, JobStatus
 
-from api import jobs
+from api import jobs, worker
 from api.appkeys import SETTINGS
 from api.embedded import RedisServer
+from api.settings import Settings
 
 from .booking_support import booker, booking_body, new_turn, pool, released_days
 from .conftest import AppFactory
@@ -114,6 +116,24 @@ def test_a_worker_outlives_a_redis_that_dies_during_a_job(
         assert worker.poll() is None
     finally:
         _stop(worker)
+
+
+def test_a_worker_waits_for_a_redis_that_takes_writes_not_just_pings(tmp_path: Path) -> None:
+    """A full Redis (maxmemory reached) answers PING but refuses rq's writes: a worker that
+    took the PING for recovery started its loop again hundreds of times a second."""
+    server = RedisServer(tmp_path / "redis", port=REDIS_PORT).start()
+    try:
+        settings = Settings.from_env(
+            {"ANTRI_REDIS_URL": server.url, "ANTRI_DATA_DIR": str(tmp_path)}
+        )
+        connection = redis.Redis.from_url(server.url)
+        connection.config_set("maxmemory", 1)
+        threading.Timer(1.5, connection.config_set, ("maxmemory", 0)).start()
+        began = time.monotonic()
+        assert worker._wait_for_redis(settings)
+        assert time.monotonic() - began >= 1.4, "it took a full Redis for a working one"
+    finally:
+        server.stop()
 
 
 async def test_antri_up_restarts_a_worker_that_died(
