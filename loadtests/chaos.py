@@ -40,13 +40,16 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import redis
+from rq import Queue, Worker
 
+from api import jobs
 from api.database import EmbeddedPostgres
 from api.embedded import RedisServer
 
 from .chaos_load import NO_RETRY_AFTER, Ledger, run_load
 from .chaos_report import FaultResult, Mail, render
-from .faults import FAULTS, Done, Target
+from .faults import FAULTS, SCHEDULER_LOCK, Done, Target
 from .ledger import read_ledger
 from .processes import ProcessGroup
 from .run import HOST, RunError, antri_command, free_port, log, wait_ready
@@ -167,23 +170,40 @@ async def inject_all(run: Run, target: Target) -> None:
     phase.end = time.time()
 
 
-async def mail_settled(database_url: str, data_dir: Path, drain: float) -> float:
+async def mail_settled(database_url: str, drain: float) -> tuple[float, int]:
     """Wait until every paid booking is notified and its receipt written (at most `drain`
-    seconds); the seconds waited."""
+    seconds); the seconds waited and the bookings still owed something."""
     started = time.time()
     connection = await asyncpg.connect(database_url)
     try:
-        while time.time() - started < drain:
+        while True:
             owed = await connection.fetchval(
                 "SELECT count(*) FROM bookings WHERE paid_at IS NOT NULL"
                 " AND (notified_at IS NULL OR receipt_written_at IS NULL)"
             )
-            if owed == 0:
-                break
+            if owed == 0 or time.time() - started >= drain:
+                return time.time() - started, int(owed)
             await asyncio.sleep(2.0)
     finally:
         await connection.close()
-    return time.time() - started
+
+
+def jobs_state(redis_url: str) -> dict[str, Any]:
+    """What RQ holds, for a report whose e-mails were not all done: where the jobs are."""
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        queue = Queue(jobs.QUEUE_NAME, connection=connection)
+        return {
+            "queued": queue.count,
+            "scheduled": queue.scheduled_job_registry.count,
+            "sweep scheduled": "antri-sweep" in queue.scheduled_job_registry.get_job_ids(),
+            "started": queue.started_job_registry.count,
+            "failed": queue.failed_job_registry.count,
+            "workers": Worker.count(queue=queue),
+            "scheduler lock": connection.get(SCHEDULER_LOCK) is not None,
+        }
+    finally:
+        connection.close()
 
 
 def notes(phase: Phase, turns_lost: int) -> dict[str, Any]:
@@ -345,12 +365,15 @@ async def run_chaos(
         stopping.set()
         await asyncio.wait_for(load, 60)
     log("load stopped; waiting for every confirmation and receipt")
-    drained = await mail_settled(postgres.url, data_dir, opts.drain)
+    drained, owed = await mail_settled(postgres.url, opts.drain)
+    rq_state = await asyncio.to_thread(jobs_state, redis_server.url) if owed else {}
     for task in target.pending:
         await asyncio.wait_for(task, 200)
     results = await judge(run, postgres.url, data_dir)
     shutil.copy(data_dir / "redis" / "redis.log", opts.out / "redis.log")
-    extra = {"mail drained after s": round(drained, 1), "clients": opts.clients}
+    extra: dict[str, Any] = {"mail drained after s": round(drained, 1), "clients": opts.clients}
+    if owed:
+        extra["still owed at the end"] = {"bookings": owed, **rq_state}
     return results, extra
 
 

@@ -83,6 +83,11 @@ def render(
         f"- Run: {extra.get('run seconds', 0):g} s; the e-mails and receipts were all done"
         f" {extra['mail drained after s']:g} s after the load stopped."
         f" Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end.",
+        *(
+            [f"- **E-mails or receipts still owed at the end**: {extra['still owed at the end']}"]
+            if "still owed at the end" in extra
+            else []
+        ),
         "- Lost: writes acknowledged to a client (booking 201, payment 200, cancellation 200)"
         " that PostgreSQL does not hold at the end. Recovery: seconds from the repair (the"
         " restart, the resume) to the last failed request (a 5xx or no answer); failing: from"
