@@ -20,7 +20,10 @@ from uuid import UUID
 
 import redis
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
+from . import liveness
 from .booking.documents import DocumentStore
 from .booking.proof import proof_pdf
 from .database import create_pool
@@ -207,15 +210,9 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         unsent = await services.bookings.unnotified(late)
         owed = await services.bookings.receipts_owed(late)
         jobs = queue()
-        for booking_id in unsent:
-            jobs.enqueue(
-                send_confirmation, str(booking_id), job_id=f"confirm-{booking_id}", retry=retry()
-            )
+        resent = sum(_requeue(jobs, send_confirmation, f"confirm-{b}", str(b)) for b in unsent)
         # A receipt job that failed all its retries is owed too, even once the e-mail went out.
-        for booking_id in owed:
-            jobs.enqueue(
-                write_receipt, str(booking_id), job_id=f"receipt-{booking_id}", retry=retry()
-            )
+        receipts = sum(_requeue(jobs, write_receipt, f"receipt-{b}", str(b)) for b in owed)
         forgotten = await services.bookings.forget_idempotency_keys()
         sessions = await services.accounts.forget_expired_sessions()
         slots = await services.slots.sync(now)
@@ -224,8 +221,8 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         drafts = store.discard_stale_drafts(timedelta(seconds=2 * DRAFT_SECONDS))
         return {
             "expired": len(expired),
-            "resent": len(unsent),
-            "receipts": len(owed),
+            "resent": resent,
+            "receipts": receipts,
             "keys": forgotten,
             "sessions": sessions,
             "slots": slots,
@@ -238,6 +235,38 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         return done
     finally:
         schedule_sweep()
+
+
+#: a job in one of these states is still on its way: the sweep leaves it be
+_ON_ITS_WAY = frozenset(
+    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+)
+
+
+def _requeue(jobs: Queue, func: Callable[[str], Any], job_id: str, booking_id: str) -> bool:
+    """Enqueue a job that is late (lost, or failed for good) again, unless it is still waiting
+    or running: behind a backlog, a second copy every sweep only made the backlog grow."""
+    try:
+        status = Job.fetch(job_id, connection=jobs.connection).get_status(refresh=False)
+    except NoSuchJobError:
+        status = None
+    if status in _ON_ITS_WAY and not _worker_gone(jobs, job_id, status):
+        return False
+    jobs.enqueue(func, booking_id, job_id=job_id, retry=retry())
+    return True
+
+
+def _worker_gone(jobs: Queue, job_id: str, status: JobStatus | None) -> bool:
+    """Whether a started job's worker is gone (killed with the job: RQ would notice only when
+    the job's time-out ran out)."""
+    if status != JobStatus.STARTED:
+        return False
+    name = jobs.connection.hget(Job.key_for(job_id), "worker_name")
+    if not name:
+        return False
+    name = name.decode() if isinstance(name, bytes) else name
+    worker = jobs.connection.hmget(f"rq:worker:{name}", "hostname", "pid")
+    return worker == [None, None] or liveness.gone(*worker)
 
 
 # -- queueing -----------------------------------------------------------------------------------

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
-import socket
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -29,7 +27,7 @@ from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
 from rq.worker import BaseWorker
 
-from . import jobs
+from . import jobs, liveness
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -152,22 +150,7 @@ def _release_dead_holders(scheduler: RQScheduler) -> None:
         hostname, pid = connection.hmget(
             SCHEDULER_KEY_TEMPLATE % holder.decode(), "hostname", "pid"
         )
-        if hostname is None or pid is None or hostname.decode() != socket.gethostname():
-            continue
-        if not _alive(int(pid)):
+        if liveness.gone(hostname, pid):
             # Only if that holder still has it (a compare-and-delete in Redis).
             release_lock(connection, key, holder.decode())
-            log.warning("antri worker: released the scheduler lock of dead process %s", int(pid))
-
-
-def _alive(pid: int) -> bool:
-    """Whether process `pid` runs on this host (one of another user's counts as running)."""
-    if pid <= 0:
-        return True  # no pid recorded: do not guess
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+            log.warning("antri worker: released the scheduler lock of dead process %s", pid)

@@ -394,7 +394,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--quiet", type=float, default=4.0,
                         help="seconds without a failure that end a fault's window")  # fmt: skip
     parser.add_argument("--settle-max", type=float, default=45.0)
-    parser.add_argument("--drain", type=float, default=240.0,
+    parser.add_argument("--drain", type=float, default=420.0,
                         help="longest wait for the e-mails and receipts at the end")  # fmt: skip
     parser.add_argument("--recovery-limit", type=float, default=10.0,
                         help="most seconds from a repair until requests succeed")  # fmt: skip
