@@ -50,6 +50,15 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+def _scheduler_runs(queue: Queue) -> bool:
+    """Whether a scheduler holds the lock and its process has recorded its pid."""
+    holder = queue.connection.get(f"rq:scheduler-lock:{jobs.QUEUE_NAME}")
+    if holder is None:
+        return False
+    pid = queue.connection.hget(f"rq:scheduler:{holder.decode()}", "pid")
+    return pid is not None and int(pid) > 0
+
+
 def _queue(server: RedisServer) -> Queue:
     return Queue(jobs.QUEUE_NAME, connection=redis.Redis.from_url(server.url))
 
@@ -183,7 +192,9 @@ def test_a_scheduler_killed_with_its_worker_is_taken_over_at_once(
     try:
         queue = _queue(server)
         deadline = time.monotonic() + 30
-        while not queue.connection.exists(f"rq:scheduler-lock:{jobs.QUEUE_NAME}"):
+        # The scheduler runs (its process has written its record, with its pid): a scheduler
+        # killed before that is waited out (the lock expires), its pid being unknown.
+        while not _scheduler_runs(queue):
             assert time.monotonic() < deadline, "the first worker never took the scheduler"
             time.sleep(0.1)
         os.killpg(first.pid, signal.SIGKILL)
