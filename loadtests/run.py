@@ -154,13 +154,16 @@ def check_room(state: dict[str, Any], room: RoomConfig) -> None:
 
 
 async def run_locust(opts: Options, base_url: str, stack: contextlib.ExitStack) -> ProcessGroup:
-    """Start Locust headless; the FlashCrowd shape stops it by itself."""
+    """Start Locust headless: the flash crowd is Locust's -u/-r/-t; it stops by itself."""
     out = opts.out
     argv = [
         sys.executable, "-m", "locust",
         "-f", str(LOCUSTFILE),
         "--headless",
         "--host", base_url,
+        "--users", str(opts.load.users),
+        "--spawn-rate", f"{opts.load.spawn_rate:g}",
+        "--run-time", f"{opts.load.duration:g}s",
         "--csv", str(out / "locust"),
         "--html", str(out / "locust.html"),
         "--only-summary",

@@ -33,6 +33,8 @@ class Tally:
     bookings: Counter[str] = field(default_factory=Counter)
     #: the id of every booking acknowledged with a 201
     booked_ids: list[str] = field(default_factory=list)
+    #: what the crowd said once: booking skipped for want of accounts, step-to-break's verdict
+    notes: list[str] = field(default_factory=list)
     #: every request: when it ended (epoch seconds), its name, its time in ms, its status
     timeline: list[tuple[float, str, float, int]] = field(default_factory=list)
 
@@ -96,6 +98,7 @@ def write(path: Path, stats: Any) -> None:
         "longest_poll_after": TALLY.longest_poll_after,
         "bookings": dict(TALLY.bookings),
         "booked_ids": TALLY.booked_ids,
+        "notes": TALLY.notes,
         "stats": locust_stats(stats),
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
