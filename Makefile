@@ -19,8 +19,8 @@ run: install
 	ANTRI_SANDBOX_PAYMENTS=$${ANTRI_SANDBOX_PAYMENTS:-1} $(BIN)/antri up
 
 lint: install
-	$(BIN)/ruff check queue_engine api tests bench loadtests dashboards
-	$(BIN)/ruff format --check queue_engine api tests bench loadtests dashboards
+	$(BIN)/ruff check queue_engine api tests bench loadtests dashboards testkit
+	$(BIN)/ruff format --check queue_engine api tests bench loadtests dashboards testkit
 	$(BIN)/mypy
 
 test: lint browser prometheus
