@@ -68,6 +68,7 @@ class Options:
     out: Path
     slot_capacity: int = 2  #: places in each released reguler slot of the booked office
     booking_p99_limit_ms: float = 500.0
+    login_p99_limit_ms: float = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +347,7 @@ async def load_phase(
             slot_capacity=opts.slot_capacity,
             p99_limit_ms=opts.booking_p99_limit_ms,
             ledger=ledger,
+            login_p99_limit_ms=opts.login_p99_limit_ms,
         ),
     )
 
@@ -409,6 +411,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         help="logins the crowd starts per second at most (0: unpaced)")  # fmt: skip
     add("--booking-p99-limit-ms", type=float, default=500.0,
         help="the booking POST's p99 must stay under this")  # fmt: skip
+    add("--login-p99-limit-ms", type=float, default=1000.0,
+        help="the login POST's p99 must stay under this")  # fmt: skip
     add("--out", type=Path, default=ROOT / "var" / "loadtest", help="where results go")
     args = parser.parse_args(argv)
     try:
@@ -437,6 +441,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         args.out,
         args.slot_capacity,
         args.booking_p99_limit_ms,
+        args.login_p99_limit_ms,
     )
 
 
