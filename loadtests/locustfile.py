@@ -198,6 +198,7 @@ class Applicant(FastHttpUser):
     joined_at: float = 0.0  #: time.monotonic() of the join
     promised: tuple[float, float] | None = None  #: the ETA range the join answer gave
     account: int = 0  #: the number n of the account <prefix><n>@antri.test
+    arrived: float = 0.0  #: when this applicant first came (epoch seconds)
     login_token: str | None = None  #: the login session, once logged in (kept across visits)
     booked: int = 0  #: bookings made with the account
     to_book: bool = False  #: admitted and the form not yet sent
@@ -206,6 +207,8 @@ class Applicant(FastHttpUser):
     def on_start(self) -> None:
         """Arrive as a new visitor, with an account of one's own."""
         self.account = CROWD.account(next(_user_numbers))
+        self.arrived = time.time()
+        TALLY.arrivals.append(self.arrived)
         self.new_visitor(pause=0.0)
 
     def wait_time(self) -> float:
@@ -523,6 +526,7 @@ class Applicant(FastHttpUser):
             return "failed", None
         TALLY.booking("201")
         TALLY.booked_ids.append(receipt["id"])
+        TALLY.placed.append(self.arrived)
         self.booked += 1
         self.turn_used = True
         return "created", receipt
