@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import LoadSettings
-from .cpu import CpuSampler
+from .cpu import CpuSampler, postmaster_pid
 from .outcome import LOGIN_NAME, Outcome, RoomConfig
 from .processes import ProcessGroup
 from .report import render, write_samples
@@ -141,7 +141,7 @@ async def run_one(opts: Options, key: str, title: str) -> Run:
         await wait_ready(antri, base_url)
         setup = await prepare_bookings(opts, base_url, admin_token, env)
         assert antri.pid is not None
-        with CpuSampler(antri.pid) as cpu:
+        with CpuSampler(antri.pid, postmaster_pid(data_dir)) as cpu:
             outcome = await load_phase(opts, base_url, admin_token, setup, stack)
         if antri.returncode() is not None:
             raise RunError(f"antri exited during the run:\n{antri.log_tail()}")
@@ -350,15 +350,19 @@ and pays half of the time. The same backend both times (a fresh <code>antri up</
 """
 
 
-def parse_options(argv: Sequence[str] | None) -> tuple[LoadSettings, Path]:
+def parse_options(argv: Sequence[str] | None) -> tuple[LoadSettings, int, Path]:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.compare",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--users", type=int, default=300, help="users in the crowd")
-    parser.add_argument("--ramp", type=float, default=10.0, help="seconds to bring them all in")
+    parser.add_argument("--users", type=int, default=400, help="users in the crowd")
+    parser.add_argument("--ramp", type=float, default=5.0, help="seconds to bring them all in")
     parser.add_argument("--hold", type=float, default=45.0, help="seconds they stay")
+    parser.add_argument(
+        "--slot-capacity", type=int, default=5,
+        help="places in each released reguler slot of the office (enough to sell for a while)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "loadcompare")
     args = parser.parse_args(argv)
     load = dataclasses.replace(
@@ -369,11 +373,11 @@ def parse_options(argv: Sequence[str] | None) -> tuple[LoadSettings, Path]:
         hold_seconds=args.hold,
         account_password=secrets.token_urlsafe(12),
     )
-    return load, args.out
+    return load, args.slot_capacity, args.out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    load, out = parse_options(argv)
+    load, slot_capacity, out = parse_options(argv)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _terminate)
     runs: list[Run] = []
@@ -382,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("open", "Without the waiting room", OPEN),
             ("gated", "Through the waiting room", GATED),
         ):
-            opts = Options(load=load, room=room, p99_limit_ms=200.0, out=out / key)
+            opts = Options(load, room, 200.0, out / key, slot_capacity=slot_capacity)
             opts.out.mkdir(parents=True, exist_ok=True)
             runs.append(asyncio.run(run_one(opts, key, title)))
     except RunError as exc:

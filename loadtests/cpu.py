@@ -1,5 +1,7 @@
-"""The backend's CPU while a crowd runs: every process of Antri's process group (the app
-processes, the workers, the embedded Redis and PostgreSQL), read from /proc once a second."""
+"""The backend's CPU while a crowd runs, read from /proc once a second: every process of
+`antri up`'s session (the app processes, the workers, the embedded Redis; each in a process
+group of its own) and the embedded PostgreSQL (its postmaster starts a session of its own: it
+and its children are found from its pid file)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ OTHER = "Antri (app, workers)"
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def group_cpu(pgid: int) -> dict[str, float]:
-    """CPU seconds used so far by the live processes of process group `pgid`, by part."""
+def backend_cpu(session: int, postmaster: int | None) -> dict[str, float]:
+    """CPU seconds used so far by the live processes of `session` and by the postmaster
+    `postmaster` and its children, by part."""
     used: dict[str, float] = defaultdict(float)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -28,18 +31,28 @@ def group_cpu(pgid: int) -> dict[str, float]:
         # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses
         comm = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
-        if int(fields[2]) != pgid:
+        pid, ppid, sid = int(entry.name), int(fields[1]), int(fields[3])
+        if sid != session and postmaster not in (pid, ppid):
             continue
         part = next((name for key, name in PARTS.items() if comm.startswith(key)), OTHER)
         used[part] += (int(fields[11]) + int(fields[12])) / _TICKS
     return dict(used)
 
 
-class CpuSampler:
-    """Samples a process group's CPU once a second in a thread: (epoch, cores busy by part)."""
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The pid of the embedded PostgreSQL under Antri's data dir, if it runs."""
+    try:
+        return int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
-    def __init__(self, pgid: int, interval: float = 1.0) -> None:
-        self.pgid = pgid
+
+class CpuSampler:
+    """Samples the backend's CPU once a second in a thread: (epoch, cores busy by part)."""
+
+    def __init__(self, session: int, postmaster: int | None, interval: float = 1.0) -> None:
+        self.session = session
+        self.postmaster = postmaster
         self.interval = interval
         self.samples: list[tuple[float, dict[str, float]]] = []
         self._stop = threading.Event()
@@ -54,9 +67,9 @@ class CpuSampler:
         self._thread.join()
 
     def _run(self) -> None:
-        before, then = group_cpu(self.pgid), time.time()
+        before, then = backend_cpu(self.session, self.postmaster), time.time()
         while not self._stop.wait(self.interval):
-            now_used, now = group_cpu(self.pgid), time.time()
+            now_used, now = backend_cpu(self.session, self.postmaster), time.time()
             # A process that exited takes its seconds with it: never below zero.
             busy = {
                 part: max(now_used.get(part, 0.0) - before.get(part, 0.0), 0.0) / (now - then)
