@@ -53,6 +53,7 @@ from loadtests.checks import BadBody, json_object, number, retry_after, unexpect
 from loadtests.config import TALLY_FILE_ENV, LoadSettings
 from loadtests.shapes import SHAPES, Breaking, Plan
 from loadtests.tally import TALLY, write
+from queue_engine.proof import solve
 from testkit.people import REGIONS, Person, crowd_person
 
 log = logging.getLogger("antri.load")
@@ -95,6 +96,8 @@ class Crowd:
         self.environment: Any = None
         self.booking = SETTINGS.accounts > 0
         self.said_no_accounts = False
+        self.said: set[str] = set()
+        self.paying = True  #: until the server turns out to have no sandbox bank
 
     def identity(self) -> tuple[int, int, int]:
         """(run id, worker index, worker count) as known now."""
@@ -116,6 +119,13 @@ class Crowd:
         """A person nobody in this run, another worker or an earlier run has booked for."""
         run, worker, _ = self.identity()
         return crowd_person(run, worker, next(_people))
+
+    def say_once(self, topic: str, message: str) -> None:
+        """Log `message` once per process, and keep it for the tally."""
+        if topic not in self.said:
+            self.said.add(topic)
+            log.warning(message)
+            TALLY.notes.append(message)
 
     def no_accounts(self, why: str) -> None:
         """Turn booking off for this process, and say so once."""
@@ -246,8 +256,48 @@ class Applicant(FastHttpUser):
         with self.client.get(HOME, name=HOME, catch_response=True) as resp:
             if resp.status_code != 200:
                 resp.failure(f"home page: {resp.status_code}")
-        with self.client.post(f"{ROOM_PATH}/join", name=JOIN, catch_response=True) as resp:
-            self.follow(resp, rejoin_on_401=False)
+        proof: dict[str, str] | None = None
+        for _ in range(2):
+            with self.client.post(
+                f"{ROOM_PATH}/join", json=proof, name=JOIN, catch_response=True
+            ) as resp:
+                code = error_code(resp.content) if resp.status_code in (428, 429) else ""
+                if code == "proof_required" and proof is None:
+                    resp.success()  # the protocol: solve the challenge given, join again
+                    proof = self.solve(resp)
+                    if proof is not None:
+                        continue
+                if code == "too_many_joins":
+                    resp.success()  # the room's per-address budget, not the server failing
+                    TALLY.events["joins refused: the address's budget"] += 1
+                    CROWD.say_once(
+                        "joins",
+                        "the room limits joins per client address and the crowd comes from "
+                        "one: set joins_per_minute_per_client to 0 for the test (PATCH "
+                        f"/api/v1/admin/rooms/{SETTINGS.room}); the crowd waits as told",
+                    )
+                    self.pause = retry_after(resp, default=5.0, cap=60.0)
+                    return
+                self.follow(resp, rejoin_on_401=False)
+                return
+
+    def solve(self, resp: ResponseContextManager) -> dict[str, str] | None:
+        """Solve the proof of work a 428 asks for, as the waiting page's Web Worker does (the
+        reference solver: about 0.7 s of this process's CPU at difficulty 18)."""
+        try:
+            body = json_object(resp)
+            challenge, difficulty = str(body["challenge"]), int(body["difficulty"])
+        except (BadBody, KeyError, TypeError, ValueError):
+            resp.failure("malformed body: a 428 without a challenge")
+            return None
+        CROWD.say_once(
+            "proof",
+            f"the room asks for a proof of work (difficulty {difficulty}): the crowd solves "
+            "each in Python, which slows it; set pow_difficulty to 0 for the test (PATCH "
+            f"/api/v1/admin/rooms/{SETTINGS.room}) to measure the server, not the solver",
+        )
+        TALLY.events["proofs solved"] += 1
+        return {"challenge": challenge, "nonce": solve(challenge, difficulty)}
 
     def poll(self) -> None:
         """Ask where the ticket stands, as a browser tab in the waiting room does."""
@@ -357,7 +407,7 @@ class Applicant(FastHttpUser):
             if self.login_token is None and not self.login():
                 return False
             outcome, receipt = self.create_booking(*pick(places))
-            if receipt is not None and random.random() < SETTINGS.pay_share:
+            if receipt is not None and CROWD.paying and random.random() < SETTINGS.pay_share:
                 self.pay(receipt["id"], receipt["billing_code"])
             if outcome != "slot_full":
                 return True
@@ -536,6 +586,15 @@ class Applicant(FastHttpUser):
         with self.client.post(
             PAY, json={"billing_code": billing_code}, name=PAY, catch_response=True
         ) as resp:
+            if resp.status_code == 404 and error_code(resp.content) == "not_found":
+                resp.success()  # no sandbox bank on this server (ANTRI_SANDBOX_PAYMENTS off)
+                CROWD.paying = False
+                CROWD.say_once(
+                    "bank",
+                    "no sandbox bank on this server (ANTRI_SANDBOX_PAYMENTS is off): bookings "
+                    "are left unpaid (they expire, or `loadtests.accounts clean` removes them)",
+                )
+                return
             if message := unexpected(resp):
                 resp.failure(message)
                 return
@@ -629,6 +688,13 @@ def _arguments(parser: Any) -> None:
         help="release: the operator's token, to set the room's start after the pre-queue",
     )
     group.add_argument(
+        "--prometheus-port",
+        type=int,
+        default=0,
+        include_in_web_ui=False,
+        help="serve the run's stats for Prometheus on 127.0.0.1:PORT/metrics (0: off)",
+    )
+    group.add_argument(
         "--run-id", type=int, default=random.randrange(REGIONS), include_in_web_ui=False,
         help="numbers this run's NIKs (random: repeated runs on one database do not collide)",
     )  # fmt: skip
@@ -709,6 +775,17 @@ def open_release(environment: Any, plan: Plan) -> None:
         note = f"release: could not set the room's start ({exc}); a flash crowd instead"
     log.warning(note)
     TALLY.notes.append(note)
+
+
+@events.init.add_listener
+def _export(environment: Any, **_: Any) -> None:
+    """Serve the run's stats for Prometheus when asked, from the master (or the only) process."""
+    port = getattr(environment.parsed_options, "prometheus_port", 0)
+    if port and not isinstance(environment.runner, WorkerRunner):
+        from loadtests.prometheus import serve
+
+        serve(environment, port)
+        log.warning(f"Locust's stats for Prometheus on http://127.0.0.1:{port}/metrics")
 
 
 @events.test_start.add_listener
