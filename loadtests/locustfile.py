@@ -111,9 +111,10 @@ class Crowd:
 
     def account(self, user: int) -> int:
         """The account number of this process's `user`-th Applicant: interleaved with the other
-        workers', so that no two users share one while the accounts last."""
-        _, worker, workers = self.identity()
-        return (worker + workers * user) % max(SETTINGS.accounts, 1) + 1
+        workers', so that no two users share one while the accounts last; the run id moves the
+        first, so that runs one after another use other accounts where there are enough."""
+        run, worker, workers = self.identity()
+        return (run + worker + workers * user) % max(SETTINGS.accounts, 1) + 1
 
     def person(self) -> Person:
         """A person nobody in this run, another worker or an earlier run has booked for."""
