@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import importlib.util
 import os
 import sys
 import time
@@ -18,7 +19,10 @@ from api.appkeys import SETTINGS
 from .conftest import AppFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest.importorskip("locust")
+# Locust is the `load` extra; never imported here (it monkey-patches the standard library).
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("locust") is None, reason="Locust is not installed (make load)"
+)
 
 
 async def test_headless_run_honours_users_and_time(make_client: AppFactory, tmp_path: Path) -> None:
