@@ -95,7 +95,6 @@ class Crowd:
     def __init__(self) -> None:
         self.environment: Any = None
         self.booking = SETTINGS.accounts > 0
-        self.said_no_accounts = False
         self.said: set[str] = set()
         self.paying = True  #: until the server turns out to have no sandbox bank
 
@@ -131,18 +130,15 @@ class Crowd:
     def no_accounts(self, why: str) -> None:
         """Turn booking off for this process, and say so once."""
         self.booking = False
-        if not self.said_no_accounts:
-            self.said_no_accounts = True
-            message = (
-                f"booking skipped: {why}. The crowd only joins, polls, claims and releases. "
-                "To book, make test accounts: `antri accounts bulk-create --count N --prefix "
-                f"{SETTINGS.account_prefix} --password P` on the server's database, or "
-                "`python -m loadtests.accounts create --url URL --count N` against an instance "
-                "started with ANTRI_LOAD_TEST_ACCOUNTS=1 (admin token in ANTRI_ADMIN_TOKEN); "
-                "then set LOAD_ACCOUNTS=N and LOAD_ACCOUNT_PASSWORD=P here."
-            )
-            log.warning(message)
-            TALLY.notes.append(message)
+        self.say_once(
+            "accounts",
+            f"booking skipped: {why}. The crowd only joins, polls, claims and releases. "
+            "To book, make test accounts: `antri accounts bulk-create --count N --prefix "
+            f"{SETTINGS.account_prefix} --password P` on the server's database, or "
+            "`python -m loadtests.accounts create --url URL --count N --password P` against "
+            "an instance started with ANTRI_LOAD_TEST_ACCOUNTS=1 (admin token in "
+            "ANTRI_ADMIN_TOKEN); then set LOAD_ACCOUNTS=N and LOAD_ACCOUNT_PASSWORD=P here.",
+        )
 
 
 CROWD = Crowd()
