@@ -47,6 +47,7 @@ from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.exception import CatchResponseError
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import calculate_response_time_percentile, diff_response_time_dicts
 
 from loadtests.applicants import BadAvailability, booking_body, error_code, open_places, pick
 from loadtests.checks import BadBody, json_object, number, retry_after, unexpected, visit_body
@@ -723,6 +724,7 @@ class Chosen(LoadTestShape):
         """A new test starts (headless, or the web UI's start button): read the plan anew."""
         super().reset_time()
         self.plan = self.judge = None
+        self.step_times = None
 
     def tick(self) -> tuple[int, float] | None:
         """The target user count now, or None when the test is over."""
@@ -734,13 +736,26 @@ class Chosen(LoadTestShape):
             if self.plan.shape == "release":
                 open_release(environment, self.plan)
         elapsed = self.get_run_time()
-        if self.judge is not None:
+        if self.judge is not None and self.judge.due(elapsed):
             total = environment.stats.total
-            recent = total.get_current_response_time_percentile(0.99)
+            p99 = self.step_p99(total)
             users = self.get_current_user_count()
-            if self.judge.observe(elapsed, users, total.num_requests, total.num_failures, recent):
+            if self.judge.observe(elapsed, users, total.num_requests, total.num_failures, p99):
                 return None
         return self.plan.target(elapsed)
+
+    #: all requests' response times (Locust's rounded ms -> count) when the step began
+    step_times: dict[int, int] | None = None
+
+    def step_p99(self, total: Any) -> float | None:
+        """The p99 of the requests of the step that just ended (all requests' times now less
+        those when it began), and the start of the next one."""
+        before = self.step_times or {}
+        times = dict(total.response_times)
+        self.step_times = times
+        step = diff_response_time_dicts(times, before)
+        count = sum(step.values())
+        return float(calculate_response_time_percentile(step, count, 0.99)) if count else None
 
 
 def open_release(environment: Any, plan: Plan) -> None:

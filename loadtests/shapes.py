@@ -10,7 +10,7 @@
 - soak: the steady crowd for long, to find what grows (default `-t` 1 hour).
 - step: step-to-break: `--step-users` more users every `--step-seconds`, up to `-u` (the
   ceiling), until a step breaks the error budget (`--error-budget` percent of its requests
-  failed) or the latency budget (the p99 of its last seconds over `--p99-budget-ms`); the
+  failed) or the latency budget (the p99 of its requests over `--p99-budget-ms`); the
   test then stops and says at how many users it broke and why.
 """
 
@@ -71,7 +71,7 @@ class Plan:
             step = int(elapsed // self.step_seconds) + 1
             ceiling = max(self.users, self.step_users)
             users = min(step * self.step_users, ceiling)
-            return users, max(self.step_users / min(self.step_seconds, 5.0), 1.0)
+            return users, max(self.step_users / 2.0, 1.0)  # each step in about 2 s
         return self.users, self.spawn_rate
 
 
@@ -86,11 +86,15 @@ class Breaking:
     held: int = 0  #: the most users a finished step held within budget
     verdict: str | None = None  #: once broken (or finished): what happened, in a sentence
 
+    def due(self, elapsed: float) -> bool:
+        """Whether a step has ended since the last judgement."""
+        return self.verdict is None and int(elapsed // self.plan.step_seconds) != self.step
+
     def observe(
         self, elapsed: float, users: int, requests: int, failures: int, p99_ms: float | None
     ) -> str | None:
-        """Called on every tick with the run's totals so far and the recent p99; at the end of
-        each step judge it. Returns the verdict once a budget is broken, else None."""
+        """Judge the step that just ended, given the run's totals so far and the step's own
+        p99. Returns the verdict once a budget is broken, else None."""
         step = int(elapsed // self.plan.step_seconds)
         if step == self.step or self.verdict is not None:
             return self.verdict
