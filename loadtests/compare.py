@@ -33,7 +33,7 @@ import statistics
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,7 +271,11 @@ def charts(runs: list[Run]) -> list[tuple[str, str]]:
     def failures(ax: Any, run: Run) -> None:
         end = int(max((t for t, *_ in run.requests), default=0) // BUCKET) + 1
         xs = [x * BUCKET for x in range(end)]
-        for label, test in (("no answer (timeout)", lambda s: s == 0), ("5xx", lambda s: s >= 500)):
+        tests: list[tuple[str, Callable[[int], bool]]] = [
+            ("no answer (timeout)", lambda s: s == 0),
+            ("5xx", lambda s: s >= 500),
+        ]
+        for label, test in tests:
             counts = Counter(int(t // BUCKET) for t, _, _, s in run.requests if test(s))
             ax.plot(xs, [counts[x] for x in range(end)], label=label)
 
@@ -327,7 +331,7 @@ def render_html(runs: list[Run], load: LoadSettings) -> str:
     """The one-page report: verdicts, a table of numbers, the charts."""
     facts = [figures(run) for run in runs]
     sentences = [verdict(run, f) for run, f in zip(runs, facts, strict=True)]
-    table_rows = [
+    table_rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("login p50 / p99", lambda f: f"{secs(f['login_p50'])} / {secs(f['login_p99'])}"),
         (f"logins over {SLOW_MS / 1000:g} s", lambda f: f"{f['slow_logins']} of {f['logins']}"),
         ("booking p50 / p99", lambda f: f"{secs(f['booking_p50'])} / {secs(f['booking_p99'])}"),
