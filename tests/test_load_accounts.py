@@ -4,8 +4,12 @@ and the batch removed, leaving the database as it was."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from aiohttp.test_utils import TestClient
+
+from api.settings import Settings, SettingsError
 
 from .booking_support import assert_invariants, booked, booking_body, pool, released_days, turn
 from .conftest import ADMIN_TOKEN, AppFactory
@@ -131,3 +135,13 @@ async def test_a_batch_books_and_leaves_nothing_behind(make_client: AppFactory) 
     assert await db.fetchval("SELECT count(*) FROM accounts WHERE id = $1", other) == 1
     assert await db.fetchval("SELECT count(*) FROM bookings WHERE account_id = $1", other) == 1
     await assert_invariants(client)
+
+
+def test_the_setting_is_parsed_strictly(tmp_path: Path) -> None:
+    base = {"ANTRI_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(base).load_test_accounts is False
+    for word, on in (("1", True), ("on", True), ("0", False), ("off", False)):
+        env = base | {"ANTRI_LOAD_TEST_ACCOUNTS": word}
+        assert Settings.from_env(env).load_test_accounts is on
+    with pytest.raises(SettingsError, match="ANTRI_LOAD_TEST_ACCOUNTS"):
+        Settings.from_env(base | {"ANTRI_LOAD_TEST_ACCOUNTS": "staging"})
