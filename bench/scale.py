@@ -35,6 +35,8 @@ from .wrk import Load, Result, Sample, Target, run_wrk
 CLIENT_CPU = "1"
 SINGLE_CPU = "0"
 TARGET = 1.6
+#: visitors joined ahead of each set-up's measured tickets (the room admits one a minute)
+FRONT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ async def measure_scale(start_up: StartUp, tmp: Path, visitors: int, load: Load)
         targets = []
         for name, server in (("status, 1 process", one), ("status, 2 processes", two)):
             await _healthy(server.url)
+            # Ahead of the measured tickets, so that the trickle admits none of them.
+            await line.join_visitors(server.url, line.ROOM, FRONT)
             tickets = await line.join_visitors(server.url, line.ROOM, visitors)
             await line.check_waiting(server.url, line.ROOM, tickets)
             path = line.write_tickets(tickets, tmp / f"{server.name}-tickets.txt")
