@@ -22,10 +22,11 @@ report. Targets that form a ratio are measured in interleaved rounds:
 6. defences (their own `antri serve`): join with proof verification against join without, one
    attacking process with and without each defence, the honest visitor's proof in Chromium
    (bench/defences.py).
-7. scale (`--only scale`, not in the whole run): status with `antri up --processes 2` against
-   one process, wrk pinned to one CPU (bench/scale.py).
+7. scale: status with `antri up --processes 2` against one process, wrk pinned to one CPU
+   (bench/scale.py).
 
-`--only waiting-room`, `--only booking`, `--only pages` or `--only defences` runs one part.
+`--only waiting-room`, `--only booking`, `--only pages`, `--only defences` or `--only scale` runs
+one part.
 The exit status is 0 whether or not the targets are met: this is a measurement, not a test.
 """
 
@@ -65,8 +66,6 @@ from .wrk import Load, Result, Target, measure_together
 
 #: the parts of a run, in the order they run
 PARTS = ("waiting-room", "booking", "pages", "defences", "scale")
-#: parts run only when asked for by name (--only)
-ON_REQUEST = ("scale",)
 #: visitors joined ahead of the measured tickets, so that the room's trickle (1 a minute) never
 #: brings a measured ticket to the front during the run
 FRONT = 10
@@ -84,7 +83,7 @@ class Options:
 
     def runs(self, part: str) -> bool:
         """True when `part` ("waiting-room", "booking" or "pages") is to be measured."""
-        return self.only == part or (self.only == "all" and part not in ON_REQUEST)
+        return self.only in ("all", part)
 
 
 @dataclass(frozen=True, slots=True)
