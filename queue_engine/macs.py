@@ -2,10 +2,9 @@
 (tickets, admission tokens, challenges), made cheap for the request path.
 
 `hmac.new(key, msg, sha256)` hashes the key's inner and outer pads again on every call; here
-they are hashed once and the two SHA-256 states copied per message (RFC 2104's construction,
-the same MAC: about 1 µs against 2.3 µs), and `binascii` with a byte translation decodes
-base64url faster than `base64.urlsafe_b64decode`. A join signs a ticket and checks a
-challenge, so both count.
+one keyed HMAC is made at start and copied per message (the same MAC, about 3 µs against 6),
+and `binascii` with a byte translation decodes base64url faster than
+`base64.urlsafe_b64decode`. A join signs a ticket and checks a challenge, so both count.
 """
 
 from __future__ import annotations
@@ -13,32 +12,24 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-_BLOCK = 64  #: SHA-256's block size in bytes
-_INNER_PAD = bytes.maketrans(bytes(range(256)), bytes(b ^ 0x36 for b in range(256)))
-_OUTER_PAD = bytes.maketrans(bytes(range(256)), bytes(b ^ 0x5C for b in range(256)))
 
 
 class Mac:
     """HMAC-SHA256 under one key, truncated to `size` bytes."""
 
-    __slots__ = ("_inner", "_outer", "size")
+    __slots__ = ("_keyed", "size")
 
     def __init__(self, key: bytes, size: int) -> None:
-        if len(key) > _BLOCK:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(_BLOCK, b"\0")
-        self._inner = hashlib.sha256(key.translate(_INNER_PAD))
-        self._outer = hashlib.sha256(key.translate(_OUTER_PAD))
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
         self.size = size
 
     def __call__(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()[: self.size]
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.digest()[: self.size]
 
 
 def b64(data: bytes) -> str:
