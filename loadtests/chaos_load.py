@@ -26,9 +26,13 @@ from typing import Any
 
 import aiohttp
 
+from testkit.people import person
+
 from .applicants import booking_body, open_places
 
 TICKET_HEADER = "X-Antri-Ticket"
+#: the people booked for, numbered (a fresh database each run: no NIK is booked twice)
+_people = itertools.count()
 #: a booking is paid this often, and a booking (paid or not) cancelled this often
 PAY_SHARE = 0.6
 CANCEL_SHARE = 0.4
@@ -228,7 +232,7 @@ class Applicant:
             await self.pause(1.0)
             return None
         day, session = random.choice(places)
-        body = booking_body(self.office, day, session)
+        body = booking_body(self.office, day, session, person(next(_people)))
         key = uuid.uuid4().hex
         for _ in range(WRITE_TRIES):
             headers = gate | self.session() | {"Idempotency-Key": key}
