@@ -79,7 +79,7 @@ load-compare: install
 	$(BIN)/python -m loadtests.compare
 
 # Every fault in turn under a booking load: kill -9 of Redis, PostgreSQL, a backend, the worker
-# and an app process; Redis stopped, asleep, full, and its AOF's last second lost (about 6
+# and an app process; Redis stopped, asleep, full, and its AOF's last second lost (about 5
 # minutes); promises checked against the database, report in var/chaos/. CHAOS_ARGS: its options
 # (`.venv/bin/python -m loadtests.chaos --help`).
 .PHONY: chaos
