@@ -13,26 +13,38 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-from queue_engine.changes import EDITABLE
-from queue_engine.proof import MAX_DIFFICULTY
+from queue_engine.changes import Changes
 from queue_engine.room import VisitState
 from queue_engine.settings import RoomState
 
-from .booking.application import MARITAL_STATUSES, PURPOSES, SEXES
-from .booking.bookings import ACTIVE, OFFICER_STEPS
+from .booking.accounts import NewAccount
+from .booking.application import MARITAL_STATUSES, PURPOSES, SEXES, BookingRequest, Reschedule
+from .booking.bookings import ACTIVE
 from .booking.documents import MAX_DOCUMENT_BYTES, DocumentKind
 from .booking.fees import APPLICATION_KINDS, PASSPORT_TYPES, VALIDITY_YEARS
 from .booking.offices import LANES, ZONE_LABELS
-from .booking.slots import MAX_CAPACITY
 from .handlers.offices import MAX_DAYS
+from .models import (
+    Credentials,
+    Inventory,
+    JoinProof,
+    NewCode,
+    OfficerStep,
+    PayBillingCode,
+    PaymentNotice,
+    QuotaChange,
+    Revocation,
+    Verification,
+)
 from .web import json_response
 
 Json = dict[str, Any]
 
 JSON_TYPE = "application/json"
 BOOKING_STATUSES: Final = (*ACTIVE, "collected", "rejected", "cancelled", "expired")
-OFFICER_TARGETS: Final = tuple(sorted({s for nexts in OFFICER_STEPS.values() for s in nexts}))
 
 # -- schema helpers ---------------------------------------------------------------------------
 
@@ -155,7 +167,57 @@ _PASSPORT = {
     },
 }
 
-SCHEMAS: Final[Json] = {
+
+def _tidy(node: Any, enums: Mapping[str, Json]) -> Any:
+    """Pydantic's JSON Schema as this document writes it: enumerations inline (they are the
+    domain's, not components of their own), no generated titles, no `default: null` for the
+    fields that may be left out but are never null."""
+    if isinstance(node, list):
+        return [_tidy(item, enums) for item in node]
+    if not isinstance(node, dict):
+        return node
+    name = node.get("$ref", "").rsplit("/", 1)[-1]
+    if name in enums:  # the field's own description wins over the enumeration's
+        node = {key: value for key, value in node.items() if key != "$ref"}
+        return _tidy(enums[name] | node, enums)
+    return {
+        key: value if key in ("properties", "enum") and not isinstance(value, dict) else
+        ({name: _tidy(v, enums) for name, v in value.items()} if key == "properties" else
+         _tidy(value, enums))
+        for key, value in node.items()
+        if key != "title" and not (key == "default" and value is None)
+    }  # fmt: skip
+
+
+def model_schemas(*models: type[BaseModel]) -> Json:
+    """The components of the request bodies, from their models (nested models included)."""
+    _, top = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    defs: Json = top["$defs"]
+    enums = {name: schema for name, schema in defs.items() if "enum" in schema}
+    return {name: _tidy(schema, enums) for name, schema in defs.items() if name not in enums}
+
+
+#: the request bodies; each is the model its handler reads
+BODIES: Final[Json] = model_schemas(
+    JoinProof,
+    Changes,
+    Inventory,
+    Revocation,
+    NewAccount,
+    Verification,
+    NewCode,
+    Credentials,
+    BookingRequest,
+    Reschedule,
+    OfficerStep,
+    PayBillingCode,
+    PaymentNotice,
+    QuotaChange,
+)
+
+SCHEMAS: Final[Json] = BODIES | {
     # errors
     "Error": {
         "type": "object",
@@ -233,10 +295,6 @@ SCHEMAS: Final[Json] = {
             "expires_at": INSTANT,
         }
     ),
-    "JoinProof": obj(
-        {"challenge": string("From GET …/challenge or a 428."), "nonce": string()},
-        description="The solved challenge; needed when the room's pow_difficulty is above 0.",
-    ),
     "WaitingStatus": obj(
         {
             "ticket": string(
@@ -297,39 +355,6 @@ SCHEMAS: Final[Json] = {
         },
         "The operator's view: every setting and counter.",
     ),
-    "RoomChanges": obj(
-        {
-            "rate_per_minute": integer(minimum=1, maximum=1_000_000),
-            "burst": integer(
-                "How many admissions may start at once beyond the rate; any value delivers"
-                " rate_per_minute (claims beyond the bucket are booked for its next tokens).",
-                minimum=1,
-                maximum=100_000,
-            ),
-            "max_active": integer(minimum=1, maximum=10_000_000),
-            "session_minutes": {"type": "number", "minimum": 1, "maximum": 240},
-            "keep_place_seconds": integer(minimum=30, maximum=86_400),
-            "pow_difficulty": integer(
-                "Zero bits of a join's proof of work (0: off).", minimum=0, maximum=MAX_DIFFICULTY
-            ),
-            "joins_per_minute_per_client": integer(
-                "Joins per client address a minute (0: off).", minimum=0, maximum=100_000
-            ),
-            "turns_per_account": integer(
-                "Turns one account may take per room epoch; 0: no cap.", minimum=0, maximum=1000
-            ),
-            "state": enum(RoomState),
-            "event_starts_at": nullable(
-                string(
-                    "With a zone; a future instant opens a new shuffled cohort.", format="date-time"
-                )
-            ),
-        },
-        optional=EDITABLE,
-        strict=True,
-        description="At least one setting to change.",
-    )
-    | {"minProperties": 1},
     "Session": obj({"room": string(), "admitted_at": INSTANT, "expires_at": INSTANT}),
     # reference data
     "Office": obj(_OFFICE_FIELDS | {"sessions": array(ref("SessionTime"))}),
@@ -398,27 +423,10 @@ SCHEMAS: Final[Json] = {
     ),
     "Fees": obj({"in_force": ref("FeeTable"), "history": array(ref("FeeTable"), "Newest first.")}),
     # accounts
-    "RegistrationRequest": obj(
-        {
-            "email": string(format="email", maxLength=254),
-            "password": string(
-                "A capital letter and a digit at least.", minLength=8, maxLength=128
-            ),
-            "name": string("3 to 100 letters, spaces and . ' - ,"),
-            "phone": string(
-                "Indonesian mobile number, e.g. 081234567890.", pattern=r"^(\+62|62|0)8[0-9]{7,12}$"
-            ),
-        },
-        strict=True,
-    ),
     "AccountCreated": obj(
         {"id": integer(), "email": string(), "verified": {"type": "boolean", "const": False}}
     ),
-    "VerifyRequest": obj(
-        {"email": string(), "code": string("The code sent by e-mail.")}, strict=True
-    ),
     "Verified": obj({"email": string(), "verified": {"type": "boolean", "const": True}}),
-    "LoginRequest": obj({"email": string(), "password": string()}, strict=True),
     "LoginResult": obj(
         {
             "account": obj({"id": integer(), "email": string(), "name": string()}),
@@ -427,28 +435,6 @@ SCHEMAS: Final[Json] = {
         }
     ),
     # bookings
-    "BookingRequest": obj(
-        {
-            "office_id": string(),
-            "date": string("From tomorrow, within the released dates.", format="date"),
-            "session_id": string("One of the office's sessions."),
-            "lane": enum(LANES),
-            "application_kind": enum(APPLICATION_KINDS),
-            "passport": obj(_PASSPORT, strict=True),
-            "applicant": obj(
-                {
-                    "nik": string(
-                        "16-digit NIK, consistent with birth date and sex.", pattern=r"^\d{16}$"
-                    )
-                }
-                | _APPLICANT_FIELDS,
-                strict=True,
-            ),
-        },
-        strict=True,
-        description="Parsed strictly: every problem, unknown fields included, is reported at "
-        "once as a 422 with `fields` and `codes` by dotted path (e.g. applicant.nik).",
-    ),
     "BookingCreated": obj(
         {
             "id": string(format="uuid"),
@@ -525,26 +511,7 @@ SCHEMAS: Final[Json] = {
         },
         optional=("uploaded_at",),
     ),
-    "RescheduleRequest": obj(
-        {"date": DATE, "session_id": string()},
-        strict=True,
-        description="Once per booking, until the end of the day before (H-1), same office and "
-        "lane.",
-    ),
-    "OfficerStatusRequest": obj(
-        {"status": enum(OFFICER_TARGETS), "note": string()}, optional=("note",), strict=True
-    ),
     # payments
-    "SandboxPayRequest": obj({"billing_code": string()}, strict=True),
-    "PaymentCallback": obj(
-        {
-            "billing_code": string(),
-            "amount": integer("Must equal the amount due.", minimum=0),
-            "transaction_id": string("The bank's id; a repeat of it is answered as before."),
-            "paid_at": string("ISO 8601; without a zone, UTC.", format="date-time"),
-        },
-        strict=True,
-    ),
     "PaymentConfirmed": obj(
         {
             "status": {"type": "string", "const": "confirmed"},
@@ -577,17 +544,6 @@ SCHEMAS: Final[Json] = {
             "verified": {"type": "boolean"},
             "applicants": integer("People with an active booking (at most 5).", minimum=0),
         }
-    ),
-    "QuotaRequest": obj(
-        {
-            "date": string(format="date"),
-            "session_id": string(),
-            "lane": enum(LANES),
-            "capacity": integer(
-                "0 closes the slot; never below what is booked.", minimum=0, maximum=MAX_CAPACITY
-            ),
-        },
-        strict=True,
     ),
     "Quota": obj({"capacity": integer(), "booked": integer(), "remaining": integer()}),
 }
@@ -906,7 +862,7 @@ PATHS: Final[Json] = {
             },
             description="422 names each refused or unknown field.",
             parameters=[ROOM],
-            body=ref("RoomChanges"),
+            body=ref("Changes"),
             security=ADMIN,
         ),
     },
@@ -923,7 +879,7 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             parameters=[ROOM],
-            body=obj({"remaining": nullable(integer())}, strict=True),
+            body=ref("Inventory"),
             security=ADMIN,
         )
     },
@@ -949,7 +905,7 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             parameters=[ROOM],
-            body=obj({"admission_token": string()}),
+            body=ref("Revocation"),
             security=ADMIN,
         )
     },
@@ -1009,7 +965,7 @@ PATHS: Final[Json] = {
                 **INVALID,
                 **UNAVAILABLE,
             },
-            body=ref("RegistrationRequest"),
+            body=ref("NewAccount"),
         )
     },
     "/api/v1/accounts/verify": {
@@ -1027,7 +983,7 @@ PATHS: Final[Json] = {
                 ),
                 **UNAVAILABLE,
             },
-            body=ref("VerifyRequest"),
+            body=ref("Verification"),
         )
     },
     "/api/v1/accounts/verify/resend": {
@@ -1044,7 +1000,7 @@ PATHS: Final[Json] = {
                 429: failure(429, "too_many_attempts"),
                 **UNAVAILABLE,
             },
-            body=obj({"email": string()}, strict=True),
+            body=ref("NewCode"),
         )
     },
     "/api/v1/login": {
@@ -1065,7 +1021,7 @@ PATHS: Final[Json] = {
                 ),
                 **UNAVAILABLE,
             },
-            body=ref("LoginRequest"),
+            body=ref("Credentials"),
         )
     },
     "/api/v1/account": {
@@ -1215,7 +1171,7 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
-            body=ref("RescheduleRequest"),
+            body=ref("Reschedule"),
             security=ADMITTED_LOGIN,
         )
     },
@@ -1273,7 +1229,7 @@ PATHS: Final[Json] = {
                 "Off unless ANTRI_SANDBOX_PAYMENTS is set. The callback goes to ANTRI_PUBLIC_URL"
                 " (else this server); the answer is what the database recorded, read back."
             ),
-            body=ref("SandboxPayRequest"),
+            body=ref("PayBillingCode"),
         )
     },
     "/api/v1/payments/callback": {
@@ -1292,7 +1248,7 @@ PATHS: Final[Json] = {
                 422: failure(422, "invalid", note="A field refused, or `codes`: amount_mismatch."),
                 **UNAVAILABLE,
             },
-            body=ref("PaymentCallback"),
+            body=ref("PaymentNotice"),
             security=SIGNED,
         )
     },
@@ -1334,7 +1290,7 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
-            body=ref("OfficerStatusRequest"),
+            body=ref("OfficerStep"),
             security=ADMIN,
         )
     },
@@ -1352,7 +1308,7 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             parameters=[ref("OfficeId", "parameters")],
-            body=ref("QuotaRequest"),
+            body=ref("QuotaChange"),
             security=ADMIN,
         )
     },

@@ -7,8 +7,9 @@ from aiohttp import web
 from ..appkeys import ACCOUNTS, JOBS
 from ..booking.accounts import SESSION_SECONDS
 from ..login import SESSION_COOKIE, require_account, session_token
+from ..models import Credentials, NewCode, Verification
 from ..pages.render import secure_cookies
-from ..web import cookie_header, json_response, read_json_object, strict_fields
+from ..web import cookie_header, json_response, read_json_object, read_model
 
 
 async def register(request: web.Request) -> web.Response:
@@ -22,16 +23,16 @@ async def register(request: web.Request) -> web.Response:
 
 async def verify(request: web.Request) -> web.Response:
     """POST /api/v1/accounts/verify `{"email", "code"}`."""
-    body = strict_fields(await read_json_object(request), {"email": str, "code": str})
-    await request.config_dict[ACCOUNTS].verify(body["email"].strip(), body["code"].strip())
-    return json_response({"email": body["email"].strip(), "verified": True})
+    body = await read_model(request, Verification)
+    await request.config_dict[ACCOUNTS].verify(body.email.strip(), body.code.strip())
+    return json_response({"email": body.email.strip(), "verified": True})
 
 
 async def resend(request: web.Request) -> web.Response:
     """POST /api/v1/accounts/verify/resend `{"email"}`: mail a new code. The answer is the same
     whether or not the address has an unverified account, so it reveals nothing."""
-    body = strict_fields(await read_json_object(request), {"email": str})
-    registration = await request.config_dict[ACCOUNTS].new_code(body["email"].strip())
+    body = await read_model(request, NewCode)
+    registration = await request.config_dict[ACCOUNTS].new_code(body.email.strip())
     if registration is not None:
         await request.config_dict[JOBS].verification(registration.account_id)
     return json_response({"sent": True}, 202)
@@ -39,9 +40,9 @@ async def resend(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     """POST /api/v1/login `{"email", "password"}`: a session (cookie and token)."""
-    body = strict_fields(await read_json_object(request), {"email": str, "password": str})
+    body = await read_model(request, Credentials)
     token, account = await request.config_dict[ACCOUNTS].login(
-        body["email"].strip(), body["password"], request.remote or "unknown"
+        body.email.strip(), body.password, request.remote or "unknown"
     )
     secure = secure_cookies(request)
     return json_response(

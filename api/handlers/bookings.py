@@ -11,6 +11,8 @@ import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from queue_engine.validation import Problems
+
 from ..appkeys import ACCOUNTS, BOOKING_METRICS, BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
 from ..booking.application import BookingRequest, parse_booking_request
 from ..booking.bookings import CHANGEABLE, Created, request_hash
@@ -43,7 +45,7 @@ async def create(request: web.Request) -> web.Response:
     key = _idempotency_key(request)
     bookings = request.config_dict[BOOKINGS]
     now = datetime.now(UTC)
-    booking = parse_booking_request(body, bookings.offices, now.date())
+    booking = parse_booking_request(await request.read(), bookings.offices, now.date())
     idempotency = None
     if key is not None:
         idempotency = (key, booking_hash(request.config_dict[SETTINGS].secret, body))
@@ -53,12 +55,7 @@ async def create(request: web.Request) -> web.Response:
 def _idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
-        raise ApiError(
-            422,
-            "invalid",
-            "Idempotency-Key: 1 to 255 printable characters",
-            extra={"fields": {"Idempotency-Key": "1 to 255 printable characters"}},
-        )
+        raise Problems.at("Idempotency-Key", "format", "1 to 255 printable characters")
     return key
 
 

@@ -12,12 +12,15 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from queue_engine.validation import Problems
+
 from ..appkeys import ACCOUNTS, BOOKING_METRICS, JOBS, PAYMENTS, SETTINGS
 from ..booking import attempts, signatures
 from ..booking.errors import NotFound, Refused
 from ..errors import ApiError
+from ..models import PayBillingCode, PaymentNotice
 from ..settings import Settings
-from ..web import JSON, json_response, read_json_object, strict_fields
+from ..web import JSON, json_response, read_model
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +35,12 @@ async def callback(request: web.Request) -> web.Response:
     header = request.headers.get(signatures.HEADER, "")
     if not signatures.verify(secret, raw, header, time.time()):
         raise ApiError(401, "bad_signature", "The callback's signature is missing or wrong.")
-    body = strict_fields(
-        await read_json_object(request),
-        {"billing_code": str, "amount": int, "transaction_id": str, "paid_at": str},
-    )
-    paid_at = _paid_at(body["paid_at"])
+    body = await read_model(request, PaymentNotice)
+    paid_at = _paid_at(body.paid_at)
     metrics = request.config_dict[BOOKING_METRICS].payments
     try:
         paid = await request.config_dict[PAYMENTS].pay(
-            body["billing_code"], body["amount"], body["transaction_id"], paid_at
+            body.billing_code, body.amount, body.transaction_id, paid_at
         )
     except Refused as refusal:
         metrics.labels(refusal.code).inc()
@@ -98,8 +98,7 @@ async def sandbox_pay(request: web.Request) -> web.Response:
     """POST /api/v1/payments/sandbox/pay `{"billing_code"}`: the sandbox bank collects the
     amount due and calls the payment callback, signed, as a real bank would."""
     sandbox_bank(request)
-    body = strict_fields(await read_json_object(request), {"billing_code": str})
-    code = body["billing_code"].strip()
+    code = (await read_model(request, PayBillingCode)).billing_code.strip()
     amount = await amount_due(request, code)
     answer = await notify_paid(request, code, amount, sandbox_transaction_id())
     return json_response({"paid": True, "amount": amount, **answer})
@@ -191,18 +190,12 @@ def callback_base(request: web.Request, settings: Settings) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _paid_at(text: str) -> datetime:
+def _paid_at(moment: datetime) -> datetime:
     """The bank's payment time, in UTC (no zone: UTC); 422 unless it is a time of this century
     and not in the future by more than the signature's tolerance."""
-    refusal = ApiError(
-        422,
-        "invalid",
-        "paid_at: must be an ISO 8601 time, not in the future",
-        extra={"fields": {"paid_at": "must be an ISO 8601 time, not in the future"}},
-    )
+    refusal = Problems.at("paid_at", "range", "must be an ISO 8601 time, not in the future")
     try:
-        paid_at = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        paid_at = (paid_at if paid_at.tzinfo else paid_at.replace(tzinfo=UTC)).astimezone(UTC)
+        paid_at = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
         raise refusal from None
     latest = datetime.now(UTC) + timedelta(seconds=signatures.TOLERANCE_SECONDS)

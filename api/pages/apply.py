@@ -9,7 +9,6 @@ the staged documents moved to it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -65,7 +64,7 @@ log = logging.getLogger(__name__)
 
 STEPS = ("kantor", "layanan", "pemohon", "dokumen", "jadwal", "tinjau")
 WIZARD = "/permohonan/baru"
-APPLICANT_FIELDS = tuple(field.name for field in dataclasses.fields(Applicant))
+APPLICANT_FIELDS = tuple(Applicant.model_fields)
 #: refusals at the last step that mean "choose another date or session"
 SCHEDULE_REFUSALS = ("slot_full", "date_closed", "date_passed", "not_released", "unknown_slot")
 #: which step owns each field of the booking body (for sending the applicant back to fix it)
