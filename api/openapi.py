@@ -168,10 +168,15 @@ _PASSPORT = {
 }
 
 
+#: what a free text of a body may hold: anything but NUL, which `web.read_model` refuses (400)
+#: since PostgreSQL cannot store it
+NUL_FREE: Final = r"^[^\x00]*$"
+
+
 def _tidy(node: Any, enums: Mapping[str, Json]) -> Any:
     """Pydantic's JSON Schema as this document writes it: enumerations inline (they are the
     domain's, not components of their own), no generated titles, no `default: null` for the
-    fields that may be left out but are never null."""
+    fields that may be left out but are never null, and free texts that say they hold no NUL."""
     if isinstance(node, list):
         return [_tidy(item, enums) for item in node]
     if not isinstance(node, dict):
@@ -180,13 +185,17 @@ def _tidy(node: Any, enums: Mapping[str, Json]) -> Any:
     if name in enums:  # the field's own description wins over the enumeration's
         node = {key: value for key, value in node.items() if key != "$ref"}
         return _tidy(enums[name] | node, enums)
-    return {
-        key: value if key in ("properties", "enum") and not isinstance(value, dict) else
-        ({name: _tidy(v, enums) for name, v in value.items()} if key == "properties" else
-         _tidy(value, enums))
-        for key, value in node.items()
-        if key != "title" and not (key == "default" and value is None)
-    }  # fmt: skip
+    tidy: Json = {}
+    for key, value in node.items():
+        if key == "title" or (key == "default" and value is None):
+            continue
+        if key == "properties":
+            tidy[key] = {field: _tidy(schema, enums) for field, schema in value.items()}
+        else:
+            tidy[key] = _tidy(value, enums)
+    if tidy.get("type") == "string" and not tidy.keys() & {"pattern", "format", "enum"}:
+        tidy["pattern"] = NUL_FREE
+    return tidy
 
 
 def model_schemas(*models: type[BaseModel]) -> Json:

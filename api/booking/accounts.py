@@ -68,7 +68,7 @@ def password_hasher() -> PasswordHasher:
 
 
 #: an e-mail address as registered (no spaces or @ before the @, a dotted domain after it)
-EMAIL_PATTERN = r"^[^@ \t\n\r\f\v]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+EMAIL_PATTERN = r"^[^@ \t\n\r\f\v\x00]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 
 
 @dataclass(frozen=True)
