@@ -9,7 +9,8 @@ Every route answers an error as `{"error": code, "message": text, ...}` (api/obs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from aiohttp import web
@@ -20,13 +21,15 @@ from queue_engine.changes import Changes
 from queue_engine.room import VisitState
 from queue_engine.settings import RoomState
 
+from . import admin, health
 from .booking.accounts import NewAccount
 from .booking.application import MARITAL_STATUSES, PURPOSES, SEXES, BookingRequest, Reschedule
 from .booking.bookings import ACTIVE
 from .booking.documents import MAX_DOCUMENT_BYTES, DocumentKind
 from .booking.fees import APPLICATION_KINDS, PASSPORT_TYPES, VALIDITY_YEARS
 from .booking.offices import LANES, ZONE_LABELS
-from .handlers.offices import MAX_DAYS
+from .handlers import accounts, bookings, officers, payments
+from .handlers.offices import MAX_DAYS, OfficeViews
 from .models import (
     Credentials,
     Inventory,
@@ -39,6 +42,7 @@ from .models import (
     Revocation,
     Verification,
 )
+from .rooms import RoomViews
 from .web import json_response
 
 Json = dict[str, Any]
@@ -753,10 +757,50 @@ INVALID = {422: failure(422, "invalid")}
 BOOKING_INVALID = {422: failure(422, "invalid", note="With `fields` and `codes` by dotted path.")}
 SLOT_CONFLICTS = ("date_closed", "date_passed", "not_released", "slot_full")
 
-PATHS: Final[Json] = {
-    # the waiting room
-    "/api/v1/rooms/{room}/join": {
-        "post": operation(
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route of the JSON API, written once: the router serves `handler` at `method` `path`
+    and the document describes it with `operation`. A handler that is a method of RoomViews or
+    OfficeViews is bound to the app's instance when the routes are set up (api/routes.py)."""
+
+    method: str
+    path: str
+    handler: Callable[..., Awaitable[web.StreamResponse]]
+    operation: Json
+
+
+async def document(request: web.Request) -> web.Response:
+    """GET /api/openapi.json."""
+    return json_response(DOCUMENT)
+
+
+#: every JSON route, the busiest first (the router tries dynamic routes in order)
+OPERATIONS: Final[tuple[Route, ...]] = (
+    Route(
+        "GET",
+        "/api/v1/rooms/{room}/status",
+        RoomViews.status,
+        operation(
+            "getTicketStatus",
+            "Where the held ticket stands (poll after poll_after_seconds)",
+            "waiting room",
+            {
+                200: ok(ref("WaitingStatus"), "Admitted: includes the admission token.", True),
+                400: failure(400, "no_ticket", "malformed_ticket"),
+                401: failure(401, "invalid_ticket", schema=ref("InvalidTicketError")),
+                404: use("UnknownRoom"),
+                **UNAVAILABLE,
+            },
+            description="The ticket is required, in X-Antri-Ticket or the antri_ticket cookie.",
+            parameters=[ROOM, *TICKET],
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/rooms/{room}/join",
+        RoomViews.join,
+        operation(
             "joinRoom",
             "Take a place in line (the same place again for a ticket held)",
             "waiting room",
@@ -773,44 +817,37 @@ PATHS: Final[Json] = {
             "room's pow_difficulty is above 0, and room in the client address's join budget.",
             parameters=[ROOM, *TICKET],
             body={"required": False, "content": {JSON_TYPE: {"schema": ref("JoinProof")}}},
-        )
-    },
-    "/api/v1/rooms/{room}/challenge": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/rooms/{room}/challenge",
+        RoomViews.challenge,
+        operation(
             "getJoinChallenge",
             "A proof-of-work challenge to solve before joining (single-use, short-lived)",
             "waiting room",
             {200: ok(ref("Challenge")), 404: use("UnknownRoom"), **UNAVAILABLE},
             parameters=[ROOM],
-        )
-    },
-    "/api/v1/rooms/{room}/status": {
-        "get": operation(
-            "getTicketStatus",
-            "Where the held ticket stands (poll after poll_after_seconds)",
-            "waiting room",
-            {
-                200: ok(ref("WaitingStatus"), "Admitted: includes the admission token.", True),
-                400: failure(400, "no_ticket", "malformed_ticket"),
-                401: failure(401, "invalid_ticket", schema=ref("InvalidTicketError")),
-                404: use("UnknownRoom"),
-                **UNAVAILABLE,
-            },
-            description="The ticket is required, in X-Antri-Ticket or the antri_ticket cookie.",
-            parameters=[ROOM, *TICKET],
-        )
-    },
-    "/api/v1/rooms/{room}": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/rooms/{room}",
+        RoomViews.room_state,
+        operation(
             "getRoomState",
             "The room's public state and the shuffle's audit trail",
             "waiting room",
             {200: ok(ref("RoomState")), 404: use("UnknownRoom"), **UNAVAILABLE},
             parameters=[ROOM],
-        )
-    },
-    "/api/v1/session": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/session",
+        RoomViews.session,
+        operation(
             "getSession",
             "The caller's admitted session",
             "waiting room",
@@ -822,10 +859,13 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             security=ADMISSION,
-        )
-    },
-    "/api/v1/session/release": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/session/release",
+        RoomViews.release,
+        operation(
             "releaseSession",
             "End the admitted session now, so the next visitor can come in",
             "waiting room",
@@ -841,11 +881,13 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             security=ADMISSION,
-        )
-    },
-    # the operator
-    "/api/v1/admin/rooms/{room}": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/admin/rooms/{room}",
+        admin.get_room,
+        operation(
             "adminGetRoom",
             "Every setting and counter of a room",
             "admin",
@@ -858,7 +900,12 @@ PATHS: Final[Json] = {
             parameters=[ROOM],
             security=ADMIN,
         ),
-        "patch": operation(
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/admin/rooms/{room}",
+        admin.patch_room,
+        operation(
             "adminPatchRoom",
             "Change a room's settings at run time",
             "admin",
@@ -874,9 +921,12 @@ PATHS: Final[Json] = {
             body=ref("Changes"),
             security=ADMIN,
         ),
-    },
-    "/api/v1/admin/rooms/{room}/inventory": {
-        "put": operation(
+    ),
+    Route(
+        "PUT",
+        "/api/v1/admin/rooms/{room}/inventory",
+        admin.put_inventory,
+        operation(
             "adminPutInventory",
             "Tell the room how many places are left (0: sold out, null: unknown)",
             "admin",
@@ -890,10 +940,13 @@ PATHS: Final[Json] = {
             parameters=[ROOM],
             body=ref("Inventory"),
             security=ADMIN,
-        )
-    },
-    "/api/v1/admin/rooms/{room}/revoke": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/admin/rooms/{room}/revoke",
+        admin.revoke,
+        operation(
             "adminRevoke",
             "End the session of an admission token now",
             "admin",
@@ -916,19 +969,24 @@ PATHS: Final[Json] = {
             parameters=[ROOM],
             body=ref("Revocation"),
             security=ADMIN,
-        )
-    },
-    # reference data
-    "/api/v1/offices": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/offices",
+        OfficeViews.offices,
+        operation(
             "listOffices",
             "The immigration offices and their daily sessions",
             "reference",
             {200: ok(array(ref("Office")))},
-        )
-    },
-    "/api/v1/offices/{id}/availability": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/offices/{id}/availability",
+        OfficeViews.availability,
+        operation(
             "getAvailability",
             "Places left per date, session and lane (cached up to 1 s)",
             "reference",
@@ -952,19 +1010,24 @@ PATHS: Final[Json] = {
                     "schema": integer(minimum=1, maximum=MAX_DAYS, default=14),
                 },
             ],
-        )
-    },
-    "/api/v1/fees": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/fees",
+        OfficeViews.fees,
+        operation(
             "getFees",
             "The PNBP fee table in force today, and the earlier ones",
             "reference",
             {200: ok(ref("Fees"))},
-        )
-    },
-    # accounts
-    "/api/v1/accounts": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/accounts",
+        accounts.register,
+        operation(
             "registerAccount",
             "Register; a verification code is e-mailed",
             "accounts",
@@ -975,10 +1038,13 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             body=ref("NewAccount"),
-        )
-    },
-    "/api/v1/accounts/verify": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/accounts/verify",
+        accounts.verify,
+        operation(
             "verifyAccount",
             "Verify the e-mail address with the code sent",
             "accounts",
@@ -993,10 +1059,13 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             body=ref("Verification"),
-        )
-    },
-    "/api/v1/accounts/verify/resend": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/accounts/verify/resend",
+        accounts.resend,
+        operation(
             "resendVerification",
             "Mail a new verification code (at most one a minute per address)",
             "accounts",
@@ -1010,10 +1079,13 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             body=ref("NewCode"),
-        )
-    },
-    "/api/v1/login": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/login",
+        accounts.login,
+        operation(
             "login",
             "Log in: a session token and cookie (12 hours)",
             "accounts",
@@ -1031,19 +1103,25 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             body=ref("Credentials"),
-        )
-    },
-    "/api/v1/account": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/account",
+        accounts.profile,
+        operation(
             "getAccount",
             "The logged-in account",
             "accounts",
             {200: ok(ref("Account")), 401: use("LoginRequired"), **UNAVAILABLE},
             security=LOGIN,
-        )
-    },
-    "/api/v1/logout": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/logout",
+        accounts.logout,
+        operation(
             "logout",
             "End the login session (idempotent; works without one)",
             "accounts",
@@ -1056,11 +1134,13 @@ PATHS: Final[Json] = {
                 **UNAVAILABLE,
             },
             security=[*LOGIN, {}],
-        )
-    },
-    # bookings
-    "/api/v1/bookings": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bookings",
+        bookings.create,
+        operation(
             "createBooking",
             "Take a place, awaiting payment (admitted and logged in)",
             "bookings",
@@ -1094,16 +1174,24 @@ PATHS: Final[Json] = {
             body=ref("BookingRequest"),
             security=ADMITTED_LOGIN,
         ),
-        "get": operation(
+    ),
+    Route(
+        "GET",
+        "/api/v1/bookings",
+        bookings.index,
+        operation(
             "listBookings",
             "The account's bookings, newest first (at most 100)",
             "bookings",
             {200: ok(array(ref("Booking"))), 401: use("LoginRequired"), **UNAVAILABLE},
             security=LOGIN,
         ),
-    },
-    "/api/v1/bookings/{id}": {
-        "get": operation(
+    ),
+    Route(
+        "GET",
+        "/api/v1/bookings/{id}",
+        bookings.show,
+        operation(
             "getBooking",
             "One booking with its timeline and documents",
             "bookings",
@@ -1115,10 +1203,13 @@ PATHS: Final[Json] = {
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
-        )
-    },
-    "/api/v1/bookings/{id}/documents": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bookings/{id}/documents",
+        bookings.documents,
+        operation(
             "uploadDocuments",
             "Upload supporting documents (JPEG, PNG or PDF, 2 MB each)",
             "bookings",
@@ -1154,10 +1245,13 @@ PATHS: Final[Json] = {
                 }
             },
             security=LOGIN,
-        )
-    },
-    "/api/v1/bookings/{id}/reschedule": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bookings/{id}/reschedule",
+        bookings.reschedule,
+        operation(
             "rescheduleBooking",
             "Move the booking once, until the day before (admitted and logged in)",
             "bookings",
@@ -1182,10 +1276,13 @@ PATHS: Final[Json] = {
             parameters=[BOOKING_ID],
             body=ref("Reschedule"),
             security=ADMITTED_LOGIN,
-        )
-    },
-    "/api/v1/bookings/{id}/cancel": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bookings/{id}/cancel",
+        bookings.cancel,
+        operation(
             "cancelBooking",
             "Cancel an unpaid or confirmed booking; its place goes back to the pool",
             "bookings",
@@ -1198,10 +1295,13 @@ PATHS: Final[Json] = {
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
-        )
-    },
-    "/api/v1/bookings/{id}/proof.pdf": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/bookings/{id}/proof.pdf",
+        bookings.proof,
+        operation(
             "getProof",
             "The printable proof of registration, once paid",
             "bookings",
@@ -1217,11 +1317,13 @@ PATHS: Final[Json] = {
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
-        )
-    },
-    # payments
-    "/api/v1/payments/sandbox/pay": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/payments/sandbox/pay",
+        payments.sandbox_pay,
+        operation(
             "sandboxPay",
             "The sandbox bank: pay a billing code (calls the signed callback)",
             "payments",
@@ -1239,10 +1341,13 @@ PATHS: Final[Json] = {
                 " (else this server); the answer is what the database recorded, read back."
             ),
             body=ref("PayBillingCode"),
-        )
-    },
-    "/api/v1/payments/callback": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/payments/callback",
+        payments.callback,
+        operation(
             "paymentCallback",
             "The bank reports a billing code paid (HMAC-signed; idempotent)",
             "payments",
@@ -1259,11 +1364,13 @@ PATHS: Final[Json] = {
             },
             body=ref("PaymentNotice"),
             security=SIGNED,
-        )
-    },
-    # the office
-    "/api/v1/admin/bookings": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/admin/bookings",
+        officers.lookup,
+        operation(
             "officerLookup",
             "Find a booking by its booking code or its proof's QR text",
             "office",
@@ -1283,10 +1390,13 @@ PATHS: Final[Json] = {
                 },
             ],
             security=ADMIN,
-        )
-    },
-    "/api/v1/admin/bookings/{id}/status": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/admin/bookings/{id}/status",
+        officers.set_status,
+        operation(
             "officerSetStatus",
             "Move a booking one step (check-in, interview, … collected)",
             "office",
@@ -1301,10 +1411,13 @@ PATHS: Final[Json] = {
             parameters=[BOOKING_ID],
             body=ref("OfficerStep"),
             security=ADMIN,
-        )
-    },
-    "/api/v1/admin/offices/{id}/quota": {
-        "put": operation(
+        ),
+    ),
+    Route(
+        "PUT",
+        "/api/v1/admin/offices/{id}/quota",
+        officers.set_quota,
+        operation(
             "setQuota",
             "Change one slot's quota (office, date, session, lane)",
             "office",
@@ -1319,24 +1432,32 @@ PATHS: Final[Json] = {
             parameters=[ref("OfficeId", "parameters")],
             body=ref("QuotaChange"),
             security=ADMIN,
-        )
-    },
-    # operations
-    "/api/openapi.json": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/openapi.json",
+        document,
+        operation(
             "getOpenApi",
             "This document",
             "operations",
             {200: ok({"type": "object"}, "OpenAPI 3.1.")},
-        )
-    },
-    "/healthz": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/healthz",
+        health.healthz,
+        operation(
             "healthz", "Liveness: the process answers", "operations", {200: ok(ref("Health"))}
-        )
-    },
-    "/readyz": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        health.readyz,
+        operation(
             "readyz",
             "Readiness: Redis and PostgreSQL answer",
             "operations",
@@ -1345,10 +1466,13 @@ PATHS: Final[Json] = {
                 503: ok(ref("Health"), "Redis or PostgreSQL is unreachable; the field says why.")
                 | {"headers": {"Retry-After": ref("RetryAfter", "headers")}},
             },
-        )
-    },
-    "/metrics": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        health.metrics,
+        operation(
             "metrics",
             "Prometheus metrics",
             "operations",
@@ -1358,9 +1482,20 @@ PATHS: Final[Json] = {
                     "content": {"text/plain": {"schema": string()}},
                 }
             },
-        )
-    },
-}
+        ),
+    ),
+)
+
+
+def paths(routes: Iterable[Route]) -> Json:
+    """The document's `paths` of `routes`."""
+    found: Json = {}
+    for route in routes:
+        found.setdefault(route.path, {})[route.method.lower()] = route.operation
+    return found
+
+
+PATHS: Final[Json] = paths(OPERATIONS)
 
 DOCUMENT: Final[Json] = {
     "openapi": "3.1.0",
@@ -1386,8 +1521,3 @@ DOCUMENT: Final[Json] = {
         "securitySchemes": SECURITY_SCHEMES,
     },
 }
-
-
-async def document(request: web.Request) -> web.Response:
-    """GET /api/openapi.json."""
-    return json_response(DOCUMENT)
