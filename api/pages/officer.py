@@ -23,6 +23,7 @@ from ..appkeys import ACCOUNTS, BOOKINGS, SETTINGS
 from ..booking import attempts
 from ..booking.bookings import OFFICER_STEPS
 from ..booking.errors import Invalid, Refused
+from ..caller import caller
 from ..settings import Settings
 from ..web import bearer_token
 from . import i18n
@@ -132,7 +133,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     """POST /petugas/masuk `token`: the admin token (constant-time compare), then the cookie."""
     form = await checked_form(request)
     _ = i18n.for_visitor(request)
-    failures_key = login_failures_key(request.remote or "unknown")
+    failures_key = login_failures_key(caller(request))
     redis = request.config_dict[ACCOUNTS].redis
     # Counted before the token is compared, so that a burst of guesses cannot outrun the count;
     # the right token hands its try back.
