@@ -75,6 +75,11 @@ class Created:
     remaining: int
 
 
+def booking_hash(secret: bytes, body: dict[str, Any]) -> bytes:
+    """The keyed hash of a booking body that tells a replay from another request."""
+    return request_hash(secret, orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+
+
 def request_hash(key: bytes, body: bytes) -> bytes:
     """A keyed hash of a request body, to tell a replay from a different request under one key
     (keyed, because the body holds a NIK)."""

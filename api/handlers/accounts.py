@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..appkeys import ACCOUNTS, JOBS
+from ..appkeys import ACCOUNTS, FLOW
 from ..booking.accounts import SESSION_SECONDS
 from ..caller import caller
 from ..login import SESSION_COOKIE, require_account, session_token
@@ -15,8 +15,7 @@ from ..web import cookie_header, json_response, read_json_object, read_model
 
 async def register(request: web.Request) -> web.Response:
     """POST /api/v1/accounts: a new account; the verification code goes out by e-mail."""
-    registration = await request.config_dict[ACCOUNTS].register(await read_json_object(request))
-    await request.config_dict[JOBS].verification(registration.account_id)
+    registration = await request.config_dict[FLOW].register(await read_json_object(request))
     return json_response(
         {"id": registration.account_id, "email": registration.email, "verified": False}, 201
     )
@@ -33,9 +32,7 @@ async def resend(request: web.Request) -> web.Response:
     """POST /api/v1/accounts/verify/resend `{"email"}`: mail a new code. The answer is the same
     whether or not the address has an unverified account, so it reveals nothing."""
     body = await read_model(request, NewCode)
-    registration = await request.config_dict[ACCOUNTS].new_code(body.email.strip())
-    if registration is not None:
-        await request.config_dict[JOBS].verification(registration.account_id)
+    await request.config_dict[FLOW].new_code(body.email.strip())
     return json_response({"sent": True}, 202)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..admin import admin_only
-from ..appkeys import BOOKINGS, SLOTS, SWEEPER
+from ..appkeys import BOOKINGS, FLOW
 from ..errors import ApiError
 from ..models import OfficerStep, QuotaChange
 from ..web import json_response, read_model
@@ -35,8 +35,7 @@ async def set_status(request: web.Request) -> web.Response:
 async def set_quota(request: web.Request) -> web.Response:
     """PUT /api/v1/admin/offices/{id}/quota `{"date", "session_id", "lane", "capacity"}`."""
     body = await read_model(request, QuotaChange)
-    slot = await request.config_dict[SLOTS].set_capacity(
+    slot = await request.config_dict[FLOW].set_quota(
         request.match_info["id"], body.date, body.session_id, body.lane, body.capacity
     )
-    request.config_dict[SWEEPER].poke()
     return json_response(slot)
