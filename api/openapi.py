@@ -727,8 +727,13 @@ def operation(
     parameters: Iterable[Json] = (),
     body: Json | None = None,
     security: Security | None = None,
+    stores: bool = True,
 ) -> Json:
-    """One operation; `body` is the JSON request schema (or a full requestBody with content)."""
+    """One operation; `body` is the JSON request schema (or a full requestBody with content).
+    The 401 its `security` implies and, when it `stores` (reads or writes Redis or PostgreSQL),
+    the 503 of a store briefly away are added unless `responses` say otherwise."""
+    implied = {401: use(_SIGN_IN[id(security)])} if id(security) in _SIGN_IN else {}
+    responses = implied | (UNAVAILABLE if stores else {}) | dict(responses)
     op: Json = {"operationId": operation_id, "summary": summary, "tags": [tag]}
     if description:
         op["description"] = description
@@ -749,6 +754,13 @@ def operation(
     return op
 
 
+#: the 401 response of each kind of credentials (by identity: the lists are shared constants)
+_SIGN_IN: Final = {
+    id(ADMISSION): "AdmissionRequired",
+    id(LOGIN): "LoginRequired",
+    id(ADMIN): "AdminOnly",
+    id(ADMITTED_LOGIN): "AdmissionOrLoginRequired",
+}
 ROOM = ref("Room", "parameters")
 BOOKING_ID = ref("BookingId", "parameters")
 TICKET = [ref("TicketHeader", "parameters"), ref("TicketCookie", "parameters")]
@@ -790,7 +802,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 400: failure(400, "no_ticket", "malformed_ticket"),
                 401: failure(401, "invalid_ticket", schema=ref("InvalidTicketError")),
                 404: use("UnknownRoom"),
-                **UNAVAILABLE,
             },
             description="The ticket is required, in X-Antri-Ticket or the antri_ticket cookie.",
             parameters=[ROOM, *TICKET],
@@ -810,7 +821,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 404: use("UnknownRoom"),
                 428: failure(428, "proof_required", schema=ref("ProofRequiredError")),
                 429: failure(429, "too_many_joins", schema=ref("TooManyJoinsError")),
-                **UNAVAILABLE,
             },
             description="A ticket held (header or cookie) keeps its place; a bad one is ignored "
             "and a new place taken. A new place needs the solved challenge in the body when the "
@@ -829,6 +839,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "waiting room",
             {200: ok(ref("Challenge")), 404: use("UnknownRoom"), **UNAVAILABLE},
             parameters=[ROOM],
+            stores=False,
         ),
     ),
     Route(
@@ -841,6 +852,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "waiting room",
             {200: ok(ref("RoomState")), 404: use("UnknownRoom"), **UNAVAILABLE},
             parameters=[ROOM],
+            stores=False,
         ),
     ),
     Route(
@@ -853,10 +865,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "waiting room",
             {
                 200: ok(ref("Session")),
-                401: use("AdmissionRequired"),
                 403: use("AdmissionNotYours"),
                 409: use("TurnNotGiven"),
-                **UNAVAILABLE,
             },
             security=ADMISSION,
         ),
@@ -875,10 +885,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     "Released; the admission cookie is cleared.",
                     cookies=True,
                 ),
-                401: use("AdmissionRequired"),
                 403: use("AdmissionNotYours"),
                 409: use("TurnNotGiven"),
-                **UNAVAILABLE,
             },
             security=ADMISSION,
         ),
@@ -893,9 +901,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "admin",
             {
                 200: ok(ref("RoomSettings")),
-                401: use("AdminOnly"),
                 404: use("UnknownRoom"),
-                **UNAVAILABLE,
             },
             parameters=[ROOM],
             security=ADMIN,
@@ -911,10 +917,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "admin",
             {
                 200: ok(ref("RoomSettings")),
-                401: use("AdminOnly"),
                 404: use("UnknownRoom"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             description="422 names each refused or unknown field.",
             parameters=[ROOM],
@@ -932,10 +936,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "admin",
             {
                 200: ok(ref("RoomSettings")),
-                401: use("AdminOnly"),
                 404: use("UnknownRoom"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[ROOM],
             body=ref("Inventory"),
@@ -961,10 +963,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                         }
                     )
                 ),
-                401: use("AdminOnly"),
                 404: use("UnknownRoom"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[ROOM],
             body=ref("Revocation"),
@@ -980,6 +980,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "The immigration offices and their daily sessions",
             "reference",
             {200: ok(array(ref("Office")))},
+            stores=False,
         ),
     ),
     Route(
@@ -994,7 +995,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 200: ok(ref("Availability")),
                 404: failure(404, "unknown_office"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[
                 ref("OfficeId", "parameters"),
@@ -1021,6 +1021,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "The PNBP fee table in force today, and the earlier ones",
             "reference",
             {200: ok(ref("Fees"))},
+            stores=False,
         ),
     ),
     Route(
@@ -1035,7 +1036,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 201: ok(ref("AccountCreated"), "Created, not yet verified."),
                 409: failure(409, "email_taken"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             body=ref("NewAccount"),
         ),
@@ -1056,7 +1056,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 429: failure(
                     429, "too_many_attempts", note="5 codes checked; then ask for a new code."
                 ),
-                **UNAVAILABLE,
             },
             body=ref("Verification"),
         ),
@@ -1076,7 +1075,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 ),
                 **INVALID,
                 429: failure(429, "too_many_attempts"),
-                **UNAVAILABLE,
             },
             body=ref("NewCode"),
         ),
@@ -1100,7 +1098,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     note="Per account and client address; an account tried from many addresses"
                     " is slowed; per address.",
                 ),
-                **UNAVAILABLE,
             },
             body=ref("Credentials"),
         ),
@@ -1115,6 +1112,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "accounts",
             {200: ok(ref("Account")), 401: use("LoginRequired"), **UNAVAILABLE},
             security=LOGIN,
+            stores=False,
         ),
     ),
     Route(
@@ -1131,7 +1129,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     "The session cookie is cleared.",
                     cookies=True,
                 ),
-                **UNAVAILABLE,
             },
             security=[*LOGIN, {}],
         ),
@@ -1151,7 +1148,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     "(its place goes back to the line); a retry with the same Idempotency-Key "
                     "after that gets this answer again.",
                 ),
-                401: use("AdmissionOrLoginRequired"),
                 403: use("AdmissionNotYours"),
                 409: failure(
                     409,
@@ -1168,7 +1164,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     "`codes`), a malformed Idempotency-Key, or a key reused with a "
                     "different body.",
                 ),
-                **UNAVAILABLE,
             },
             parameters=[ref("IdempotencyKey", "parameters")],
             body=ref("BookingRequest"),
@@ -1185,6 +1180,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "bookings",
             {200: ok(array(ref("Booking"))), 401: use("LoginRequired"), **UNAVAILABLE},
             security=LOGIN,
+            stores=False,
         ),
     ),
     Route(
@@ -1197,9 +1193,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "bookings",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("LoginRequired"),
                 404: use("UnknownBooking"),
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
@@ -1216,7 +1210,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             {
                 201: ok(obj({"saved": array(ref("StoredDocument"))}), "Stored."),
                 400: failure(400, "bad_multipart", note="The multipart body is malformed."),
-                401: use("LoginRequired"),
                 404: use("UnknownBooking"),
                 409: failure(409, "not_changeable", note="The booking is closed."),
                 413: failure(413, "too_large"),
@@ -1228,7 +1221,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     note="A part with an unknown name, no part, or an empty file.",
                     schema=ref("Error"),
                 ),
-                **UNAVAILABLE,
             },
             description="A new upload of a kind replaces the earlier one.",
             parameters=[BOOKING_ID],
@@ -1257,7 +1249,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "bookings",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("AdmissionOrLoginRequired"),
                 403: use("AdmissionNotYours"),
                 404: use("UnknownBooking"),
                 409: failure(
@@ -1271,7 +1262,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     *SLOT_CONFLICTS,
                 ),
                 **BOOKING_INVALID,
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
             body=ref("Reschedule"),
@@ -1288,10 +1278,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "bookings",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("LoginRequired"),
                 404: use("UnknownBooking"),
                 409: failure(409, "not_cancellable"),
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
@@ -1310,10 +1298,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     "description": "The PDF (Content-Disposition: inline).",
                     "content": {"application/pdf": {"schema": string(format="binary")}},
                 },
-                401: use("LoginRequired"),
                 404: use("UnknownBooking"),
                 409: failure(409, "not_paid"),
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
@@ -1334,7 +1320,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 **BOOKING_INVALID,
                 429: failure(429, "too_many_attempts", note="Unknown codes, per client address."),
                 502: failure(502, "callback_failed", note="The callback recorded nothing."),
-                **UNAVAILABLE,
             },
             description=(
                 "Off unless ANTRI_SANDBOX_PAYMENTS is set. The callback goes to ANTRI_PUBLIC_URL"
@@ -1360,7 +1345,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 404: failure(404, "unknown_billing_code"),
                 409: failure(409, "billing_expired", "booking_cancelled", "already_paid"),
                 422: failure(422, "invalid", note="A field refused, or `codes`: amount_mismatch."),
-                **UNAVAILABLE,
             },
             body=ref("PaymentNotice"),
             security=SIGNED,
@@ -1376,9 +1360,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "office",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("AdminOnly"),
                 404: failure(404, "unknown_booking", note="Also for a forged QR text."),
-                **UNAVAILABLE,
             },
             parameters=[
                 {
@@ -1402,11 +1384,9 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "office",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("AdminOnly"),
                 404: use("UnknownBooking"),
                 409: failure(409, "invalid_step"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
             body=ref("OfficerStep"),
@@ -1423,11 +1403,9 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "office",
             {
                 200: ok(ref("Quota")),
-                401: use("AdminOnly"),
                 404: failure(404, "unknown_office", "unknown_slot"),
                 409: failure(409, "below_booked"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[ref("OfficeId", "parameters")],
             body=ref("QuotaChange"),
@@ -1443,6 +1421,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "This document",
             "operations",
             {200: ok({"type": "object"}, "OpenAPI 3.1.")},
+            stores=False,
         ),
     ),
     Route(
@@ -1450,7 +1429,11 @@ OPERATIONS: Final[tuple[Route, ...]] = (
         "/healthz",
         health.healthz,
         operation(
-            "healthz", "Liveness: the process answers", "operations", {200: ok(ref("Health"))}
+            "healthz",
+            "Liveness: the process answers",
+            "operations",
+            {200: ok(ref("Health"))},
+            stores=False,
         ),
     ),
     Route(
@@ -1482,6 +1465,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     "content": {"text/plain": {"schema": string()}},
                 }
             },
+            stores=False,
         ),
     ),
 )
