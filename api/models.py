@@ -89,8 +89,8 @@ class Revocation(Strict):
 
 
 class JoinProof(Strict):
-    """The solved challenge; needed when the room's pow_difficulty is above 0. (Documentation
-    only: the join, on the hot path, reads these two strings itself.)"""
+    """The solved challenge; needed when the room's pow_difficulty is above 0. (A join without
+    a body, the common one, never reaches the model.)"""
 
     challenge: str = Field(description="From GET …/challenge or a 428.")
     nonce: str

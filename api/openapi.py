@@ -11,23 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from queue_engine.changes import Changes
-from queue_engine.room import VisitState
-from queue_engine.settings import RoomState
 
 from . import admin, health
 from .booking.accounts import NewAccount
-from .booking.application import MARITAL_STATUSES, PURPOSES, SEXES, BookingRequest, Reschedule
-from .booking.bookings import ACTIVE
-from .booking.documents import MAX_DOCUMENT_BYTES, DocumentKind
-from .booking.fees import APPLICATION_KINDS, PASSPORT_TYPES, VALIDITY_YEARS
-from .booking.offices import LANES, ZONE_LABELS
+from .booking.application import BookingRequest, Reschedule
+from .booking.documents import DocumentKind
 from .handlers import accounts, bookings, officers, payments
 from .handlers.offices import MAX_DAYS, OfficeViews
 from .models import (
@@ -43,12 +38,12 @@ from .models import (
     Verification,
 )
 from .rooms import RoomViews
+from .views import VIEWS
 from .web import json_response
 
 Json = dict[str, Any]
 
 JSON_TYPE = "application/json"
-BOOKING_STATUSES: Final = (*ACTIVE, "collected", "rejected", "cancelled", "expired")
 
 # -- schema helpers ---------------------------------------------------------------------------
 
@@ -128,48 +123,9 @@ def extends(
 
 DATE = string("A calendar date, YYYY-MM-DD.", format="date")
 INSTANT = string("A UTC instant, ISO 8601 (…Z).", format="date-time")
-CLOCK = string("Office-local time of day, HH:MM.", pattern=r"^\d{2}:\d{2}$")
-RUPIAH = integer("Rupiah.", minimum=0)
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 # -- component schemas ------------------------------------------------------------------------
-
-_FEE_LINE = obj(
-    {
-        "code": string("Machine code, e.g. paspor_elektronik_10, percepatan."),
-        "label_id": string("Label in Bahasa Indonesia."),
-        "label_en": string("Label in English."),
-        "amount": RUPIAH,
-    }
-)
-_SESSION = obj({"id": string("Session id, e.g. s1."), "start": CLOCK, "end": CLOCK})
-_OFFICE_FIELDS: Json = {
-    "id": string("Office slug, e.g. jakarta-selatan."),
-    "name": string(),
-    "city": string(),
-    "province": string(),
-    "timezone": enum(sorted(set(ZONE_LABELS.values())), "Zone label: WIB, WITA or WIT."),
-    "tz": enum(sorted(ZONE_LABELS), "IANA time zone."),
-}
-_APPLICANT_FIELDS: Json = {
-    "full_name": string("As on the KTP; letters, spaces and ' . - ,", minLength=3, maxLength=100),
-    "birth_place": string(minLength=2, maxLength=60),
-    "birth_date": DATE,
-    "sex": enum(SEXES, "L (laki-laki) or P (perempuan), as on the KTP."),
-    "phone": string("Indonesian mobile number, 08… or +628… (answered as +628…)."),
-    "address": string(minLength=5, maxLength=200),
-    "marital_status": enum(MARITAL_STATUSES),
-    "purpose": enum(PURPOSES, "Purpose of travel."),
-    "destination": string("Destination country.", minLength=2, maxLength=60),
-}
-_PASSPORT = {
-    "type": enum(PASSPORT_TYPES),
-    "validity_years": {
-        "type": "integer",
-        "enum": list(VALIDITY_YEARS),
-        "description": "10 needs the applicant to be 17 or older on the date, or married.",
-    },
-}
 
 
 #: what a free text of a body may hold: anything but NUL, which `web.read_model` refuses (400)
@@ -202,14 +158,27 @@ def _tidy(node: Any, enums: Mapping[str, Json]) -> Any:
     return tidy
 
 
-def model_schemas(*models: type[BaseModel]) -> Json:
-    """The components of the request bodies, from their models (nested models included)."""
+def model_schemas(
+    *models: type[BaseModel], mode: Literal["validation", "serialization"] = "validation"
+) -> Json:
+    """The components of `models` (nested models included): request bodies as validated, or
+    answers as serialized."""
     _, top = models_json_schema(
-        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+        [(model, mode) for model in models], ref_template="#/components/schemas/{model}"
     )
     defs: Json = top["$defs"]
     enums = {name: schema for name, schema in defs.items() if "enum" in schema}
-    return {name: _tidy(schema, enums) for name, schema in defs.items() if name not in enums}
+    tidy = {name: _tidy(schema, enums) for name, schema in defs.items() if name not in enums}
+    return tidy if mode == "validation" else _without_nul_rule(tidy)
+
+
+def _without_nul_rule(node: Any) -> Any:
+    """An answer's schema: the NUL rule is the request bodies' (answers hold no NUL anyway)."""
+    if isinstance(node, list):
+        return [_without_nul_rule(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {k: _without_nul_rule(v) for k, v in node.items() if (k, v) != ("pattern", NUL_FREE)}
 
 
 #: the request bodies; each is the model its handler reads
@@ -230,336 +199,84 @@ BODIES: Final[Json] = model_schemas(
     QuotaChange,
 )
 
-SCHEMAS: Final[Json] = BODIES | {
-    # errors
-    "Error": {
-        "type": "object",
-        "description": "Every refusal: a machine-readable code and a message for people; some "
-        "codes add fields of their own.",
-        "properties": {"error": string("Machine-readable code."), "message": string()},
-        "required": ["error", "message"],
-    },
-    "InvalidError": extends(
-        "Error",
-        {
-            "fields": {**STRING_MAP, "description": "Dotted field path -> what is wrong with it."},
-            "codes": {**STRING_MAP, "description": "Dotted field path -> machine code."},
+#: the answers; the handlers build them as dicts, the conformance checks hold them to these
+ANSWERS: Final[Json] = model_schemas(*VIEWS, mode="serialization")
+assert not BODIES.keys() & ANSWERS.keys(), "a request body and an answer share a name"
+
+SCHEMAS: Final[Json] = (
+    BODIES
+    | ANSWERS
+    | {
+        # errors
+        "Error": {
+            "type": "object",
+            "description": "Every refusal: a machine-readable code and a message for people; some "
+            "codes add fields of their own.",
+            "properties": {"error": string("Machine-readable code."), "message": string()},
+            "required": ["error", "message"],
         },
-        "error = invalid: some fields were refused. Booking-domain refusals also carry `codes`.",
-        optional=("codes",),
-    ),
-    "AdmissionRequiredError": extends(
-        "Error",
-        {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
-        "error = admission_required: no live admission token of the guarded room.",
-    ),
-    "AdmissionNotYoursError": extends(
-        "Error",
-        {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
-        "error = admission_not_yours: the admission was presented without the ticket it was "
-        "claimed with, or by an account other than the one it is bound to (or, once bound, "
-        "without that account's login).",
-    ),
-    "TurnNotGivenError": extends(
-        "Error",
-        {
-            "waiting_room": string("The waiting room's page."),
-            "held_until": INSTANT,
-        },
-        "error = turn_already_held: the account holds another live turn (until `held_until`); "
-        "error = turn_limit_reached: it used the room's `turns_per_account` this epoch.",
-        optional=("held_until",),
-    ),
-    "LoginRequiredError": extends(
-        "Error",
-        {"login": string("Where to log in.")},
-        "error = login_required: no live login session.",
-    ),
-    "InvalidTicketError": extends(
-        "Error",
-        {"reason": string("forged, expired, another room…")},
-        "error = invalid_ticket: the ticket cannot be used; join again.",
-    ),
-    "ProofRequiredError": extends(
-        "Error",
-        {
-            "reason": enum(("missing", "invalid", "expired", "replayed")),
-            "challenge": string("A fresh challenge: solve it and join again."),
-            "algorithm": string("sha256-leading-zero-bits"),
-            "difficulty": integer(minimum=0),
-            "expires_at": INSTANT,
-        },
-        "error = proof_required: the room asks for a solved challenge with the join.",
-    ),
-    "TooManyJoinsError": extends(
-        "Error",
-        {"retry_after_seconds": integer(minimum=1)},
-        "error = too_many_joins: this client address (IPv4, or IPv6 /64) spent its joins.",
-    ),
-    # the waiting room
-    "Challenge": obj(
-        {
-            "challenge": string("Opaque and single-use; valid until expires_at."),
-            "algorithm": string(
-                "sha256-leading-zero-bits: find a nonce (decimal digits, at most 16) such that "
-                'SHA-256(challenge + ":" + nonce) starts with `difficulty` zero bits.'
-            ),
-            "difficulty": integer("Zero bits; 0 means any nonce will do.", minimum=0),
-            "expires_at": INSTANT,
-        }
-    ),
-    "WaitingStatus": obj(
-        {
-            "ticket": string(
-                "The ticket to hold from now on (also set as a cookie); empty "
-                "when a closed room refused it."
-            ),
-            "state": enum(VisitState),
-            "position": nullable(integer("1 = next in line; null in the pre-queue.")),
-            "ahead": nullable(integer(minimum=0)),
-            "eta_seconds": nullable(obj({"low": integer(), "high": integer()})),
-            "poll_after_seconds": {"type": "number", "description": "When to poll next."},
-            "admission_token": string(
-                "Once admitted: the token for the gated routes (also set "
-                "as the antri_admission cookie)."
-            ),
-            "session_expires_at": INSTANT,
-        },
-        optional=("admission_token", "session_expires_at"),
-    ),
-    "RoomState": obj(
-        {
-            "room": string(),
-            "state": enum(RoomState),
-            "waiting": integer(),
-            "active": integer("Live admitted sessions."),
-            "rate_per_minute": integer(),
-            "event_starts_at": nullable(INSTANT),
-            "admitted_last_minute": integer(),
-            "no_show_share": {"type": "number"},
-            "sold_out": {"type": "boolean"},
-            "shuffle": obj(
-                {
-                    "commitment": string("Hash of the seed, published before the release."),
-                    "seed": nullable(string("Revealed once the cohort is fixed.")),
-                    "cohort_first": integer(),
-                    "cohort_last": nullable(integer()),
+        "InvalidError": extends(
+            "Error",
+            {
+                "fields": {
+                    **STRING_MAP,
+                    "description": "Dotted field path -> what is wrong with it.",
                 },
-                description="The audit trail of the fair shuffle of the pre-queue.",
-            ),
-        }
-    ),
-    "RoomSettings": extends(
-        "RoomState",
-        {
-            "burst": integer(),
-            "max_active": integer(),
-            "session_minutes": {"type": "number"},
-            "keep_place_seconds": integer(),
-            "turns_per_account": integer(
-                "Turns (admissions bound to an account) one account may take per room epoch; "
-                "0: no cap. One live turn per account at a time, always."
-            ),
-            "inventory": nullable(integer("Places left to book; null when unknown.")),
-            "arrivals": integer(),
-            "serving": integer(),
-            "pow_difficulty": integer(minimum=0),
-            "joins_per_minute_per_client": integer(minimum=0),
-        },
-        "The operator's view: every setting and counter.",
-    ),
-    "Session": obj({"room": string(), "admitted_at": INSTANT, "expires_at": INSTANT}),
-    # reference data
-    "Office": obj(_OFFICE_FIELDS | {"sessions": array(ref("SessionTime"))}),
-    "OfficeSummary": obj(_OFFICE_FIELDS, description="An office without its sessions."),
-    "SessionTime": _SESSION,
-    "Availability": obj(
-        {
-            "office_id": string(),
-            "timezone": _OFFICE_FIELDS["timezone"],
-            "released_until": DATE,
-            "next_release": INSTANT,
-            "dates": array(
-                obj(
-                    {
-                        "date": DATE,
-                        "open": {"type": "boolean", "description": "Not a weekend or holiday."},
-                        "released": {"type": "boolean", "description": "Bookable now."},
-                        "sessions": array(
-                            extends(
-                                "SessionTime",
-                                {
-                                    "lanes": {
-                                        "type": "object",
-                                        "propertyNames": {"enum": list(LANES)},
-                                        "additionalProperties": obj(
-                                            {"capacity": integer(), "remaining": integer()}
-                                        ),
-                                    }
-                                },
-                            )
-                        ),
-                    }
-                )
-            ),
-        }
-    ),
-    "FeeLine": _FEE_LINE,
-    "FeeTable": obj(
-        {
-            "regulation": string("e.g. PP 45/2024."),
-            "effective_from": DATE,
-            "passports": array(
-                obj(
-                    {
-                        "type": enum(PASSPORT_TYPES),
-                        "validity_years": _PASSPORT["validity_years"],
-                        "amount": RUPIAH,
-                    }
-                )
-            ),
-            "surcharges": array(
-                extends(
-                    "FeeLine",
-                    {
-                        "by_passport_type": {
-                            "type": "object",
-                            "additionalProperties": RUPIAH,
-                            "description": "Amounts that differ by passport type.",
-                        }
-                    },
-                    optional=("by_passport_type",),
-                )
-            ),
-            "per_application": array(ref("FeeLine")),
-        }
-    ),
-    "Fees": obj({"in_force": ref("FeeTable"), "history": array(ref("FeeTable"), "Newest first.")}),
-    # accounts
-    "AccountCreated": obj(
-        {"id": integer(), "email": string(), "verified": {"type": "boolean", "const": False}}
-    ),
-    "Verified": obj({"email": string(), "verified": {"type": "boolean", "const": True}}),
-    "LoginResult": obj(
-        {
-            "account": obj({"id": integer(), "email": string(), "name": string()}),
-            "session_token": string("Send as X-Session-Token (also set as a cookie)."),
-            "expires_in": integer("Seconds."),
-        }
-    ),
-    # bookings
-    "BookingCreated": obj(
-        {
-            "id": string(format="uuid"),
-            "status": {"type": "string", "const": "awaiting_payment"},
-            "billing_code": string("15-digit code to pay at the bank.", pattern=r"^\d{15}$"),
-            "amount": RUPIAH,
-            "currency": {"type": "string", "const": "IDR"},
-            "expires_at": string("Unpaid by then, the place is released.", format="date-time"),
-            "fee_lines": array(ref("FeeLine")),
-        }
-    ),
-    "Booking": obj(
-        {
-            "id": string(format="uuid"),
-            "status": enum(BOOKING_STATUSES),
-            "office": ref("OfficeSummary"),
-            "date": DATE,
-            "session": obj(
-                {
-                    "id": string(),
-                    "start": nullable(CLOCK),
-                    "end": nullable(CLOCK),
-                    "starts_at": INSTANT,
-                }
-            ),
-            "lane": enum(LANES),
-            "application_kind": enum(APPLICATION_KINDS),
-            "passport": obj(_PASSPORT),
-            "applicant": obj(
-                _APPLICANT_FIELDS
-                | {
-                    "applicant_type": enum(("dewasa", "anak")),
-                    "nik_masked": string("First 4 and last 2 digits of the NIK."),
-                }
-            ),
-            "amount": RUPIAH,
-            "currency": {"type": "string", "const": "IDR"},
-            "fee_lines": array(ref("FeeLine")),
-            "billing_code": nullable(string("While awaiting payment.")),
-            "expires_at": nullable(INSTANT),
-            "paid_at": nullable(INSTANT),
-            "booking_code": nullable(string("Once paid, XXXX-XXXX-XXXXX.")),
-            "qr_text": nullable(string("What the proof's QR code holds.")),
-            "reschedules_left": integer(minimum=0, maximum=1),
-            "documents_required": array(
-                enum(DocumentKind), "The document kinds this application must bring."
-            ),
-            "created_at": INSTANT,
-        },
-        description="A booking as listed.",
-    ),
-    "BookingDetail": extends(
-        "Booking",
-        {
-            "timeline": array(
-                obj(
-                    {
-                        "status": enum((*BOOKING_STATUSES, "rescheduled")),
-                        "at": INSTANT,
-                        "note": nullable(string()),
-                    }
-                )
-            ),
-            "documents": array(ref("StoredDocument")),
-        },
-        "One booking with its timeline and uploaded documents.",
-    ),
-    "StoredDocument": obj(
-        {
-            "kind": enum(DocumentKind),
-            "media_type": enum(("image/jpeg", "image/png", "application/pdf")),
-            "size": integer(maximum=MAX_DOCUMENT_BYTES),
-            "uploaded_at": INSTANT,
-        },
-        optional=("uploaded_at",),
-    ),
-    # payments
-    "PaymentConfirmed": obj(
-        {
-            "status": {"type": "string", "const": "confirmed"},
-            "booking_id": string(format="uuid"),
-            "booking_code": string(),
-            "replayed": {"type": "boolean", "description": "A repeat of a callback accepted."},
-        }
-    ),
-    "SandboxPayment": extends(
-        "PaymentConfirmed",
-        {"paid": {"type": "boolean", "const": True}, "amount": RUPIAH},
-    ),
-    # operations
-    "Health": obj(
-        {
-            "status": enum(("ok", "unavailable")),
-            "redis": string(),
-            "database": string(),
-            "worker": enum(("ok", "missing", "unknown")),
-            "scheduler": enum(("ok", "missing", "late", "unknown")),
-        },
-        optional=("redis", "database", "worker", "scheduler"),
-    ),
-    "Account": obj(
-        {
-            "id": integer(),
-            "email": string(),
-            "name": string(),
-            "phone": string(),
-            "verified": {"type": "boolean"},
-            "applicants": integer("People with an active booking (at most 5).", minimum=0),
-        }
-    ),
-    "Quota": obj({"capacity": integer(), "booked": integer(), "remaining": integer()}),
-}
+                "codes": {**STRING_MAP, "description": "Dotted field path -> machine code."},
+            },
+            "error = invalid: some fields were refused, each with a machine code in `codes`.",
+            optional=("codes",),
+        ),
+        "AdmissionRequiredError": extends(
+            "Error",
+            {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
+            "error = admission_required: no live admission token of the guarded room.",
+        ),
+        "AdmissionNotYoursError": extends(
+            "Error",
+            {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
+            "error = admission_not_yours: the admission was presented without the ticket it was "
+            "claimed with, or by an account other than the one it is bound to (or, once bound, "
+            "without that account's login).",
+        ),
+        "TurnNotGivenError": extends(
+            "Error",
+            {
+                "waiting_room": string("The waiting room's page."),
+                "held_until": INSTANT,
+            },
+            "error = turn_already_held: the account holds another live turn (until `held_until`); "
+            "error = turn_limit_reached: it used the room's `turns_per_account` this epoch.",
+            optional=("held_until",),
+        ),
+        "LoginRequiredError": extends(
+            "Error",
+            {"login": string("Where to log in.")},
+            "error = login_required: no live login session.",
+        ),
+        "InvalidTicketError": extends(
+            "Error",
+            {"reason": string("forged, expired, another room…")},
+            "error = invalid_ticket: the ticket cannot be used; join again.",
+        ),
+        "ProofRequiredError": extends(
+            "Error",
+            {
+                "reason": enum(("missing", "invalid", "expired", "replayed")),
+                "challenge": string("A fresh challenge: solve it and join again."),
+                "algorithm": string("sha256-leading-zero-bits"),
+                "difficulty": integer(minimum=0),
+                "expires_at": INSTANT,
+            },
+            "error = proof_required: the room asks for a solved challenge with the join.",
+        ),
+        "TooManyJoinsError": extends(
+            "Error",
+            {"retry_after_seconds": integer(minimum=1)},
+            "error = too_many_joins: this client address (IPv4, or IPv6 /64) spent its joins.",
+        ),
+    }
+)
 
 # -- responses --------------------------------------------------------------------------------
 
@@ -850,7 +567,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "getRoomState",
             "The room's public state and the shuffle's audit trail",
             "waiting room",
-            {200: ok(ref("RoomState")), 404: use("UnknownRoom"), **UNAVAILABLE},
+            {200: ok(ref("RoomPublic")), 404: use("UnknownRoom"), **UNAVAILABLE},
             parameters=[ROOM],
             stores=False,
         ),
@@ -881,7 +598,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "waiting room",
             {
                 200: ok(
-                    obj({"released": {"type": "boolean", "const": True}}),
+                    ref("Released"),
                     "Released; the admission cookie is cleared.",
                     cookies=True,
                 ),
@@ -953,16 +670,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "End the session of an admission token now",
             "admin",
             {
-                200: ok(
-                    obj(
-                        {
-                            "revoked": {
-                                "type": "boolean",
-                                "description": "False: no such live session.",
-                            }
-                        }
-                    )
-                ),
+                200: ok(ref("Revoked")),
                 404: use("UnknownRoom"),
                 **INVALID,
             },
@@ -1070,7 +778,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "accounts",
             {
                 202: ok(
-                    obj({"sent": {"type": "boolean", "const": True}}),
+                    ref("CodeSent"),
                     "The same answer whether or not the address has an unverified account.",
                 ),
                 **INVALID,
@@ -1125,7 +833,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "accounts",
             {
                 200: ok(
-                    obj({"logged_out": {"type": "boolean", "const": True}}),
+                    ref("LoggedOut"),
                     "The session cookie is cleared.",
                     cookies=True,
                 ),
@@ -1208,7 +916,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "Upload supporting documents (JPEG, PNG or PDF, 2 MB each)",
             "bookings",
             {
-                201: ok(obj({"saved": array(ref("StoredDocument"))}), "Stored."),
+                201: ok(ref("Saved"), "Stored."),
                 400: failure(400, "bad_multipart", note="The multipart body is malformed."),
                 404: use("UnknownBooking"),
                 409: failure(409, "not_changeable", note="The booking is closed."),
