@@ -88,6 +88,14 @@ class Revocation(Strict):
     admission_token: str
 
 
+class TestBatchRequest(Strict):
+    """A batch of load-test accounts to make."""
+
+    prefix: str = Field(max_length=32, description="a-z, 0-9 and -, starting with a letter")
+    count: int = Field(le=10_000, description="How many: <prefix>1 .. <prefix><count>")
+    password: str = Field(min_length=8, max_length=128, description="One password for all")
+
+
 class JoinProof(Strict):
     """The solved challenge; needed when the room's pow_difficulty is above 0. (A join without
     a body, the common one, never reaches the model.)"""

@@ -19,7 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from queue_engine.changes import Changes
 
-from . import admin, health
+from . import admin, health, load_accounts
 from .booking.accounts import NewAccount
 from .booking.application import BookingRequest, Reschedule
 from .booking.documents import DocumentKind
@@ -35,6 +35,7 @@ from .models import (
     PaymentNotice,
     QuotaChange,
     Revocation,
+    TestBatchRequest,
     Verification,
 )
 from .rooms import RoomViews
@@ -197,6 +198,7 @@ BODIES: Final[Json] = model_schemas(
     PayBillingCode,
     PaymentNotice,
     QuotaChange,
+    TestBatchRequest,
 )
 
 #: the answers; the handlers build them as dicts, the conformance checks hold them to these
@@ -485,6 +487,9 @@ UNAVAILABLE = {503: use("Unavailable")}
 INVALID = {422: failure(422, "invalid")}
 BOOKING_INVALID = {422: failure(422, "invalid", note="With `fields` and `codes` by dotted path.")}
 SLOT_CONFLICTS = ("date_closed", "date_passed", "not_released", "slot_full")
+TEST_PREFIX = path_param("prefix", "The batch: its accounts are <prefix><n>@antri.test.")
+#: the load-test accounts' routes: 404 while ANTRI_LOAD_TEST_ACCOUNTS is off
+OFF = {404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."), **BOOKING_INVALID}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1117,6 +1122,59 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             },
             parameters=[ref("OfficeId", "parameters")],
             body=ref("QuotaChange"),
+            security=ADMIN,
+        ),
+    ),
+    # load-test accounts (off unless ANTRI_LOAD_TEST_ACCOUNTS: then 404 says nothing of them)
+    Route(
+        "POST",
+        "/api/v1/admin/test-accounts",
+        load_accounts.create,
+        operation(
+            "createTestAccounts",
+            "Make a batch of verified test accounts <prefix><n>@antri.test for a load test",
+            "load tests",
+            {201: ok(ref("TestBatch"), "The batch (accounts already there are kept)."), **OFF},
+            body=ref("TestBatchRequest"),
+            security=ADMIN,
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/admin/test-accounts/{prefix}",
+        load_accounts.show,
+        operation(
+            "getTestAccounts",
+            "A batch's accounts and its bookings that hold places",
+            "load tests",
+            {200: ok(ref("TestBatch")), **OFF},
+            parameters=[TEST_PREFIX],
+            security=ADMIN,
+        ),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/admin/test-accounts/{prefix}",
+        load_accounts.remove,
+        operation(
+            "removeTestAccounts",
+            "Delete a batch: its bookings (places given back), then its accounts",
+            "load tests",
+            {200: ok(ref("TestRemoved")), **OFF},
+            parameters=[TEST_PREFIX],
+            security=ADMIN,
+        ),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/admin/test-accounts/{prefix}/bookings",
+        load_accounts.remove_bookings,
+        operation(
+            "removeTestBookings",
+            "Delete a batch's bookings, places given back; the accounts stay",
+            "load tests",
+            {200: ok(ref("TestRemoved")), **OFF},
+            parameters=[TEST_PREFIX],
             security=ADMIN,
         ),
     ),

@@ -359,6 +359,21 @@ class Quota(View):
     remaining: int
 
 
+class TestBatch(View):
+    prefix: str
+    emails: str = Field(description="The batch's addresses, <prefix><n>@antri.test")
+    accounts: int = Field(ge=0)
+    bookings_holding_places: int = Field(ge=0)
+    created: int = optional(ge=0, description="New accounts (POST only)")
+
+
+class TestRemoved(View):
+    prefix: str
+    bookings_removed: int = Field(ge=0)
+    places_freed: int = Field(ge=0)
+    accounts_removed: int = Field(ge=0)
+
+
 # -- payments and operations ------------------------------------------------------------------
 
 
@@ -387,5 +402,5 @@ VIEWS = (
     Challenge, WaitingStatus, RoomPublic, RoomSettings, Session, Released, Revoked, Office,
     OfficeSummary, Availability, Fees, AccountCreated, Verified, CodeSent, LoginResult,
     LoggedOut, Account, BookingCreated, Booking, BookingDetail, Saved, Quota, PaymentConfirmed,
-    SandboxPayment, Health,
+    SandboxPayment, Health, TestBatch, TestRemoved,
 )  # fmt: skip
