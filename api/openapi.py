@@ -109,22 +109,7 @@ def obj(
     return schema
 
 
-def extends(
-    base: str,
-    properties: Mapping[str, Json],
-    description: str | None = None,
-    optional: Iterable[str] = (),
-) -> Json:
-    """Schema `base` with more properties (required except `optional`)."""
-    schema: Json = {"allOf": [ref(base), obj(properties, optional=optional)]}
-    if description:
-        schema["description"] = description
-    return schema
-
-
 DATE = string("A calendar date, YYYY-MM-DD.", format="date")
-INSTANT = string("A UTC instant, ISO 8601 (…Z).", format="date-time")
-STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 # -- component schemas ------------------------------------------------------------------------
 
@@ -205,80 +190,7 @@ BODIES: Final[Json] = model_schemas(
 ANSWERS: Final[Json] = model_schemas(*VIEWS, mode="serialization")
 assert not BODIES.keys() & ANSWERS.keys(), "a request body and an answer share a name"
 
-SCHEMAS: Final[Json] = (
-    BODIES
-    | ANSWERS
-    | {
-        # errors
-        "Error": {
-            "type": "object",
-            "description": "Every refusal: a machine-readable code and a message for people; some "
-            "codes add fields of their own.",
-            "properties": {"error": string("Machine-readable code."), "message": string()},
-            "required": ["error", "message"],
-        },
-        "InvalidError": extends(
-            "Error",
-            {
-                "fields": {
-                    **STRING_MAP,
-                    "description": "Dotted field path -> what is wrong with it.",
-                },
-                "codes": {**STRING_MAP, "description": "Dotted field path -> machine code."},
-            },
-            "error = invalid: some fields were refused, each with a machine code in `codes`.",
-            optional=("codes",),
-        ),
-        "AdmissionRequiredError": extends(
-            "Error",
-            {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
-            "error = admission_required: no live admission token of the guarded room.",
-        ),
-        "AdmissionNotYoursError": extends(
-            "Error",
-            {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
-            "error = admission_not_yours: the admission was presented without the ticket it was "
-            "claimed with, or by an account other than the one it is bound to (or, once bound, "
-            "without that account's login).",
-        ),
-        "TurnNotGivenError": extends(
-            "Error",
-            {
-                "waiting_room": string("The waiting room's page."),
-                "held_until": INSTANT,
-            },
-            "error = turn_already_held: the account holds another live turn (until `held_until`); "
-            "error = turn_limit_reached: it used the room's `turns_per_account` this epoch.",
-            optional=("held_until",),
-        ),
-        "LoginRequiredError": extends(
-            "Error",
-            {"login": string("Where to log in.")},
-            "error = login_required: no live login session.",
-        ),
-        "InvalidTicketError": extends(
-            "Error",
-            {"reason": string("forged, expired, another room…")},
-            "error = invalid_ticket: the ticket cannot be used; join again.",
-        ),
-        "ProofRequiredError": extends(
-            "Error",
-            {
-                "reason": enum(("missing", "invalid", "expired", "replayed")),
-                "challenge": string("A fresh challenge: solve it and join again."),
-                "algorithm": string("sha256-leading-zero-bits"),
-                "difficulty": integer(minimum=0),
-                "expires_at": INSTANT,
-            },
-            "error = proof_required: the room asks for a solved challenge with the join.",
-        ),
-        "TooManyJoinsError": extends(
-            "Error",
-            {"retry_after_seconds": integer(minimum=1)},
-            "error = too_many_joins: this client address (IPv4, or IPv6 /64) spent its joins.",
-        ),
-    }
-)
+SCHEMAS: Final[Json] = BODIES | ANSWERS
 
 # -- responses --------------------------------------------------------------------------------
 

@@ -397,10 +397,83 @@ class Health(View):
     scheduler: str = optional(json_schema_extra={"enum": ["ok", "missing", "late", "unknown"]})
 
 
+# -- refusals ---------------------------------------------------------------------------------
+
+
+class Error(View):
+    """Every refusal: a machine-readable code and a message for people; some codes add fields
+    of their own."""
+
+    error: str = Field(description="Machine-readable code.")
+    message: str
+
+
+class InvalidError(Error):
+    """error = invalid: some fields were refused, each with a machine code in `codes`."""
+
+    fields: dict[str, str] = Field(description="Dotted field path -> what is wrong with it.")
+    codes: dict[str, str] = optional(description="Dotted field path -> machine code.")
+
+
+class AdmissionRequiredError(Error):
+    """error = admission_required: no live admission token of the guarded room."""
+
+    join_url: str = Field(description="Where to join the line.")
+    waiting_room: str = Field(description="Its page.")
+
+
+class AdmissionNotYoursError(AdmissionRequiredError):
+    """error = admission_not_yours: the admission was presented without the ticket it was
+    claimed with, or by an account other than the one it is bound to (or, once bound, without
+    that account's login)."""
+
+
+class TurnNotGivenError(Error):
+    """error = turn_already_held: the account holds another live turn (until `held_until`);
+    error = turn_limit_reached: it used the room's `turns_per_account` this epoch."""
+
+    waiting_room: str = Field(description="The waiting room's page.")
+    held_until: Instant = optional()
+
+
+class LoginRequiredError(Error):
+    """error = login_required: no live login session."""
+
+    login: str = Field(description="Where to log in.")
+
+
+class InvalidTicketError(Error):
+    """error = invalid_ticket: the ticket cannot be used; join again."""
+
+    reason: str = Field(description="forged, expired, another room…")
+
+
+class ProofRequiredError(Error):
+    """error = proof_required: the room asks for a solved challenge with the join."""
+
+    reason: str = one_of(("missing", "invalid", "expired", "replayed"))
+    challenge: str = Field(description="A fresh challenge: solve it and join again.")
+    algorithm: str = Field(description="sha256-leading-zero-bits")
+    difficulty: int = Field(ge=0)
+    expires_at: Instant
+
+
+class TooManyJoinsError(Error):
+    """error = too_many_joins: this client address (IPv4, or IPv6 /64) spent its joins."""
+
+    retry_after_seconds: int = Field(ge=1)
+
+
+#: every refusal's model
+ERRORS = (
+    Error, InvalidError, AdmissionRequiredError, AdmissionNotYoursError, TurnNotGivenError,
+    LoginRequiredError, InvalidTicketError, ProofRequiredError, TooManyJoinsError,
+)  # fmt: skip
+
 #: every answer's model, for the document's components
 VIEWS = (
     Challenge, WaitingStatus, RoomPublic, RoomSettings, Session, Released, Revoked, Office,
     OfficeSummary, Availability, Fees, AccountCreated, Verified, CodeSent, LoginResult,
     LoggedOut, Account, BookingCreated, Booking, BookingDetail, Saved, Quota, PaymentConfirmed,
-    SandboxPayment, Health, TestBatch, TestRemoved,
+    SandboxPayment, Health, TestBatch, TestRemoved, *ERRORS,
 )  # fmt: skip
