@@ -10,10 +10,12 @@ from aiohttp import web
 from queue_engine.changes import parse_changes
 from queue_engine.errors import InvalidToken, MalformedToken
 from queue_engine.room import Room
+from queue_engine.validation import Problems
 
 from .appkeys import ENGINE, SETTINGS
 from .errors import ApiError
-from .web import Handler, bearer_token, json_response, read_json_object
+from .models import Inventory, Revocation
+from .web import Handler, bearer_token, json_response, read_json_object, read_model
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -50,13 +52,7 @@ async def patch_room(request: web.Request) -> web.Response:
 async def put_inventory(request: web.Request) -> web.Response:
     """PUT /api/v1/admin/rooms/{room}/inventory `{"remaining": int|null}`: 0 means sold out."""
     room = _room(request)
-    body = await read_json_object(request)
-    remaining = body.get("remaining")
-    if set(body) != {"remaining"} or not (
-        remaining is None or (isinstance(remaining, int) and not isinstance(remaining, bool))
-    ):
-        raise _invalid("remaining", "must be a whole number or null")
-    await room.set_inventory(remaining)
+    await room.set_inventory((await read_model(request, Inventory)).remaining)
     return json_response(room.settings_state())
 
 
@@ -64,10 +60,9 @@ async def put_inventory(request: web.Request) -> web.Response:
 async def revoke(request: web.Request) -> web.Response:
     """POST /api/v1/admin/rooms/{room}/revoke `{"admission_token": str}`: end that session now."""
     room = _room(request)
-    body = await read_json_object(request)
-    token = body.get("admission_token")
+    token = (await read_model(request, Revocation)).admission_token
     try:
-        admission = room.signer.read_admission(token if isinstance(token, str) else "")
+        admission = room.signer.read_admission(token)
     except (MalformedToken, InvalidToken):
         raise _invalid("admission_token", "not an admission token of this service") from None
     if admission.room != room.name or admission.epoch != room.view().epoch:
@@ -81,5 +76,5 @@ def _room(request: web.Request) -> Room:
     return request.config_dict[ENGINE].room(request.match_info["room"])
 
 
-def _invalid(field: str, reason: str) -> ApiError:
-    return ApiError(422, "invalid", f"{field}: {reason}", extra={"fields": {field: reason}})
+def _invalid(field: str, reason: str) -> Problems:
+    return Problems.at(field, "admission_token", reason)

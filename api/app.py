@@ -26,6 +26,7 @@ from .appkeys import (
     DOCUMENTS,
     DRAFTS,
     ENGINE,
+    FLOW,
     JOBS,
     PAYMENTS,
     REGISTRY,
@@ -38,6 +39,7 @@ from .appkeys import (
 from .booking.accounts import Accounts
 from .booking.documents import DocumentStore
 from .database import migrate, unready_pool
+from .flows import BookingFlow
 from .handlers.offices import OfficeViews
 from .jobs import JobQueue
 from .metrics import BookingMetrics, HttpMetrics, build_info
@@ -110,6 +112,10 @@ def create_app(settings: Settings) -> web.Application:
     app[SWEEPER] = Sweeper(
         bookings, services.slots, booking_metrics, settings.sweep_seconds, gc_counts
     )
+    app[FLOW] = BookingFlow(
+        app[ACCOUNTS], bookings, services.slots, services.payments, app[JOBS], app[SWEEPER],
+        booking_metrics,
+    )  # fmt: skip
     app[SCRAPED] = ScrapedMetrics(registry, client, settings.redis_url, bookings.pool)
     app.cleanup_ctx.append(_serve_rooms)
     app.cleanup_ctx.append(_serve_bookings)

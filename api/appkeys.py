@@ -13,6 +13,7 @@ from .booking.bookings import Bookings
 from .booking.documents import DocumentStore
 from .booking.payments import Payments
 from .booking.slots import Slots
+from .flows import BookingFlow
 from .jobs import JobQueue
 from .metrics import BookingMetrics
 from .pages.drafts import Drafts
@@ -34,3 +35,4 @@ SWEEPER = web.AppKey("sweeper", Sweeper)
 BOOKING_METRICS = web.AppKey("booking_metrics", BookingMetrics)
 DRAFTS = web.AppKey("drafts", Drafts)
 SCRAPED = web.AppKey("scraped", ScrapedMetrics)
+FLOW = web.AppKey("flow", BookingFlow)

@@ -13,9 +13,11 @@ from queue_engine.errors import JoinBudgetSpent
 from queue_engine.proof import ALGORITHM, Challenges, ProofRejected
 from queue_engine.room import Room
 from queue_engine.scripts import JoinEntry
+from queue_engine.validation import validated
 
 from .client_address import Network, client_address
 from .errors import ApiError
+from .models import JoinProof
 from .web import read_json_object
 
 
@@ -41,13 +43,19 @@ class JoinChecks:
         """The key of the caller's address (IPv4, or the IPv6 /64)."""
         return client_address(request, self.trusted_proxies)
 
-    async def entry(self, request: web.Request, room: Room) -> tuple[JoinEntry, str | None]:
+    async def entry(
+        self, request: web.Request, room: Room, held: bool = False
+    ) -> tuple[JoinEntry, str | None]:
         """The entry of an API join (its body may carry `{"challenge", "nonce"}`), and why a
-        proof it carried does not hold (None if it holds or there was none)."""
+        proof it carried does not hold (None if it holds or there was none). With a ticket
+        `held`, whose place needs no proof, a body that is not a JoinProof is refused (422)
+        rather than ignored: what the document forbids is refused."""
         client = self.client(request)
         if not request.can_read_body:
             return JoinEntry(client=client), None
         body = await read_json_object(request)
+        if held:
+            validated(JoinProof, body)
         if "challenge" not in body:
             return JoinEntry(client=client), None
         now = room.now()

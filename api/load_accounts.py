@@ -12,10 +12,10 @@ from aiohttp import web
 
 from .admin import admin_only
 from .appkeys import ACCOUNTS, SETTINGS
-from .booking.errors import Invalid
 from .booking.load_accounts import LoadAccounts, Removed
 from .errors import ApiError
-from .web import Handler, json_response, read_json_object
+from .models import TestBatchRequest
+from .web import Handler, json_response, read_model
 
 
 def load_test_accounts_on(handler: Handler) -> Handler:
@@ -39,20 +39,9 @@ def _batches(request: web.Request) -> LoadAccounts:
 @admin_only
 async def create(request: web.Request) -> web.Response:
     """POST /api/v1/admin/test-accounts `{"prefix", "count", "password"}`: 201, the batch."""
-    body = await read_json_object(request)
-    problems = {k: "unknown field" for k in body.keys() - {"prefix", "count", "password"}}
-    prefix, count, password = body.get("prefix"), body.get("count"), body.get("password")
-    if not isinstance(prefix, str):
-        problems["prefix"] = "a string is required"
-    if not isinstance(count, int) or isinstance(count, bool):
-        problems["count"] = "a whole number is required"
-    if not isinstance(password, str):
-        problems["password"] = "a string is required"
-    if problems:
-        raise Invalid(problems, dict.fromkeys(problems, "invalid"))
-    assert isinstance(prefix, str) and isinstance(count, int) and isinstance(password, str)
-    created = await _batches(request).create(prefix, count, password)
-    return json_response(await _state(request, prefix) | {"created": created}, status=201)
+    body = await read_model(request, TestBatchRequest)
+    created = await _batches(request).create(body.prefix, body.count, body.password)
+    return json_response(await _state(request, body.prefix) | {"created": created}, status=201)
 
 
 @load_test_accounts_on

@@ -14,20 +14,16 @@ import asyncpg
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from queue_engine.changes import InvalidChanges
 from queue_engine.errors import (
     InvalidToken,
     MalformedToken,
     StorageUnavailable,
     UnknownRoom,
 )
+from queue_engine.validation import Problems
 
 from .booking.documents import DocumentRejected
-from .booking.errors import (
-    Invalid,
-    Refused,
-    TooManyAttempts,
-)
+from .booking.errors import Refused, TooManyAttempts
 from .errors import AdmissionRequired, ApiError, TurnUsed, refusal_status
 from .metrics import HttpMetrics
 from .pages.render import page
@@ -66,7 +62,7 @@ def _as_api_error(exc: Exception) -> ApiError:
             "The waiting room is briefly unavailable; your place is kept. Try again shortly.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    if isinstance(exc, Invalid):
+    if isinstance(exc, Problems):
         extra: dict[str, object] = {"fields": exc.fields, "codes": exc.codes}
         return ApiError(422, "invalid", "Some fields were refused.", extra=extra)
     if isinstance(exc, Refused):
@@ -86,8 +82,6 @@ def _as_api_error(exc: Exception) -> ApiError:
             "The service is briefly unavailable; nothing was changed. Try again shortly.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    if isinstance(exc, InvalidChanges):
-        return ApiError(422, "invalid", "Some fields were refused.", extra={"fields": exc.fields})
     log.exception("unexpected error", exc_info=exc)
     return ApiError(500, "internal", "Something went wrong on our side; nothing was changed.")
 

@@ -9,30 +9,42 @@ Every route answers an error as `{"error": code, "message": text, ...}` (api/obs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
 from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-from queue_engine.changes import EDITABLE
-from queue_engine.proof import MAX_DIFFICULTY
-from queue_engine.room import VisitState
-from queue_engine.settings import RoomState
+from queue_engine.changes import Changes
 
-from .booking.application import MARITAL_STATUSES, PURPOSES, SEXES
-from .booking.bookings import ACTIVE, OFFICER_STEPS
-from .booking.documents import MAX_DOCUMENT_BYTES, DocumentKind
-from .booking.fees import APPLICATION_KINDS, PASSPORT_TYPES, VALIDITY_YEARS
-from .booking.offices import LANES, ZONE_LABELS
-from .booking.slots import MAX_CAPACITY
-from .handlers.offices import MAX_DAYS
+from . import admin, health, load_accounts
+from .booking.accounts import NewAccount
+from .booking.application import BookingRequest, Reschedule
+from .booking.documents import DocumentKind
+from .handlers import accounts, bookings, officers, payments
+from .handlers.offices import MAX_DAYS, OfficeViews
+from .models import (
+    Credentials,
+    Inventory,
+    JoinProof,
+    NewCode,
+    OfficerStep,
+    PayBillingCode,
+    PaymentNotice,
+    QuotaChange,
+    Revocation,
+    TestBatchRequest,
+    Verification,
+)
+from .rooms import RoomViews
+from .views import VIEWS
 from .web import json_response
 
 Json = dict[str, Any]
 
 JSON_TYPE = "application/json"
-BOOKING_STATUSES: Final = (*ACTIVE, "collected", "rejected", "cancelled", "expired")
-OFFICER_TARGETS: Final = tuple(sorted({s for nexts in OFFICER_STEPS.values() for s in nexts}))
 
 # -- schema helpers ---------------------------------------------------------------------------
 
@@ -97,500 +109,88 @@ def obj(
     return schema
 
 
-def extends(
-    base: str,
-    properties: Mapping[str, Json],
-    description: str | None = None,
-    optional: Iterable[str] = (),
-) -> Json:
-    """Schema `base` with more properties (required except `optional`)."""
-    schema: Json = {"allOf": [ref(base), obj(properties, optional=optional)]}
-    if description:
-        schema["description"] = description
-    return schema
-
-
 DATE = string("A calendar date, YYYY-MM-DD.", format="date")
-INSTANT = string("A UTC instant, ISO 8601 (…Z).", format="date-time")
-CLOCK = string("Office-local time of day, HH:MM.", pattern=r"^\d{2}:\d{2}$")
-RUPIAH = integer("Rupiah.", minimum=0)
-STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 # -- component schemas ------------------------------------------------------------------------
 
-_FEE_LINE = obj(
-    {
-        "code": string("Machine code, e.g. paspor_elektronik_10, percepatan."),
-        "label_id": string("Label in Bahasa Indonesia."),
-        "label_en": string("Label in English."),
-        "amount": RUPIAH,
-    }
-)
-_SESSION = obj({"id": string("Session id, e.g. s1."), "start": CLOCK, "end": CLOCK})
-_OFFICE_FIELDS: Json = {
-    "id": string("Office slug, e.g. jakarta-selatan."),
-    "name": string(),
-    "city": string(),
-    "province": string(),
-    "timezone": enum(sorted(set(ZONE_LABELS.values())), "Zone label: WIB, WITA or WIT."),
-    "tz": enum(sorted(ZONE_LABELS), "IANA time zone."),
-}
-_APPLICANT_FIELDS: Json = {
-    "full_name": string("As on the KTP; letters, spaces and ' . - ,", minLength=3, maxLength=100),
-    "birth_place": string(minLength=2, maxLength=60),
-    "birth_date": DATE,
-    "sex": enum(SEXES, "L (laki-laki) or P (perempuan), as on the KTP."),
-    "phone": string("Indonesian mobile number, 08… or +628… (answered as +628…)."),
-    "address": string(minLength=5, maxLength=200),
-    "marital_status": enum(MARITAL_STATUSES),
-    "purpose": enum(PURPOSES, "Purpose of travel."),
-    "destination": string("Destination country.", minLength=2, maxLength=60),
-}
-_PASSPORT = {
-    "type": enum(PASSPORT_TYPES),
-    "validity_years": {
-        "type": "integer",
-        "enum": list(VALIDITY_YEARS),
-        "description": "10 needs the applicant to be 17 or older on the date, or married.",
-    },
-}
 
-SCHEMAS: Final[Json] = {
-    # errors
-    "Error": {
-        "type": "object",
-        "description": "Every refusal: a machine-readable code and a message for people; some "
-        "codes add fields of their own.",
-        "properties": {"error": string("Machine-readable code."), "message": string()},
-        "required": ["error", "message"],
-    },
-    "InvalidError": extends(
-        "Error",
-        {
-            "fields": {**STRING_MAP, "description": "Dotted field path -> what is wrong with it."},
-            "codes": {**STRING_MAP, "description": "Dotted field path -> machine code."},
-        },
-        "error = invalid: some fields were refused. Booking-domain refusals also carry `codes`.",
-        optional=("codes",),
-    ),
-    "AdmissionRequiredError": extends(
-        "Error",
-        {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
-        "error = admission_required: no live admission token of the guarded room.",
-    ),
-    "AdmissionNotYoursError": extends(
-        "Error",
-        {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
-        "error = admission_not_yours: the admission was presented without the ticket it was "
-        "claimed with, or by an account other than the one it is bound to (or, once bound, "
-        "without that account's login).",
-    ),
-    "TurnNotGivenError": extends(
-        "Error",
-        {
-            "waiting_room": string("The waiting room's page."),
-            "held_until": INSTANT,
-        },
-        "error = turn_already_held: the account holds another live turn (until `held_until`); "
-        "error = turn_limit_reached: it used the room's `turns_per_account` this epoch.",
-        optional=("held_until",),
-    ),
-    "LoginRequiredError": extends(
-        "Error",
-        {"login": string("Where to log in.")},
-        "error = login_required: no live login session.",
-    ),
-    "InvalidTicketError": extends(
-        "Error",
-        {"reason": string("forged, expired, another room…")},
-        "error = invalid_ticket: the ticket cannot be used; join again.",
-    ),
-    "ProofRequiredError": extends(
-        "Error",
-        {
-            "reason": enum(("missing", "invalid", "expired", "replayed")),
-            "challenge": string("A fresh challenge: solve it and join again."),
-            "algorithm": string("sha256-leading-zero-bits"),
-            "difficulty": integer(minimum=0),
-            "expires_at": INSTANT,
-        },
-        "error = proof_required: the room asks for a solved challenge with the join.",
-    ),
-    "TooManyJoinsError": extends(
-        "Error",
-        {"retry_after_seconds": integer(minimum=1)},
-        "error = too_many_joins: this client address (IPv4, or IPv6 /64) spent its joins.",
-    ),
-    # the waiting room
-    "Challenge": obj(
-        {
-            "challenge": string("Opaque and single-use; valid until expires_at."),
-            "algorithm": string(
-                "sha256-leading-zero-bits: find a nonce (decimal digits, at most 16) such that "
-                'SHA-256(challenge + ":" + nonce) starts with `difficulty` zero bits.'
-            ),
-            "difficulty": integer("Zero bits; 0 means any nonce will do.", minimum=0),
-            "expires_at": INSTANT,
-        }
-    ),
-    "JoinProof": obj(
-        {"challenge": string("From GET …/challenge or a 428."), "nonce": string()},
-        description="The solved challenge; needed when the room's pow_difficulty is above 0.",
-    ),
-    "WaitingStatus": obj(
-        {
-            "ticket": string(
-                "The ticket to hold from now on (also set as a cookie); empty "
-                "when a closed room refused it."
-            ),
-            "state": enum(VisitState),
-            "position": nullable(integer("1 = next in line; null in the pre-queue.")),
-            "ahead": nullable(integer(minimum=0)),
-            "eta_seconds": nullable(obj({"low": integer(), "high": integer()})),
-            "poll_after_seconds": {"type": "number", "description": "When to poll next."},
-            "admission_token": string(
-                "Once admitted: the token for the gated routes (also set "
-                "as the antri_admission cookie)."
-            ),
-            "session_expires_at": INSTANT,
-        },
-        optional=("admission_token", "session_expires_at"),
-    ),
-    "RoomState": obj(
-        {
-            "room": string(),
-            "state": enum(RoomState),
-            "waiting": integer(),
-            "active": integer("Live admitted sessions."),
-            "rate_per_minute": integer(),
-            "event_starts_at": nullable(INSTANT),
-            "admitted_last_minute": integer(),
-            "no_show_share": {"type": "number"},
-            "sold_out": {"type": "boolean"},
-            "shuffle": obj(
-                {
-                    "commitment": string("Hash of the seed, published before the release."),
-                    "seed": nullable(string("Revealed once the cohort is fixed.")),
-                    "cohort_first": integer(),
-                    "cohort_last": nullable(integer()),
-                },
-                description="The audit trail of the fair shuffle of the pre-queue.",
-            ),
-        }
-    ),
-    "RoomSettings": extends(
-        "RoomState",
-        {
-            "burst": integer(),
-            "max_active": integer(),
-            "session_minutes": {"type": "number"},
-            "keep_place_seconds": integer(),
-            "turns_per_account": integer(
-                "Turns (admissions bound to an account) one account may take per room epoch; "
-                "0: no cap. One live turn per account at a time, always."
-            ),
-            "inventory": nullable(integer("Places left to book; null when unknown.")),
-            "arrivals": integer(),
-            "serving": integer(),
-            "pow_difficulty": integer(minimum=0),
-            "joins_per_minute_per_client": integer(minimum=0),
-        },
-        "The operator's view: every setting and counter.",
-    ),
-    "RoomChanges": obj(
-        {
-            "rate_per_minute": integer(minimum=1, maximum=1_000_000),
-            "burst": integer(
-                "How many admissions may start at once beyond the rate; any value delivers"
-                " rate_per_minute (claims beyond the bucket are booked for its next tokens).",
-                minimum=1,
-                maximum=100_000,
-            ),
-            "max_active": integer(minimum=1, maximum=10_000_000),
-            "session_minutes": {"type": "number", "minimum": 1, "maximum": 240},
-            "keep_place_seconds": integer(minimum=30, maximum=86_400),
-            "pow_difficulty": integer(
-                "Zero bits of a join's proof of work (0: off).", minimum=0, maximum=MAX_DIFFICULTY
-            ),
-            "joins_per_minute_per_client": integer(
-                "Joins per client address a minute (0: off).", minimum=0, maximum=100_000
-            ),
-            "turns_per_account": integer(
-                "Turns one account may take per room epoch; 0: no cap.", minimum=0, maximum=1000
-            ),
-            "state": enum(RoomState),
-            "event_starts_at": nullable(
-                string(
-                    "With a zone; a future instant opens a new shuffled cohort.", format="date-time"
-                )
-            ),
-        },
-        optional=EDITABLE,
-        strict=True,
-        description="At least one setting to change.",
+#: what a free text of a body may hold: anything but NUL, which `web.read_model` refuses (400)
+#: since PostgreSQL cannot store it
+NUL_FREE: Final = r"^[^\x00]*$"
+
+
+def _tidy(node: Any, enums: Mapping[str, Json]) -> Any:
+    """Pydantic's JSON Schema as this document writes it: enumerations inline (they are the
+    domain's, not components of their own), no generated titles, no `default: null` for the
+    fields that may be left out but are never null, and free texts that say they hold no NUL."""
+    if isinstance(node, list):
+        return [_tidy(item, enums) for item in node]
+    if not isinstance(node, dict):
+        return node
+    name = node.get("$ref", "").rsplit("/", 1)[-1]
+    if name in enums:  # the field's own description wins over the enumeration's
+        node = {key: value for key, value in node.items() if key != "$ref"}
+        return _tidy(enums[name] | node, enums)
+    tidy: Json = {}
+    for key, value in node.items():
+        if key == "title" or (key == "default" and value is None):
+            continue
+        if key == "properties":
+            tidy[key] = {field: _tidy(schema, enums) for field, schema in value.items()}
+        else:
+            tidy[key] = _tidy(value, enums)
+    if tidy.get("type") == "string" and not tidy.keys() & {"pattern", "format", "enum"}:
+        tidy["pattern"] = NUL_FREE
+    return tidy
+
+
+def model_schemas(
+    *models: type[BaseModel], mode: Literal["validation", "serialization"] = "validation"
+) -> Json:
+    """The components of `models` (nested models included): request bodies as validated, or
+    answers as serialized."""
+    _, top = models_json_schema(
+        [(model, mode) for model in models], ref_template="#/components/schemas/{model}"
     )
-    | {"minProperties": 1},
-    "Session": obj({"room": string(), "admitted_at": INSTANT, "expires_at": INSTANT}),
-    # reference data
-    "Office": obj(_OFFICE_FIELDS | {"sessions": array(ref("SessionTime"))}),
-    "OfficeSummary": obj(_OFFICE_FIELDS, description="An office without its sessions."),
-    "SessionTime": _SESSION,
-    "Availability": obj(
-        {
-            "office_id": string(),
-            "timezone": _OFFICE_FIELDS["timezone"],
-            "released_until": DATE,
-            "next_release": INSTANT,
-            "dates": array(
-                obj(
-                    {
-                        "date": DATE,
-                        "open": {"type": "boolean", "description": "Not a weekend or holiday."},
-                        "released": {"type": "boolean", "description": "Bookable now."},
-                        "sessions": array(
-                            extends(
-                                "SessionTime",
-                                {
-                                    "lanes": {
-                                        "type": "object",
-                                        "propertyNames": {"enum": list(LANES)},
-                                        "additionalProperties": obj(
-                                            {"capacity": integer(), "remaining": integer()}
-                                        ),
-                                    }
-                                },
-                            )
-                        ),
-                    }
-                )
-            ),
-        }
-    ),
-    "FeeLine": _FEE_LINE,
-    "FeeTable": obj(
-        {
-            "regulation": string("e.g. PP 45/2024."),
-            "effective_from": DATE,
-            "passports": array(
-                obj(
-                    {
-                        "type": enum(PASSPORT_TYPES),
-                        "validity_years": _PASSPORT["validity_years"],
-                        "amount": RUPIAH,
-                    }
-                )
-            ),
-            "surcharges": array(
-                extends(
-                    "FeeLine",
-                    {
-                        "by_passport_type": {
-                            "type": "object",
-                            "additionalProperties": RUPIAH,
-                            "description": "Amounts that differ by passport type.",
-                        }
-                    },
-                    optional=("by_passport_type",),
-                )
-            ),
-            "per_application": array(ref("FeeLine")),
-        }
-    ),
-    "Fees": obj({"in_force": ref("FeeTable"), "history": array(ref("FeeTable"), "Newest first.")}),
-    # accounts
-    "RegistrationRequest": obj(
-        {
-            "email": string(format="email", maxLength=254),
-            "password": string(
-                "A capital letter and a digit at least.", minLength=8, maxLength=128
-            ),
-            "name": string("3 to 100 letters, spaces and . ' - ,"),
-            "phone": string(
-                "Indonesian mobile number, e.g. 081234567890.", pattern=r"^(\+62|62|0)8[0-9]{7,12}$"
-            ),
-        },
-        strict=True,
-    ),
-    "AccountCreated": obj(
-        {"id": integer(), "email": string(), "verified": {"type": "boolean", "const": False}}
-    ),
-    "VerifyRequest": obj(
-        {"email": string(), "code": string("The code sent by e-mail.")}, strict=True
-    ),
-    "Verified": obj({"email": string(), "verified": {"type": "boolean", "const": True}}),
-    "LoginRequest": obj({"email": string(), "password": string()}, strict=True),
-    "LoginResult": obj(
-        {
-            "account": obj({"id": integer(), "email": string(), "name": string()}),
-            "session_token": string("Send as X-Session-Token (also set as a cookie)."),
-            "expires_in": integer("Seconds."),
-        }
-    ),
-    # bookings
-    "BookingRequest": obj(
-        {
-            "office_id": string(),
-            "date": string("From tomorrow, within the released dates.", format="date"),
-            "session_id": string("One of the office's sessions."),
-            "lane": enum(LANES),
-            "application_kind": enum(APPLICATION_KINDS),
-            "passport": obj(_PASSPORT, strict=True),
-            "applicant": obj(
-                {
-                    "nik": string(
-                        "16-digit NIK, consistent with birth date and sex.", pattern=r"^\d{16}$"
-                    )
-                }
-                | _APPLICANT_FIELDS,
-                strict=True,
-            ),
-        },
-        strict=True,
-        description="Parsed strictly: every problem, unknown fields included, is reported at "
-        "once as a 422 with `fields` and `codes` by dotted path (e.g. applicant.nik).",
-    ),
-    "BookingCreated": obj(
-        {
-            "id": string(format="uuid"),
-            "status": {"type": "string", "const": "awaiting_payment"},
-            "billing_code": string("15-digit code to pay at the bank.", pattern=r"^\d{15}$"),
-            "amount": RUPIAH,
-            "currency": {"type": "string", "const": "IDR"},
-            "expires_at": string("Unpaid by then, the place is released.", format="date-time"),
-            "fee_lines": array(ref("FeeLine")),
-        }
-    ),
-    "Booking": obj(
-        {
-            "id": string(format="uuid"),
-            "status": enum(BOOKING_STATUSES),
-            "office": ref("OfficeSummary"),
-            "date": DATE,
-            "session": obj(
-                {
-                    "id": string(),
-                    "start": nullable(CLOCK),
-                    "end": nullable(CLOCK),
-                    "starts_at": INSTANT,
-                }
-            ),
-            "lane": enum(LANES),
-            "application_kind": enum(APPLICATION_KINDS),
-            "passport": obj(_PASSPORT),
-            "applicant": obj(
-                _APPLICANT_FIELDS
-                | {
-                    "applicant_type": enum(("dewasa", "anak")),
-                    "nik_masked": string("First 4 and last 2 digits of the NIK."),
-                }
-            ),
-            "amount": RUPIAH,
-            "currency": {"type": "string", "const": "IDR"},
-            "fee_lines": array(ref("FeeLine")),
-            "billing_code": nullable(string("While awaiting payment.")),
-            "expires_at": nullable(INSTANT),
-            "paid_at": nullable(INSTANT),
-            "booking_code": nullable(string("Once paid, XXXX-XXXX-XXXXX.")),
-            "qr_text": nullable(string("What the proof's QR code holds.")),
-            "reschedules_left": integer(minimum=0, maximum=1),
-            "documents_required": array(
-                enum(DocumentKind), "The document kinds this application must bring."
-            ),
-            "created_at": INSTANT,
-        },
-        description="A booking as listed.",
-    ),
-    "BookingDetail": extends(
-        "Booking",
-        {
-            "timeline": array(
-                obj(
-                    {
-                        "status": enum((*BOOKING_STATUSES, "rescheduled")),
-                        "at": INSTANT,
-                        "note": nullable(string()),
-                    }
-                )
-            ),
-            "documents": array(ref("StoredDocument")),
-        },
-        "One booking with its timeline and uploaded documents.",
-    ),
-    "StoredDocument": obj(
-        {
-            "kind": enum(DocumentKind),
-            "media_type": enum(("image/jpeg", "image/png", "application/pdf")),
-            "size": integer(maximum=MAX_DOCUMENT_BYTES),
-            "uploaded_at": INSTANT,
-        },
-        optional=("uploaded_at",),
-    ),
-    "RescheduleRequest": obj(
-        {"date": DATE, "session_id": string()},
-        strict=True,
-        description="Once per booking, until the end of the day before (H-1), same office and "
-        "lane.",
-    ),
-    "OfficerStatusRequest": obj(
-        {"status": enum(OFFICER_TARGETS), "note": string()}, optional=("note",), strict=True
-    ),
-    # payments
-    "SandboxPayRequest": obj({"billing_code": string()}, strict=True),
-    "PaymentCallback": obj(
-        {
-            "billing_code": string(),
-            "amount": integer("Must equal the amount due.", minimum=0),
-            "transaction_id": string("The bank's id; a repeat of it is answered as before."),
-            "paid_at": string("ISO 8601; without a zone, UTC.", format="date-time"),
-        },
-        strict=True,
-    ),
-    "PaymentConfirmed": obj(
-        {
-            "status": {"type": "string", "const": "confirmed"},
-            "booking_id": string(format="uuid"),
-            "booking_code": string(),
-            "replayed": {"type": "boolean", "description": "A repeat of a callback accepted."},
-        }
-    ),
-    "SandboxPayment": extends(
-        "PaymentConfirmed",
-        {"paid": {"type": "boolean", "const": True}, "amount": RUPIAH},
-    ),
-    # operations
-    "Health": obj(
-        {
-            "status": enum(("ok", "unavailable")),
-            "redis": string(),
-            "database": string(),
-            "worker": enum(("ok", "missing", "unknown")),
-            "scheduler": enum(("ok", "missing", "late", "unknown")),
-        },
-        optional=("redis", "database", "worker", "scheduler"),
-    ),
-    "Account": obj(
-        {
-            "id": integer(),
-            "email": string(),
-            "name": string(),
-            "phone": string(),
-            "verified": {"type": "boolean"},
-            "applicants": integer("People with an active booking (at most 5).", minimum=0),
-        }
-    ),
-    "QuotaRequest": obj(
-        {
-            "date": string(format="date"),
-            "session_id": string(),
-            "lane": enum(LANES),
-            "capacity": integer(
-                "0 closes the slot; never below what is booked.", minimum=0, maximum=MAX_CAPACITY
-            ),
-        },
-        strict=True,
-    ),
-    "Quota": obj({"capacity": integer(), "booked": integer(), "remaining": integer()}),
-}
+    defs: Json = top["$defs"]
+    enums = {name: schema for name, schema in defs.items() if "enum" in schema}
+    tidy = {name: _tidy(schema, enums) for name, schema in defs.items() if name not in enums}
+    return tidy if mode == "validation" else _without_nul_rule(tidy)
+
+
+def _without_nul_rule(node: Any) -> Any:
+    """An answer's schema: the NUL rule is the request bodies' (answers hold no NUL anyway)."""
+    if isinstance(node, list):
+        return [_without_nul_rule(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {k: _without_nul_rule(v) for k, v in node.items() if (k, v) != ("pattern", NUL_FREE)}
+
+
+#: the request bodies; each is the model its handler reads
+BODIES: Final[Json] = model_schemas(
+    JoinProof,
+    Changes,
+    Inventory,
+    Revocation,
+    NewAccount,
+    Verification,
+    NewCode,
+    Credentials,
+    BookingRequest,
+    Reschedule,
+    OfficerStep,
+    PayBillingCode,
+    PaymentNotice,
+    QuotaChange,
+    TestBatchRequest,
+)
+
+#: the answers; the handlers build them as dicts, the conformance checks hold them to these
+ANSWERS: Final[Json] = model_schemas(*VIEWS, mode="serialization")
+assert not BODIES.keys() & ANSWERS.keys(), "a request body and an answer share a name"
+
+SCHEMAS: Final[Json] = BODIES | ANSWERS
 
 # -- responses --------------------------------------------------------------------------------
 
@@ -758,8 +358,13 @@ def operation(
     parameters: Iterable[Json] = (),
     body: Json | None = None,
     security: Security | None = None,
+    stores: bool = True,
 ) -> Json:
-    """One operation; `body` is the JSON request schema (or a full requestBody with content)."""
+    """One operation; `body` is the JSON request schema (or a full requestBody with content).
+    The 401 its `security` implies and, when it `stores` (reads or writes Redis or PostgreSQL),
+    the 503 of a store briefly away are added unless `responses` say otherwise."""
+    implied = {401: use(_SIGN_IN[id(security)])} if id(security) in _SIGN_IN else {}
+    responses = implied | (UNAVAILABLE if stores else {}) | dict(responses)
     op: Json = {"operationId": operation_id, "summary": summary, "tags": [tag]}
     if description:
         op["description"] = description
@@ -780,6 +385,13 @@ def operation(
     return op
 
 
+#: the 401 response of each kind of credentials (by identity: the lists are shared constants)
+_SIGN_IN: Final = {
+    id(ADMISSION): "AdmissionRequired",
+    id(LOGIN): "LoginRequired",
+    id(ADMIN): "AdminOnly",
+    id(ADMITTED_LOGIN): "AdmissionOrLoginRequired",
+}
 ROOM = ref("Room", "parameters")
 BOOKING_ID = ref("BookingId", "parameters")
 TICKET = [ref("TicketHeader", "parameters"), ref("TicketCookie", "parameters")]
@@ -788,29 +400,52 @@ INVALID = {422: failure(422, "invalid")}
 BOOKING_INVALID = {422: failure(422, "invalid", note="With `fields` and `codes` by dotted path.")}
 SLOT_CONFLICTS = ("date_closed", "date_passed", "not_released", "slot_full")
 TEST_PREFIX = path_param("prefix", "The batch: its accounts are <prefix><n>@antri.test.")
-TEST_BATCH = obj(
-    {
-        "prefix": string(),
-        "emails": string("The batch's addresses, <prefix><n>@antri.test"),
-        "accounts": integer(minimum=0),
-        "bookings_holding_places": integer(minimum=0),
-        "created": integer("New accounts (POST only)", minimum=0),
-    },
-    optional=["created"],
-)
-TEST_REMOVED = obj(
-    {
-        "prefix": string(),
-        "bookings_removed": integer(minimum=0),
-        "places_freed": integer(minimum=0),
-        "accounts_removed": integer(minimum=0),
-    }
-)
+#: the load-test accounts' routes: 404 while ANTRI_LOAD_TEST_ACCOUNTS is off
+OFF = {404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."), **BOOKING_INVALID}
 
-PATHS: Final[Json] = {
-    # the waiting room
-    "/api/v1/rooms/{room}/join": {
-        "post": operation(
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route of the JSON API, written once: the router serves `handler` at `method` `path`
+    and the document describes it with `operation`. A handler that is a method of RoomViews or
+    OfficeViews is bound to the app's instance when the routes are set up (api/routes.py)."""
+
+    method: str
+    path: str
+    handler: Callable[..., Awaitable[web.StreamResponse]]
+    operation: Json
+
+
+async def document(request: web.Request) -> web.Response:
+    """GET /api/openapi.json."""
+    return json_response(DOCUMENT)
+
+
+#: every JSON route, the busiest first (the router tries dynamic routes in order)
+OPERATIONS: Final[tuple[Route, ...]] = (
+    Route(
+        "GET",
+        "/api/v1/rooms/{room}/status",
+        RoomViews.status,
+        operation(
+            "getTicketStatus",
+            "Where the held ticket stands (poll after poll_after_seconds)",
+            "waiting room",
+            {
+                200: ok(ref("WaitingStatus"), "Admitted: includes the admission token.", True),
+                400: failure(400, "no_ticket", "malformed_ticket"),
+                401: failure(401, "invalid_ticket", schema=ref("InvalidTicketError")),
+                404: use("UnknownRoom"),
+            },
+            description="The ticket is required, in X-Antri-Ticket or the antri_ticket cookie.",
+            parameters=[ROOM, *TICKET],
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/rooms/{room}/join",
+        RoomViews.join,
+        operation(
             "joinRoom",
             "Take a place in line (the same place again for a ticket held)",
             "waiting room",
@@ -820,169 +455,164 @@ PATHS: Final[Json] = {
                 404: use("UnknownRoom"),
                 428: failure(428, "proof_required", schema=ref("ProofRequiredError")),
                 429: failure(429, "too_many_joins", schema=ref("TooManyJoinsError")),
-                **UNAVAILABLE,
             },
             description="A ticket held (header or cookie) keeps its place; a bad one is ignored "
             "and a new place taken. A new place needs the solved challenge in the body when the "
             "room's pow_difficulty is above 0, and room in the client address's join budget.",
             parameters=[ROOM, *TICKET],
             body={"required": False, "content": {JSON_TYPE: {"schema": ref("JoinProof")}}},
-        )
-    },
-    "/api/v1/rooms/{room}/challenge": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/rooms/{room}/challenge",
+        RoomViews.challenge,
+        operation(
             "getJoinChallenge",
             "A proof-of-work challenge to solve before joining (single-use, short-lived)",
             "waiting room",
             {200: ok(ref("Challenge")), 404: use("UnknownRoom"), **UNAVAILABLE},
             parameters=[ROOM],
-        )
-    },
-    "/api/v1/rooms/{room}/status": {
-        "get": operation(
-            "getTicketStatus",
-            "Where the held ticket stands (poll after poll_after_seconds)",
-            "waiting room",
-            {
-                200: ok(ref("WaitingStatus"), "Admitted: includes the admission token.", True),
-                400: failure(400, "no_ticket", "malformed_ticket"),
-                401: failure(401, "invalid_ticket", schema=ref("InvalidTicketError")),
-                404: use("UnknownRoom"),
-                **UNAVAILABLE,
-            },
-            description="The ticket is required, in X-Antri-Ticket or the antri_ticket cookie.",
-            parameters=[ROOM, *TICKET],
-        )
-    },
-    "/api/v1/rooms/{room}": {
-        "get": operation(
+            stores=False,
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/rooms/{room}",
+        RoomViews.room_state,
+        operation(
             "getRoomState",
             "The room's public state and the shuffle's audit trail",
             "waiting room",
-            {200: ok(ref("RoomState")), 404: use("UnknownRoom"), **UNAVAILABLE},
+            {200: ok(ref("RoomPublic")), 404: use("UnknownRoom"), **UNAVAILABLE},
             parameters=[ROOM],
-        )
-    },
-    "/api/v1/session": {
-        "get": operation(
+            stores=False,
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/session",
+        RoomViews.session,
+        operation(
             "getSession",
             "The caller's admitted session",
             "waiting room",
             {
                 200: ok(ref("Session")),
-                401: use("AdmissionRequired"),
                 403: use("AdmissionNotYours"),
                 409: use("TurnNotGiven"),
-                **UNAVAILABLE,
             },
             security=ADMISSION,
-        )
-    },
-    "/api/v1/session/release": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/session/release",
+        RoomViews.release,
+        operation(
             "releaseSession",
             "End the admitted session now, so the next visitor can come in",
             "waiting room",
             {
                 200: ok(
-                    obj({"released": {"type": "boolean", "const": True}}),
+                    ref("Released"),
                     "Released; the admission cookie is cleared.",
                     cookies=True,
                 ),
-                401: use("AdmissionRequired"),
                 403: use("AdmissionNotYours"),
                 409: use("TurnNotGiven"),
-                **UNAVAILABLE,
             },
             security=ADMISSION,
-        )
-    },
-    # the operator
-    "/api/v1/admin/rooms/{room}": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/admin/rooms/{room}",
+        admin.get_room,
+        operation(
             "adminGetRoom",
             "Every setting and counter of a room",
             "admin",
             {
                 200: ok(ref("RoomSettings")),
-                401: use("AdminOnly"),
                 404: use("UnknownRoom"),
-                **UNAVAILABLE,
             },
             parameters=[ROOM],
             security=ADMIN,
         ),
-        "patch": operation(
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/admin/rooms/{room}",
+        admin.patch_room,
+        operation(
             "adminPatchRoom",
             "Change a room's settings at run time",
             "admin",
             {
                 200: ok(ref("RoomSettings")),
-                401: use("AdminOnly"),
                 404: use("UnknownRoom"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             description="422 names each refused or unknown field.",
             parameters=[ROOM],
-            body=ref("RoomChanges"),
+            body=ref("Changes"),
             security=ADMIN,
         ),
-    },
-    "/api/v1/admin/rooms/{room}/inventory": {
-        "put": operation(
+    ),
+    Route(
+        "PUT",
+        "/api/v1/admin/rooms/{room}/inventory",
+        admin.put_inventory,
+        operation(
             "adminPutInventory",
             "Tell the room how many places are left (0: sold out, null: unknown)",
             "admin",
             {
                 200: ok(ref("RoomSettings")),
-                401: use("AdminOnly"),
                 404: use("UnknownRoom"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[ROOM],
-            body=obj({"remaining": nullable(integer())}, strict=True),
+            body=ref("Inventory"),
             security=ADMIN,
-        )
-    },
-    "/api/v1/admin/rooms/{room}/revoke": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/admin/rooms/{room}/revoke",
+        admin.revoke,
+        operation(
             "adminRevoke",
             "End the session of an admission token now",
             "admin",
             {
-                200: ok(
-                    obj(
-                        {
-                            "revoked": {
-                                "type": "boolean",
-                                "description": "False: no such live session.",
-                            }
-                        }
-                    )
-                ),
-                401: use("AdminOnly"),
+                200: ok(ref("Revoked")),
                 404: use("UnknownRoom"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[ROOM],
-            body=obj({"admission_token": string()}),
+            body=ref("Revocation"),
             security=ADMIN,
-        )
-    },
-    # reference data
-    "/api/v1/offices": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/offices",
+        OfficeViews.offices,
+        operation(
             "listOffices",
             "The immigration offices and their daily sessions",
             "reference",
             {200: ok(array(ref("Office")))},
-        )
-    },
-    "/api/v1/offices/{id}/availability": {
-        "get": operation(
+            stores=False,
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/offices/{id}/availability",
+        OfficeViews.availability,
+        operation(
             "getAvailability",
             "Places left per date, session and lane (cached up to 1 s)",
             "reference",
@@ -990,7 +620,6 @@ PATHS: Final[Json] = {
                 200: ok(ref("Availability")),
                 404: failure(404, "unknown_office"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[
                 ref("OfficeId", "parameters"),
@@ -1006,19 +635,25 @@ PATHS: Final[Json] = {
                     "schema": integer(minimum=1, maximum=MAX_DAYS, default=14),
                 },
             ],
-        )
-    },
-    "/api/v1/fees": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/fees",
+        OfficeViews.fees,
+        operation(
             "getFees",
             "The PNBP fee table in force today, and the earlier ones",
             "reference",
             {200: ok(ref("Fees"))},
-        )
-    },
-    # accounts
-    "/api/v1/accounts": {
-        "post": operation(
+            stores=False,
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/accounts",
+        accounts.register,
+        operation(
             "registerAccount",
             "Register; a verification code is e-mailed",
             "accounts",
@@ -1026,13 +661,15 @@ PATHS: Final[Json] = {
                 201: ok(ref("AccountCreated"), "Created, not yet verified."),
                 409: failure(409, "email_taken"),
                 **INVALID,
-                **UNAVAILABLE,
             },
-            body=ref("RegistrationRequest"),
-        )
-    },
-    "/api/v1/accounts/verify": {
-        "post": operation(
+            body=ref("NewAccount"),
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/accounts/verify",
+        accounts.verify,
+        operation(
             "verifyAccount",
             "Verify the e-mail address with the code sent",
             "accounts",
@@ -1044,30 +681,34 @@ PATHS: Final[Json] = {
                 429: failure(
                     429, "too_many_attempts", note="5 codes checked; then ask for a new code."
                 ),
-                **UNAVAILABLE,
             },
-            body=ref("VerifyRequest"),
-        )
-    },
-    "/api/v1/accounts/verify/resend": {
-        "post": operation(
+            body=ref("Verification"),
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/accounts/verify/resend",
+        accounts.resend,
+        operation(
             "resendVerification",
             "Mail a new verification code (at most one a minute per address)",
             "accounts",
             {
                 202: ok(
-                    obj({"sent": {"type": "boolean", "const": True}}),
+                    ref("CodeSent"),
                     "The same answer whether or not the address has an unverified account.",
                 ),
                 **INVALID,
                 429: failure(429, "too_many_attempts"),
-                **UNAVAILABLE,
             },
-            body=obj({"email": string()}, strict=True),
-        )
-    },
-    "/api/v1/login": {
-        "post": operation(
+            body=ref("NewCode"),
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/login",
+        accounts.login,
+        operation(
             "login",
             "Log in: a session token and cookie (12 hours)",
             "accounts",
@@ -1082,39 +723,46 @@ PATHS: Final[Json] = {
                     note="Per account and client address; an account tried from many addresses"
                     " is slowed; per address.",
                 ),
-                **UNAVAILABLE,
             },
-            body=ref("LoginRequest"),
-        )
-    },
-    "/api/v1/account": {
-        "get": operation(
+            body=ref("Credentials"),
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/account",
+        accounts.profile,
+        operation(
             "getAccount",
             "The logged-in account",
             "accounts",
             {200: ok(ref("Account")), 401: use("LoginRequired"), **UNAVAILABLE},
             security=LOGIN,
-        )
-    },
-    "/api/v1/logout": {
-        "post": operation(
+            stores=False,
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/logout",
+        accounts.logout,
+        operation(
             "logout",
             "End the login session (idempotent; works without one)",
             "accounts",
             {
                 200: ok(
-                    obj({"logged_out": {"type": "boolean", "const": True}}),
+                    ref("LoggedOut"),
                     "The session cookie is cleared.",
                     cookies=True,
                 ),
-                **UNAVAILABLE,
             },
             security=[*LOGIN, {}],
-        )
-    },
-    # bookings
-    "/api/v1/bookings": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bookings",
+        bookings.create,
+        operation(
             "createBooking",
             "Take a place, awaiting payment (admitted and logged in)",
             "bookings",
@@ -1125,7 +773,6 @@ PATHS: Final[Json] = {
                     "(its place goes back to the line); a retry with the same Idempotency-Key "
                     "after that gets this answer again.",
                 ),
-                401: use("AdmissionOrLoginRequired"),
                 403: use("AdmissionNotYours"),
                 409: failure(
                     409,
@@ -1142,44 +789,52 @@ PATHS: Final[Json] = {
                     "`codes`), a malformed Idempotency-Key, or a key reused with a "
                     "different body.",
                 ),
-                **UNAVAILABLE,
             },
             parameters=[ref("IdempotencyKey", "parameters")],
             body=ref("BookingRequest"),
             security=ADMITTED_LOGIN,
         ),
-        "get": operation(
+    ),
+    Route(
+        "GET",
+        "/api/v1/bookings",
+        bookings.index,
+        operation(
             "listBookings",
             "The account's bookings, newest first (at most 100)",
             "bookings",
             {200: ok(array(ref("Booking"))), 401: use("LoginRequired"), **UNAVAILABLE},
             security=LOGIN,
+            stores=False,
         ),
-    },
-    "/api/v1/bookings/{id}": {
-        "get": operation(
+    ),
+    Route(
+        "GET",
+        "/api/v1/bookings/{id}",
+        bookings.show,
+        operation(
             "getBooking",
             "One booking with its timeline and documents",
             "bookings",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("LoginRequired"),
                 404: use("UnknownBooking"),
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
-        )
-    },
-    "/api/v1/bookings/{id}/documents": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bookings/{id}/documents",
+        bookings.documents,
+        operation(
             "uploadDocuments",
             "Upload supporting documents (JPEG, PNG or PDF, 2 MB each)",
             "bookings",
             {
-                201: ok(obj({"saved": array(ref("StoredDocument"))}), "Stored."),
+                201: ok(ref("Saved"), "Stored."),
                 400: failure(400, "bad_multipart", note="The multipart body is malformed."),
-                401: use("LoginRequired"),
                 404: use("UnknownBooking"),
                 409: failure(409, "not_changeable", note="The booking is closed."),
                 413: failure(413, "too_large"),
@@ -1191,7 +846,6 @@ PATHS: Final[Json] = {
                     note="A part with an unknown name, no part, or an empty file.",
                     schema=ref("Error"),
                 ),
-                **UNAVAILABLE,
             },
             description="A new upload of a kind replaces the earlier one.",
             parameters=[BOOKING_ID],
@@ -1208,16 +862,18 @@ PATHS: Final[Json] = {
                 }
             },
             security=LOGIN,
-        )
-    },
-    "/api/v1/bookings/{id}/reschedule": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bookings/{id}/reschedule",
+        bookings.reschedule,
+        operation(
             "rescheduleBooking",
             "Move the booking once, until the day before (admitted and logged in)",
             "bookings",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("AdmissionOrLoginRequired"),
                 403: use("AdmissionNotYours"),
                 404: use("UnknownBooking"),
                 409: failure(
@@ -1231,31 +887,34 @@ PATHS: Final[Json] = {
                     *SLOT_CONFLICTS,
                 ),
                 **BOOKING_INVALID,
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
-            body=ref("RescheduleRequest"),
+            body=ref("Reschedule"),
             security=ADMITTED_LOGIN,
-        )
-    },
-    "/api/v1/bookings/{id}/cancel": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/bookings/{id}/cancel",
+        bookings.cancel,
+        operation(
             "cancelBooking",
             "Cancel an unpaid or confirmed booking; its place goes back to the pool",
             "bookings",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("LoginRequired"),
                 404: use("UnknownBooking"),
                 409: failure(409, "not_cancellable"),
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
-        )
-    },
-    "/api/v1/bookings/{id}/proof.pdf": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/bookings/{id}/proof.pdf",
+        bookings.proof,
+        operation(
             "getProof",
             "The printable proof of registration, once paid",
             "bookings",
@@ -1264,18 +923,18 @@ PATHS: Final[Json] = {
                     "description": "The PDF (Content-Disposition: inline).",
                     "content": {"application/pdf": {"schema": string(format="binary")}},
                 },
-                401: use("LoginRequired"),
                 404: use("UnknownBooking"),
                 409: failure(409, "not_paid"),
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
             security=LOGIN,
-        )
-    },
-    # payments
-    "/api/v1/payments/sandbox/pay": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/payments/sandbox/pay",
+        payments.sandbox_pay,
+        operation(
             "sandboxPay",
             "The sandbox bank: pay a billing code (calls the signed callback)",
             "payments",
@@ -1286,17 +945,19 @@ PATHS: Final[Json] = {
                 **BOOKING_INVALID,
                 429: failure(429, "too_many_attempts", note="Unknown codes, per client address."),
                 502: failure(502, "callback_failed", note="The callback recorded nothing."),
-                **UNAVAILABLE,
             },
             description=(
                 "Off unless ANTRI_SANDBOX_PAYMENTS is set. The callback goes to ANTRI_PUBLIC_URL"
                 " (else this server); the answer is what the database recorded, read back."
             ),
-            body=ref("SandboxPayRequest"),
-        )
-    },
-    "/api/v1/payments/callback": {
-        "post": operation(
+            body=ref("PayBillingCode"),
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/payments/callback",
+        payments.callback,
+        operation(
             "paymentCallback",
             "The bank reports a billing code paid (HMAC-signed; idempotent)",
             "payments",
@@ -1309,23 +970,22 @@ PATHS: Final[Json] = {
                 404: failure(404, "unknown_billing_code"),
                 409: failure(409, "billing_expired", "booking_cancelled", "already_paid"),
                 422: failure(422, "invalid", note="A field refused, or `codes`: amount_mismatch."),
-                **UNAVAILABLE,
             },
-            body=ref("PaymentCallback"),
+            body=ref("PaymentNotice"),
             security=SIGNED,
-        )
-    },
-    # the office
-    "/api/v1/admin/bookings": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/admin/bookings",
+        officers.lookup,
+        operation(
             "officerLookup",
             "Find a booking by its booking code or its proof's QR text",
             "office",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("AdminOnly"),
                 404: failure(404, "unknown_booking", note="Also for a forged QR text."),
-                **UNAVAILABLE,
             },
             parameters=[
                 {
@@ -1337,130 +997,128 @@ PATHS: Final[Json] = {
                 },
             ],
             security=ADMIN,
-        )
-    },
-    "/api/v1/admin/bookings/{id}/status": {
-        "post": operation(
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/admin/bookings/{id}/status",
+        officers.set_status,
+        operation(
             "officerSetStatus",
             "Move a booking one step (check-in, interview, … collected)",
             "office",
             {
                 200: ok(ref("BookingDetail")),
-                401: use("AdminOnly"),
                 404: use("UnknownBooking"),
                 409: failure(409, "invalid_step"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[BOOKING_ID],
-            body=ref("OfficerStatusRequest"),
+            body=ref("OfficerStep"),
             security=ADMIN,
-        )
-    },
-    "/api/v1/admin/offices/{id}/quota": {
-        "put": operation(
+        ),
+    ),
+    Route(
+        "PUT",
+        "/api/v1/admin/offices/{id}/quota",
+        officers.set_quota,
+        operation(
             "setQuota",
             "Change one slot's quota (office, date, session, lane)",
             "office",
             {
                 200: ok(ref("Quota")),
-                401: use("AdminOnly"),
                 404: failure(404, "unknown_office", "unknown_slot"),
                 409: failure(409, "below_booked"),
                 **INVALID,
-                **UNAVAILABLE,
             },
             parameters=[ref("OfficeId", "parameters")],
-            body=ref("QuotaRequest"),
+            body=ref("QuotaChange"),
             security=ADMIN,
-        )
-    },
+        ),
+    ),
     # load-test accounts (off unless ANTRI_LOAD_TEST_ACCOUNTS: then 404 says nothing of them)
-    "/api/v1/admin/test-accounts": {
-        "post": operation(
+    Route(
+        "POST",
+        "/api/v1/admin/test-accounts",
+        load_accounts.create,
+        operation(
             "createTestAccounts",
             "Make a batch of verified test accounts <prefix><n>@antri.test for a load test",
             "load tests",
-            {
-                201: ok(TEST_BATCH, "The batch (accounts already there are kept)."),
-                401: use("AdminOnly"),
-                404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."),
-                **BOOKING_INVALID,
-                **UNAVAILABLE,
-            },
-            body=obj(
-                {
-                    "prefix": string("a-z, 0-9 and -, starting with a letter", maxLength=32),
-                    "count": integer("How many: <prefix>1 .. <prefix><count>", maximum=10_000),
-                    "password": string("One password for all", minLength=8, maxLength=128),
-                },
-                strict=True,
-            ),
+            {201: ok(ref("TestBatch"), "The batch (accounts already there are kept)."), **OFF},
+            body=ref("TestBatchRequest"),
             security=ADMIN,
-        )
-    },
-    "/api/v1/admin/test-accounts/{prefix}": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/admin/test-accounts/{prefix}",
+        load_accounts.show,
+        operation(
             "getTestAccounts",
             "A batch's accounts and its bookings that hold places",
             "load tests",
-            {
-                200: ok(TEST_BATCH),
-                401: use("AdminOnly"),
-                404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."),
-                **BOOKING_INVALID,
-                **UNAVAILABLE,
-            },
+            {200: ok(ref("TestBatch")), **OFF},
             parameters=[TEST_PREFIX],
             security=ADMIN,
         ),
-        "delete": operation(
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/admin/test-accounts/{prefix}",
+        load_accounts.remove,
+        operation(
             "removeTestAccounts",
             "Delete a batch: its bookings (places given back), then its accounts",
             "load tests",
-            {
-                200: ok(TEST_REMOVED),
-                401: use("AdminOnly"),
-                404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."),
-                **BOOKING_INVALID,
-                **UNAVAILABLE,
-            },
+            {200: ok(ref("TestRemoved")), **OFF},
             parameters=[TEST_PREFIX],
             security=ADMIN,
         ),
-    },
-    "/api/v1/admin/test-accounts/{prefix}/bookings": {
-        "delete": operation(
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/admin/test-accounts/{prefix}/bookings",
+        load_accounts.remove_bookings,
+        operation(
             "removeTestBookings",
             "Delete a batch's bookings, places given back; the accounts stay",
             "load tests",
-            {
-                200: ok(TEST_REMOVED),
-                401: use("AdminOnly"),
-                404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."),
-                **BOOKING_INVALID,
-                **UNAVAILABLE,
-            },
+            {200: ok(ref("TestRemoved")), **OFF},
             parameters=[TEST_PREFIX],
             security=ADMIN,
-        )
-    },
-    # operations
-    "/api/openapi.json": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/openapi.json",
+        document,
+        operation(
             "getOpenApi",
             "This document",
             "operations",
             {200: ok({"type": "object"}, "OpenAPI 3.1.")},
-        )
-    },
-    "/healthz": {
-        "get": operation(
-            "healthz", "Liveness: the process answers", "operations", {200: ok(ref("Health"))}
-        )
-    },
-    "/readyz": {
-        "get": operation(
+            stores=False,
+        ),
+    ),
+    Route(
+        "GET",
+        "/healthz",
+        health.healthz,
+        operation(
+            "healthz",
+            "Liveness: the process answers",
+            "operations",
+            {200: ok(ref("Health"))},
+            stores=False,
+        ),
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        health.readyz,
+        operation(
             "readyz",
             "Readiness: Redis and PostgreSQL answer",
             "operations",
@@ -1469,10 +1127,13 @@ PATHS: Final[Json] = {
                 503: ok(ref("Health"), "Redis or PostgreSQL is unreachable; the field says why.")
                 | {"headers": {"Retry-After": ref("RetryAfter", "headers")}},
             },
-        )
-    },
-    "/metrics": {
-        "get": operation(
+        ),
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        health.metrics,
+        operation(
             "metrics",
             "Prometheus metrics",
             "operations",
@@ -1482,9 +1143,21 @@ PATHS: Final[Json] = {
                     "content": {"text/plain": {"schema": string()}},
                 }
             },
-        )
-    },
-}
+            stores=False,
+        ),
+    ),
+)
+
+
+def paths(routes: Iterable[Route]) -> Json:
+    """The document's `paths` of `routes`."""
+    found: Json = {}
+    for route in routes:
+        found.setdefault(route.path, {})[route.method.lower()] = route.operation
+    return found
+
+
+PATHS: Final[Json] = paths(OPERATIONS)
 
 DOCUMENT: Final[Json] = {
     "openapi": "3.1.0",
@@ -1510,8 +1183,3 @@ DOCUMENT: Final[Json] = {
         "securitySchemes": SECURITY_SCHEMES,
     },
 }
-
-
-async def document(request: web.Request) -> web.Response:
-    """GET /api/openapi.json."""
-    return json_response(DOCUMENT)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import admin, health, load_accounts, openapi
+from . import openapi
 from .cross_origin import cross_origin_checked
 from .errors import ApiError
-from .handlers import accounts, bookings, mailbox, officers, payments
+from .handlers import mailbox
 from .handlers.offices import OfficeViews
 from .metrics import HttpMetrics
 from .observed import observed
@@ -47,43 +47,13 @@ def setup_routes(
         checked = cross_origin_checked(path, method, handler)
         app.router.add_route(method, path, observed(metrics, path, method, checked, refusals))
 
-    # The status poll first: the router tries dynamic routes in order, and it is the busiest.
-    add("GET", "/api/v1/rooms/{room}/status", rooms.status)
-    add("POST", "/api/v1/rooms/{room}/join", rooms.join)
-    add("GET", "/api/v1/rooms/{room}/challenge", rooms.challenge)
-    add("GET", "/api/v1/rooms/{room}", rooms.room_state)
-    add("GET", "/api/v1/session", rooms.session)
-    add("POST", "/api/v1/session/release", rooms.release)
-    add("GET", "/api/v1/admin/rooms/{room}", admin.get_room)
-    add("PATCH", "/api/v1/admin/rooms/{room}", admin.patch_room)
-    add("PUT", "/api/v1/admin/rooms/{room}/inventory", admin.put_inventory)
-    add("POST", "/api/v1/admin/rooms/{room}/revoke", admin.revoke)
-    add("GET", "/api/v1/offices", offices.offices)
-    add("GET", "/api/v1/offices/{id}/availability", offices.availability)
-    add("GET", "/api/v1/fees", offices.fees)
-    add("POST", "/api/v1/accounts", accounts.register)
-    add("POST", "/api/v1/accounts/verify", accounts.verify)
-    add("POST", "/api/v1/accounts/verify/resend", accounts.resend)
-    add("POST", "/api/v1/login", accounts.login)
-    add("POST", "/api/v1/logout", accounts.logout)
-    add("GET", "/api/v1/account", accounts.profile)
-    add("POST", "/api/v1/bookings", bookings.create)
-    add("GET", "/api/v1/bookings", bookings.index)
-    add("GET", "/api/v1/bookings/{id}", bookings.show)
-    add("POST", "/api/v1/bookings/{id}/documents", bookings.documents)
-    add("POST", "/api/v1/bookings/{id}/reschedule", bookings.reschedule)
-    add("POST", "/api/v1/bookings/{id}/cancel", bookings.cancel)
-    add("GET", "/api/v1/bookings/{id}/proof.pdf", bookings.proof)
-    add("POST", "/api/v1/payments/sandbox/pay", payments.sandbox_pay)
-    add("POST", "/api/v1/payments/callback", payments.callback)
-    add("GET", "/api/v1/admin/bookings", officers.lookup)
-    add("POST", "/api/v1/admin/bookings/{id}/status", officers.set_status)
-    add("PUT", "/api/v1/admin/offices/{id}/quota", officers.set_quota)
-    add("POST", "/api/v1/admin/test-accounts", load_accounts.create)
-    add("GET", "/api/v1/admin/test-accounts/{prefix}", load_accounts.show)
-    add("DELETE", "/api/v1/admin/test-accounts/{prefix}", load_accounts.remove)
-    add("DELETE", "/api/v1/admin/test-accounts/{prefix}/bookings", load_accounts.remove_bookings)
-    add("GET", "/api/openapi.json", openapi.document)
+    # The JSON API, from the OpenAPI document's table (the status poll first: the router tries
+    # dynamic routes in order, and it is the busiest).
+    views: dict[str, object] = {"RoomViews": rooms, "OfficeViews": offices}
+    for route in openapi.OPERATIONS:
+        owner = route.handler.__qualname__.partition(".")[0]
+        handler = getattr(views[owner], route.handler.__name__) if owner in views else route.handler
+        add(route.method, route.path, handler)
     add("GET", "/kotak-surat", mailbox.old_address)
     add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
     add("GET", "/antre/{room}", rooms.waiting_page)
@@ -91,9 +61,6 @@ def setup_routes(
     for area in (front, language, account_pages, apply, applications, bank, officer):
         for method, path, handler in area.ROUTES:
             add(method, path, handler)
-    add("GET", "/healthz", health.healthz)
-    add("GET", "/readyz", health.readyz)
-    add("GET", "/metrics", health.metrics)
     app.router.add_static(
         "/static/", Path(__file__).parent / "static", append_version=True, name="static"
     )

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, ValidationError
+
+from queue_engine.validation import problems
 
 from .errors import ApiError
 
 JSON = "application/json"
+M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -78,24 +82,19 @@ def static_urls(app: web.Application) -> Callable[[str], str]:
     return url
 
 
-def strict_fields(
-    body: dict[str, Any], required: dict[str, type], optional: dict[str, type] | None = None
-) -> dict[str, Any]:
-    """`body` checked against the fields it may hold (with their JSON types); 422 naming every
-    unknown, missing or mistyped field."""
-    optional = optional or {}
-    fields: dict[str, str] = {}
-    for name in body.keys() - required.keys() - optional.keys():
-        fields[name] = "unknown field"
-    for name, kind in (required | optional).items():
-        if name not in body:
-            if name in required:
-                fields[name] = "required"
-        elif not isinstance(body[name], kind) or isinstance(body[name], bool) is not (kind is bool):
-            fields[name] = f"must be {_TYPE_NAMES.get(kind, kind.__name__)}"
-    if fields:
-        raise ApiError(422, "invalid", "Some fields were refused.", extra={"fields": fields})
-    return body
-
-
-_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object"}
+async def read_model(request: web.Request, model: type[M], context: Any = None) -> M:
+    """The request body as a `model` (strict, from its JSON text); ApiError(400) when it is not
+    a JSON object, Problems (422, every field refused) when the object does not fit."""
+    raw = await request.read()
+    if b"\\u0000" in raw:
+        # No field of Antri's holds a NUL, and PostgreSQL cannot store one in text.
+        raise ApiError(400, "bad_json", "The body holds a NUL character (\\u0000).")
+    try:
+        return model.model_validate_json(raw, strict=True, context=context)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise ApiError(400, "bad_json", "The body is not valid JSON.") from None
+        if first["loc"] == () and first["type"] in ("model_type", "model_attributes_type"):
+            raise ApiError(400, "bad_json", "The body must be a JSON object.") from None
+        raise problems(error) from None

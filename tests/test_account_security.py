@@ -29,10 +29,10 @@ from api.booking.accounts import (
 from api.booking.errors import TooManyAttempts, Unauthenticated
 from api.client_address import parse_networks
 from api.embedded import RedisServer
-from api.handlers.payments import UNKNOWN_CODES
 from api.mail import read_outbox
 from api.pages.i18n import LANG_COOKIE
 from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE, login_failures_key
+from api.sandbox_bank import UNKNOWN_CODES
 
 from .conftest import ADMIN_TOKEN, AppFactory
 from .page_support import csrf_of, post_form

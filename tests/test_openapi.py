@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from aiohttp.test_utils import make_mocked_request
 from api import openapi
 from api.app import create_app
 from api.booking import application
+from api.booking.accounts import check_registration
 from api.booking.errors import Invalid
 from api.settings import Settings
 from queue_engine.changes import EDITABLE
@@ -151,10 +153,10 @@ def test_booking_request_schema_matches_the_strict_parser() -> None:
     assert set(schema["properties"]) == fields | {"applicant"}
     assert set(schema["required"]) == set(schema["properties"])
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) == application._TOP_FIELDS
+    assert set(schema["properties"]) == set(application.BookingRequest.model_fields)
     for name, allowed in (
-        ("passport", application._PASSPORT_FIELDS),
-        ("applicant", application._APPLICANT_FIELDS),
+        ("passport", set(application.Passport.model_fields)),
+        ("applicant", set(application.Applicant.model_fields)),
     ):
         nested = deref(schema["properties"][name])
         assert set(nested["properties"]) == allowed
@@ -168,7 +170,7 @@ def test_booking_request_schema_matches_the_strict_parser() -> None:
 
 def test_other_strict_bodies_match_their_parsers() -> None:
     reschedule = json_body("POST", "/api/v1/bookings/{id}/reschedule")
-    assert set(reschedule["properties"]) == application._RESCHEDULE_FIELDS
+    assert set(reschedule["properties"]) == set(application.Reschedule.model_fields)
     changes = json_body("PATCH", "/api/v1/admin/rooms/{room}")
     assert set(changes["properties"]) == set(EDITABLE)
     strict = {
@@ -201,9 +203,8 @@ def test_error_responses_use_the_shared_shapes() -> None:
             response = deref(response)
             schema = deref(response["content"]["application/json"]["schema"])
             alternatives = [deref(s) for s in schema.get("oneOf", [schema])]
-            for alternative in alternatives:
-                names = {r.rsplit("/", 1)[-1] for r in refs(alternative)}
-                assert alternative is DOC["components"]["schemas"]["Error"] or "Error" in names
+            for alternative in alternatives:  # an Error, or a model that extends it
+                assert {"error", "message"} <= set(alternative["required"]), (method, path)
             if status in ("429", "503"):
                 assert "Retry-After" in response["headers"], (method, path, status)
             if status == "422" and not path.endswith("/documents"):  # multipart: no fields
@@ -217,3 +218,41 @@ async def test_handler_serves_the_document() -> None:
     assert response.content_type == "application/json"
     assert isinstance(response.body, bytes)
     assert orjson.loads(response.body) == orjson.loads(orjson.dumps(DOC))
+
+
+@pytest.mark.parametrize(
+    ("phone", "taken"),
+    [
+        ("081234567890", True),
+        ("0812-3456-7890", True),
+        ("+62 812 3456 7890", True),
+        ("0812345678", True),  # 10 digits
+        ("+628123456789012", True),  # 15 digits
+        ("6281234567890", False),  # no +
+        ("081234567", False),  # 9 digits
+        ("0812345678901234", False),  # 16 digits
+        ("0212345678", False),  # a landline
+        ("\t081234567890", False),  # a tab is not a separator people type
+    ],
+)
+def test_the_documented_phone_is_the_one_taken(phone: str, taken: bool) -> None:
+    """The drift issue 15 found: the document's pattern and the parser disagreed on numbers."""
+    pattern = deref(json_body("POST", "/api/v1/accounts"))["properties"]["phone"]["pattern"]
+    assert bool(re.search(pattern, phone)) is taken
+    body = {"email": "a@example.com", "password": "Rahasia123", "name": "Budi", "phone": phone}
+    if taken:
+        assert check_registration(body).phone.startswith("+628")
+    else:
+        with pytest.raises(Invalid) as refused:
+            check_registration(body)
+        assert refused.value.codes == {"phone": "phone"}
+
+
+def test_every_json_body_is_its_models_schema() -> None:
+    """Each JSON request body is a component generated from the model its handler reads."""
+    generated = openapi.BODIES
+    for method, path, op in operations():
+        content = op.get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+            assert DOC["components"]["schemas"][name] is generated[name], (method, path)

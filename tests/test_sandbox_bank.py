@@ -77,7 +77,7 @@ async def test_a_foreign_host_header_does_not_receive_the_callback(
     make_client: AppFactory, impostor: Impostor, caplog: pytest.LogCaptureFixture
 ) -> None:
     client, receipt = await _new_booking(make_client)
-    caplog.set_level(logging.INFO, logger="api.handlers.payments")
+    caplog.set_level(logging.INFO, logger="api.sandbox_bank")
     paid = await client.post(
         "/api/v1/payments/sandbox/pay",
         json={"billing_code": receipt["billing_code"]},
@@ -91,7 +91,7 @@ async def test_a_foreign_host_header_does_not_receive_the_callback(
     )
     assert row["status"] == "confirmed"
     assert body["booking_code"] == row["booking_code"] != "PALSU"
-    logged = [r.getMessage() for r in caplog.records if r.name == "api.handlers.payments"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "api.sandbox_bank"]
     assert len(logged) == 1 and "recorded" in logged[0], logged
     assert receipt["billing_code"] not in logged[0], "no billing code in the log"
 
@@ -104,7 +104,7 @@ async def test_the_payer_is_told_what_was_recorded_not_what_the_callee_said(
     client, receipt = await _new_booking(
         make_client, public_url=f"http://127.0.0.1:{impostor.port}"
     )
-    caplog.set_level(logging.INFO, logger="api.handlers.payments")
+    caplog.set_level(logging.INFO, logger="api.sandbox_bank")
     paid = await client.post(
         "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
     )
@@ -113,7 +113,7 @@ async def test_the_payer_is_told_what_was_recorded_not_what_the_callee_said(
     assert (await paid.json())["error"] == "callback_failed"
     status = await pool(client).fetchval("SELECT status FROM bookings WHERE id = $1", receipt["id"])
     assert status == "awaiting_payment"
-    logged = [r.getMessage() for r in caplog.records if r.name == "api.handlers.payments"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "api.sandbox_bank"]
     assert any("NOT recorded" in line for line in logged), logged
 
 

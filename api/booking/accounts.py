@@ -10,21 +10,24 @@ import asyncio
 import hashlib
 import hmac
 import os
-import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 from zxcvbn import zxcvbn
 
 from queue_engine.scripts import RedisClient
+from queue_engine.validation import Problems, Strict, validated
 
 from . import attempts
-from .application import is_worded, mobile_number
+from .application import Name, Phone
 from .codes import verification_code
 from .errors import Conflict, Forbidden, Invalid, TooManyAttempts, Unauthenticated
 from .sealing import Sealer
@@ -64,7 +67,8 @@ def password_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+#: an e-mail address as registered (no spaces or @ before the @, a dotted domain after it)
+EMAIL_PATTERN = r"^[^@ \t\n\r\f\v\x00]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 
 
 @dataclass(frozen=True)
@@ -128,39 +132,34 @@ def _address_key(address: str) -> str:
     return "antri:login-address:" + address
 
 
-def check_registration(body: dict[str, Any]) -> tuple[str, str, str, str]:
-    """(email, password, name, phone) from a registration body; raises Invalid naming each field."""
-    fields: dict[str, str] = {}
-    allowed = {"email", "password", "name", "phone"}
-    for unknown in sorted(set(body) - allowed):
-        fields[unknown] = "unknown field"
-    values = {}
-    for key in sorted(allowed):
-        value = body.get(key)
-        if value is None:
-            fields[key] = "required"
-        elif not isinstance(value, str):
-            fields[key] = "must be a string"
-        else:
-            values[key] = value.strip() if key != "password" else value
-    email, password = values.get("email", ""), values.get("password", "")
-    name = " ".join(values.get("name", "").split())
-    phone = mobile_number(values.get("phone", ""))
-    if "email" in values and not (_EMAIL.match(email) and len(email) <= 254):
-        fields["email"] = "not an e-mail address"
-    if "password" in values:
-        if not 8 <= len(password) <= 128:
-            fields["password"] = "must be 8 to 128 characters"
-        elif not any(c.isupper() for c in password) or not any(c.isdigit() for c in password):
-            fields["password"] = "needs at least one capital letter and one digit"
-    # The same rules as the application form's, so an account's name and phone fit it.
-    if "name" in values and not (3 <= len(name) <= 100 and is_worded(name)):
-        fields["name"] = "3 to 100 letters, spaces and . ' - ,"
-    if "phone" in values and phone is None:
-        fields["phone"] = "an Indonesian mobile number, e.g. 081234567890"
-    if fields or phone is None:
-        raise Invalid(fields)
-    return email, password, name, phone
+def _password_rules(password: str) -> str:
+    if not any(c.isupper() for c in password) or not any(c.isdigit() for c in password):
+        raise PydanticCustomError(
+            "password_rules", "needs at least one capital letter and one digit"
+        )
+    return password
+
+
+class NewAccount(Strict):
+    """A registration. The name and phone follow the application form's rules, so that an
+    account's fit it."""
+
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+    password: Annotated[
+        str,
+        Field(min_length=8, max_length=128, description="A capital letter and a digit at least."),
+        AfterValidator(_password_rules),
+    ]
+    name: Name
+    phone: Phone
+
+
+def check_registration(body: Mapping[str, Any]) -> NewAccount:
+    """A registration body, checked; raises Invalid naming each field."""
+    try:
+        return validated(NewAccount, body)
+    except Problems as problems:
+        raise Invalid(problems.fields, problems.codes) from None
 
 
 def is_common_password(password: str, own_words: list[str]) -> bool:
@@ -216,15 +215,17 @@ class Accounts:
     async def _checked(self, body: dict[str, Any]) -> tuple[str, str, str, str]:
         """(e-mail, name, phone, password hash) of a registration body; raises Invalid. Hashed
         before a connection is taken, so that queued hashing holds none."""
-        email, password, name, phone = check_registration(body)
+        new = check_registration(body)
         async with self._hashing:
-            common = await asyncio.to_thread(is_common_password, password, [email, name])
+            common = await asyncio.to_thread(
+                is_common_password, new.password, [new.email, new.name]
+            )
         if common:
             raise Invalid(
                 {"password": "too common or easy to guess; choose a less obvious one"},
                 {"password": "common_password"},
             )
-        return email, name, phone, await self.hash_password(password)
+        return new.email, new.name, new.phone, await self.hash_password(new.password)
 
     async def _insert(
         self, conn: asyncpg.Connection, account: tuple[str, str, str, str], verified: bool

@@ -7,7 +7,6 @@ and writes it back.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -74,6 +73,11 @@ class Created:
     body: dict[str, Any]
     expires_at: datetime
     remaining: int
+
+
+def booking_hash(secret: bytes, body: dict[str, Any]) -> bytes:
+    """The keyed hash of a booking body that tells a replay from another request."""
+    return request_hash(secret, orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
 
 
 def request_hash(key: bytes, body: bytes) -> bytes:
@@ -195,11 +199,9 @@ class Bookings:
         )
         expires_at = now + self.payment_window
         # Everything about the person but the NIK, which is stored sealed beside it.
-        details = {
-            field.name: getattr(applicant, field.name)
-            for field in dataclasses.fields(applicant)
-            if field.name != "nik"
-        } | {"applicant_type": applicant.applicant_type(request.date)}
+        details = applicant.model_dump(exclude={"nik"}) | {
+            "applicant_type": applicant.applicant_type(request.date)
+        }
         fee_lines = [
             {"code": line.code, "label_id": line.label_id, "label_en": line.label_en,
              "amount": line.amount}

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from queue_engine.validation import Problems
+
 
 class BookingError(Exception):
     """Base of the booking domain's exceptions."""
 
 
-class Invalid(BookingError):
+class Invalid(Problems, BookingError):
     """Input refused; `fields` maps a dotted field path to a message, `codes` to a machine code."""
 
     def __init__(self, fields: dict[str, str], codes: dict[str, str] | None = None) -> None:
-        super().__init__("; ".join(f"{path}: {message}" for path, message in fields.items()))
-        self.fields = fields
-        self.codes = codes if codes is not None else {}
+        super().__init__(fields, codes if codes is not None else {})
 
 
 class Refused(BookingError):

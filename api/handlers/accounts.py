@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..appkeys import ACCOUNTS, JOBS
+from ..appkeys import ACCOUNTS, FLOW
 from ..booking.accounts import SESSION_SECONDS
 from ..caller import caller
 from ..login import SESSION_COOKIE, require_account, session_token
+from ..models import Credentials, NewCode, Verification
 from ..pages.render import secure_cookies
-from ..web import cookie_header, json_response, read_json_object, strict_fields
+from ..web import cookie_header, json_response, read_json_object, read_model
 
 
 async def register(request: web.Request) -> web.Response:
     """POST /api/v1/accounts: a new account; the verification code goes out by e-mail."""
-    registration = await request.config_dict[ACCOUNTS].register(await read_json_object(request))
-    await request.config_dict[JOBS].verification(registration.account_id)
+    registration = await request.config_dict[FLOW].register(await read_json_object(request))
     return json_response(
         {"id": registration.account_id, "email": registration.email, "verified": False}, 201
     )
@@ -23,26 +23,24 @@ async def register(request: web.Request) -> web.Response:
 
 async def verify(request: web.Request) -> web.Response:
     """POST /api/v1/accounts/verify `{"email", "code"}`."""
-    body = strict_fields(await read_json_object(request), {"email": str, "code": str})
-    await request.config_dict[ACCOUNTS].verify(body["email"].strip(), body["code"].strip())
-    return json_response({"email": body["email"].strip(), "verified": True})
+    body = await read_model(request, Verification)
+    await request.config_dict[ACCOUNTS].verify(body.email.strip(), body.code.strip())
+    return json_response({"email": body.email.strip(), "verified": True})
 
 
 async def resend(request: web.Request) -> web.Response:
     """POST /api/v1/accounts/verify/resend `{"email"}`: mail a new code. The answer is the same
     whether or not the address has an unverified account, so it reveals nothing."""
-    body = strict_fields(await read_json_object(request), {"email": str})
-    registration = await request.config_dict[ACCOUNTS].new_code(body["email"].strip())
-    if registration is not None:
-        await request.config_dict[JOBS].verification(registration.account_id)
+    body = await read_model(request, NewCode)
+    await request.config_dict[FLOW].new_code(body.email.strip())
     return json_response({"sent": True}, 202)
 
 
 async def login(request: web.Request) -> web.Response:
     """POST /api/v1/login `{"email", "password"}`: a session (cookie and token)."""
-    body = strict_fields(await read_json_object(request), {"email": str, "password": str})
+    body = await read_model(request, Credentials)
     token, account = await request.config_dict[ACCOUNTS].login(
-        body["email"].strip(), body["password"], caller(request)
+        body.email.strip(), body.password, caller(request)
     )
     secure = secure_cookies(request)
     return json_response(

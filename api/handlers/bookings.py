@@ -7,15 +7,15 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..appkeys import ACCOUNTS, BOOKING_METRICS, BOOKINGS, DOCUMENTS, JOBS, SETTINGS, SWEEPER
-from ..booking.application import BookingRequest, parse_booking_request
-from ..booking.bookings import CHANGEABLE, Created, request_hash
+from queue_engine.validation import Problems
+
+from ..appkeys import ACCOUNTS, BOOKINGS, DOCUMENTS, FLOW, SETTINGS
+from ..booking.application import parse_booking_request
+from ..booking.bookings import CHANGEABLE, booking_hash
 from ..booking.documents import MAX_DOCUMENT_BYTES, DocumentKind, DocumentRejected
-from ..booking.errors import Conflict
 from ..booking.proof import proof_pdf
 from ..errors import AdmissionRequired, ApiError
 from ..gate import ADMISSION, end_turn, gated, require_admission
@@ -43,22 +43,19 @@ async def create(request: web.Request) -> web.Response:
     key = _idempotency_key(request)
     bookings = request.config_dict[BOOKINGS]
     now = datetime.now(UTC)
-    booking = parse_booking_request(body, bookings.offices, now.date())
+    booking = parse_booking_request(await request.read(), bookings.offices, now.date())
     idempotency = None
     if key is not None:
         idempotency = (key, booking_hash(request.config_dict[SETTINGS].secret, body))
-    return json_response(await place(request, account_id, booking, now, idempotency), 201)
+    made = await request.config_dict[FLOW].place(account_id, booking, now, idempotency)
+    await end_turn(request)  # one booking per turn: the place goes back to the line at once
+    return json_response(made, 201)
 
 
 def _idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
-        raise ApiError(
-            422,
-            "invalid",
-            "Idempotency-Key: 1 to 255 printable characters",
-            extra={"fields": {"Idempotency-Key": "1 to 255 printable characters"}},
-        )
+        raise Problems.at("Idempotency-Key", "format", "1 to 255 printable characters")
     return key
 
 
@@ -73,39 +70,6 @@ async def _replay_after_turn(request: web.Request) -> dict[str, Any] | None:
     secret = request.config_dict[SETTINGS].secret
     digest = booking_hash(secret, await read_json_object(request))
     return await request.config_dict[BOOKINGS].replay(account_id, key, digest)
-
-
-def booking_hash(secret: bytes, body: dict[str, Any]) -> bytes:
-    """The keyed hash of a booking body that tells a replay from another request."""
-    return request_hash(secret, orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
-
-
-async def place(
-    request: web.Request,
-    account_id: int,
-    booking: BookingRequest,
-    now: datetime,
-    idempotency: tuple[str, bytes] | None,
-) -> dict[str, Any]:
-    """Take a place for `booking` (the API's and the wizard's one way): counted, its expiry
-    scheduled, the room told at once when the slot's last place went, and the turn ended (one
-    booking per turn: the place goes back to the line at once). The booking's body."""
-    metrics = request.config_dict[BOOKING_METRICS]
-    try:
-        result = await request.config_dict[BOOKINGS].create(account_id, booking, now, idempotency)
-    except Conflict as refusal:
-        metrics.bookings.labels(refusal.code).inc()
-        raise
-    if isinstance(result, Created):
-        metrics.bookings.labels("created").inc()
-        await request.config_dict[JOBS].expiry(result.expires_at)
-        if result.remaining == 0:
-            request.config_dict[SWEEPER].poke()
-        await end_turn(request)
-        return result.body
-    metrics.bookings.labels("replayed").inc()
-    await end_turn(request)
-    return result
 
 
 async def index(request: web.Request) -> web.Response:
@@ -125,9 +89,7 @@ async def cancel(request: web.Request) -> web.Response:
     """POST /api/v1/bookings/{id}/cancel."""
     account_id = await require_account(request)
     booking_id = request.match_info["id"]
-    view = await request.config_dict[BOOKINGS].cancel(account_id, booking_id)
-    request.config_dict[SWEEPER].poke()
-    return json_response(view)
+    return json_response(await request.config_dict[FLOW].cancel(account_id, booking_id))
 
 
 @gated

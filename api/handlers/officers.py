@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from aiohttp import web
 
 from ..admin import admin_only
-from ..appkeys import BOOKINGS, SLOTS, SWEEPER
+from ..appkeys import BOOKINGS, FLOW
 from ..errors import ApiError
-from ..web import json_response, read_json_object, strict_fields
+from ..models import OfficerStep, QuotaChange
+from ..web import json_response, read_model
 
 
 @admin_only
@@ -25,9 +24,9 @@ async def lookup(request: web.Request) -> web.Response:
 @admin_only
 async def set_status(request: web.Request) -> web.Response:
     """POST /api/v1/admin/bookings/{id}/status `{"status", "note"?}`: the next step."""
-    body = strict_fields(await read_json_object(request), {"status": str}, {"note": str})
+    body = await read_model(request, OfficerStep)
     view = await request.config_dict[BOOKINGS].set_status(
-        request.match_info["id"], body["status"], body.get("note")
+        request.match_info["id"], body.status, body.note
     )
     return json_response(view)
 
@@ -35,18 +34,8 @@ async def set_status(request: web.Request) -> web.Response:
 @admin_only
 async def set_quota(request: web.Request) -> web.Response:
     """PUT /api/v1/admin/offices/{id}/quota `{"date", "session_id", "lane", "capacity"}`."""
-    body = strict_fields(
-        await read_json_object(request),
-        {"date": str, "session_id": str, "lane": str, "capacity": int},
+    body = await read_model(request, QuotaChange)
+    slot = await request.config_dict[FLOW].set_quota(
+        request.match_info["id"], body.date, body.session_id, body.lane, body.capacity
     )
-    try:
-        day = date.fromisoformat(body["date"])
-    except ValueError:
-        raise ApiError(
-            422, "invalid", "date", extra={"fields": {"date": "must be a date YYYY-MM-DD"}}
-        ) from None
-    slot = await request.config_dict[SLOTS].set_capacity(
-        request.match_info["id"], day, body["session_id"], body["lane"], body["capacity"]
-    )
-    request.config_dict[SWEEPER].poke()
     return json_response(slot)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import orjson
 from aiohttp import web
 
+from queue_engine.validation import Problems
+
 from ..booking.calendar import local_today
 from ..booking.fees import FeeSchedule
 from ..booking.slots import Slots
-from ..errors import ApiError
 from ..web import JSON, json_response
 
 #: availability is served from a cache at most this old (a release stampede reads it a lot)
 CACHE_SECONDS = 1.0
 MAX_DAYS = 62
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class OfficeViews:
@@ -36,10 +39,13 @@ class OfficeViews:
         """GET /api/v1/offices/{id}/availability?from=YYYY-MM-DD&days=N."""
         office = self.slots.office(request.match_info["id"])
         now = datetime.now(UTC)
+        given = request.query.get("from")
         try:
-            start = date.fromisoformat(
-                request.query.get("from") or local_today(office, now).isoformat()
-            )
+            # An empty ?from= is a date written wrong, not "today"; fromisoformat alone would
+            # also take 20260105 and week dates, which the document's format does not.
+            if given is not None and not _ISO_DATE.fullmatch(given):
+                raise ValueError(given)
+            start = local_today(office, now) if given is None else date.fromisoformat(given)
         except ValueError:
             raise _bad("from", "must be a date YYYY-MM-DD") from None
         raw_days = request.query.get("days", "14")
@@ -63,5 +69,5 @@ class OfficeViews:
         return json_response(self.fee_schedule.as_json(datetime.now(UTC).date()))
 
 
-def _bad(field: str, reason: str) -> ApiError:
-    return ApiError(422, "invalid", f"{field}: {reason}", extra={"fields": {field: reason}})
+def _bad(field: str, reason: str) -> Problems:
+    return Problems.at(field, "query", reason)

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import MultiMapping
 
-from ..appkeys import ACCOUNTS, DRAFTS, JOBS
+from ..appkeys import ACCOUNTS, DRAFTS, FLOW
 from ..booking.accounts import SESSION_SECONDS
 from ..booking.errors import Invalid, Refused, TooManyAttempts
 from ..caller import caller
@@ -88,7 +88,7 @@ async def register(request: web.Request) -> web.Response:
     lanjut = _next(form)
     _ = i18n.for_visitor(request)
     try:
-        registration = await request.config_dict[ACCOUNTS].register(dict(values))
+        registration = await request.config_dict[FLOW].register(dict(values))
     except Invalid as invalid:
         errors = {
             field: _registration_problem(_, invalid.codes.get(field, field))
@@ -99,7 +99,6 @@ async def register(request: web.Request) -> web.Response:
         error = refusal_text(_, refusal.code, refusal.message)
         context = _form(values, lanjut, error=error, taken=refusal.code == "email_taken")
         return page(request, "daftar.html", context, refusal_status(refusal), _retry(refusal))
-    await request.config_dict[JOBS].verification(registration.account_id)
     return _to_verify(request, registration.email, lanjut)
 
 
@@ -173,7 +172,7 @@ async def resend(request: web.Request) -> web.Response:
     form = await checked_form(request)
     email, lanjut = form.get("email", "").strip(), _next(form)
     try:
-        registration = await request.config_dict[ACCOUNTS].new_code(email)
+        await request.config_dict[FLOW].new_code(email)
     except TooManyAttempts as refusal:
         _ = i18n.for_visitor(request)
         context = {
@@ -182,8 +181,6 @@ async def resend(request: web.Request) -> web.Response:
             "error": refusal_text(_, refusal.code, refusal.message),
         }
         return page(request, "verifikasi.html", context, 429, _retry(refusal))
-    if registration is not None:
-        await request.config_dict[JOBS].verification(registration.account_id)
     response = web.HTTPSeeOther(f"/verifikasi?terkirim=1&lanjut={quote(lanjut)}")
     set_cookie(response, request, PENDING_COOKIE, _cookie_safe(email), PENDING_SECONDS)
     raise response

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
-from ..appkeys import BOOKINGS, SETTINGS, SLOTS, SWEEPER
+from ..appkeys import BOOKINGS, FLOW, SETTINGS, SLOTS
 from ..booking import calendar as rules
 from ..booking.bookings import (
     ACTIVE,
@@ -247,7 +247,7 @@ async def cancel(request: web.Request) -> web.Response:
     bookings = request.config_dict[BOOKINGS]
     booking_id = request.match_info["id"]
     try:
-        await bookings.cancel(account_id, booking_id)
+        await request.config_dict[FLOW].cancel(account_id, booking_id)
     except NotFound:
         raise
     except Refused as refusal:
@@ -256,8 +256,6 @@ async def cancel(request: web.Request) -> web.Response:
             "error": refusal_text(i18n.for_visitor(request), refusal.code, refusal.message)
         }
         return page(request, "akun-batal.html", context, refusal_status(refusal))
-    # The waiting room's inventory counts the freed place now, not at the next sweep.
-    request.config_dict[SWEEPER].poke()
     raise redirect(f"{LIST_PATH}/{booking_id}?pesan=dibatalkan")
 
 

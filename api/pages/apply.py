@@ -9,7 +9,6 @@ the staged documents moved to it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +19,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
 
-from ..appkeys import ACCOUNTS, BOOKINGS, DOCUMENTS, DRAFTS, ENGINE, SETTINGS, SLOTS
+from ..appkeys import ACCOUNTS, BOOKINGS, DOCUMENTS, DRAFTS, ENGINE, FLOW, SETTINGS, SLOTS
 from ..booking.application import (
     MARITAL_STATUSES,
     PURPOSES,
@@ -28,7 +27,7 @@ from ..booking.application import (
     Applicant,
     parse_booking_request,
 )
-from ..booking.bookings import MAX_PEOPLE_PER_ACCOUNT
+from ..booking.bookings import MAX_PEOPLE_PER_ACCOUNT, booking_hash
 from ..booking.documents import (
     DRAFT_PREFIX,
     DocumentKind,
@@ -40,8 +39,8 @@ from ..booking.errors import Conflict, Invalid
 from ..booking.fees import APPLICATION_KINDS, FeeTable
 from ..booking.offices import LANES, Office
 from ..errors import AdmissionRequired, ApiError
-from ..gate import ADMISSION_COOKIE, gated, require_admission
-from ..handlers.bookings import booking_hash, place, read_limited
+from ..gate import ADMISSION_COOKIE, end_turn, gated, require_admission
+from ..handlers.bookings import read_limited
 from ..login import session_token
 from ..web import json_response
 from . import i18n
@@ -65,7 +64,7 @@ log = logging.getLogger(__name__)
 
 STEPS = ("kantor", "layanan", "pemohon", "dokumen", "jadwal", "tinjau")
 WIZARD = "/permohonan/baru"
-APPLICANT_FIELDS = tuple(field.name for field in dataclasses.fields(Applicant))
+APPLICANT_FIELDS = tuple(Applicant.model_fields)
 #: refusals at the last step that mean "choose another date or session"
 SCHEDULE_REFUSALS = ("slot_full", "date_closed", "date_passed", "not_released", "unknown_slot")
 #: which step owns each field of the booking body (for sending the applicant back to fix it)
@@ -606,13 +605,10 @@ async def _review_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any
     # (with another session, say) is a new request.
     key = f"wizard-{wizard.draft['id']}-{wizard.draft.get('attempt', 0)}"
     try:
-        made = await place(
-            wizard.request,
-            wizard.account_id,
-            booking,
-            now,
-            (key, booking_hash(settings.secret, body)),
+        made = await wizard.request.config_dict[FLOW].place(
+            wizard.account_id, booking, now, (key, booking_hash(settings.secret, body))
         )
+        await end_turn(wizard.request)  # one booking per turn
     except Conflict as refusal:
         wizard.draft["attempt"] = wizard.draft.get("attempt", 0) + 1
         if refusal.code in SCHEDULE_REFUSALS:
@@ -623,7 +619,7 @@ async def _review_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any
         return {"notice": refusal_text(wizard._, refusal.code, refusal.message)}
     await _attach_documents(wizard, made["id"])
     await _discard(wizard)
-    # The booking ended the turn (`place`): the browser forgets it too.
+    # The booking ended the turn: the browser forgets it too.
     done = web.HTTPSeeOther(f"/akun/permohonan/{made['id']}")
     done.del_cookie(ADMISSION_COOKIE)
     raise done

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..booking.errors import Conflict, NotFound, Refused, TooManyAttempts
 from ..errors import ApiError
-from ..handlers.payments import amount_due, notify_paid, sandbox_bank, sandbox_transaction_id
+from ..sandbox_bank import amount_due, notify_paid, sandbox_bank, sandbox_transaction_id
 from . import i18n
 from .csrf import checked_form
 from .guards import local_path

@@ -1,0 +1,106 @@
+"""The use cases of the booking flow, with their side effects in one place.
+
+The JSON handlers and the pages both call these, so a booking made in the wizard and one made
+over the API are counted, scheduled and announced the same way: the expiry job, the
+verification and payment mails, the sweeper's poke that tells the waiting room at once that a
+place came back or the last one went, the booking metrics. Nothing here reads a request: the
+web tier passes typed inputs (`BookingRequest`, `NewAccount` bodies, ids) and gets views back;
+what is the gate's (ending the turn) stays with the web tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from .booking.accounts import Accounts, Registration
+from .booking.application import BookingRequest
+from .booking.bookings import Bookings, Created
+from .booking.errors import Conflict, Refused
+from .booking.payments import Paid, Payments
+from .booking.slots import Slots
+from .jobs import JobQueue
+from .metrics import BookingMetrics
+from .sweeper import Sweeper
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFlow:
+    """Registration, booking, cancelling, quotas and payment, with what follows each."""
+
+    accounts: Accounts
+    bookings: Bookings
+    slots: Slots
+    payments: Payments
+    jobs: JobQueue
+    sweeper: Sweeper
+    metrics: BookingMetrics
+
+    async def register(self, body: dict[str, Any]) -> Registration:
+        """A new, unverified account; its verification code is mailed."""
+        registration = await self.accounts.register(body)
+        await self.jobs.verification(registration.account_id)
+        return registration
+
+    async def new_code(self, email: str) -> Registration | None:
+        """A new verification code mailed, if the address has an unverified account (None
+        otherwise, which the caller does not reveal)."""
+        registration = await self.accounts.new_code(email)
+        if registration is not None:
+            await self.jobs.verification(registration.account_id)
+        return registration
+
+    async def place(
+        self,
+        account_id: int,
+        booking: BookingRequest,
+        now: datetime,
+        idempotency: tuple[str, bytes] | None,
+    ) -> dict[str, Any]:
+        """Take a place for `booking` (the API's and the wizard's one way): counted, its expiry
+        scheduled, the room told at once when the slot's last place went. The booking's body
+        (a replay's, for a key used before)."""
+        try:
+            result = await self.bookings.create(account_id, booking, now, idempotency)
+        except Conflict as refusal:
+            self.metrics.bookings.labels(refusal.code).inc()
+            raise
+        if not isinstance(result, Created):
+            self.metrics.bookings.labels("replayed").inc()
+            return result
+        self.metrics.bookings.labels("created").inc()
+        await self.jobs.expiry(result.expires_at)
+        if result.remaining == 0:
+            self.sweeper.poke()
+        return result.body
+
+    async def cancel(self, account_id: int, booking_id: str) -> dict[str, Any]:
+        """Cancel a booking; the waiting room counts the freed place now, not at the next
+        sweep."""
+        view = await self.bookings.cancel(account_id, booking_id)
+        self.sweeper.poke()
+        return view
+
+    async def set_quota(
+        self, office_id: str, day: date, session_id: str, lane: str, capacity: int
+    ) -> dict[str, int]:
+        """An operator changes one slot's quota; the waiting room's inventory follows now."""
+        slot = await self.slots.set_capacity(office_id, day, session_id, lane, capacity)
+        self.sweeper.poke()
+        return slot
+
+    async def confirm_payment(
+        self, code: str, amount: int, transaction_id: str, paid_at: datetime
+    ) -> Paid:
+        """The bank's notice that `code` was paid: recorded once (a repeat is `replayed`),
+        counted, and the proof mailed."""
+        try:
+            paid = await self.payments.pay(code, amount, transaction_id, paid_at)
+        except Refused as refusal:
+            self.metrics.payments.labels(refusal.code).inc()
+            raise
+        self.metrics.payments.labels("replayed" if paid.replayed else "confirmed").inc()
+        if not paid.replayed:
+            await self.jobs.paid(paid.booking_id)
+        return paid

@@ -1,0 +1,104 @@
+"""The JSON bodies the web tier takes that are only the HTTP shape of a call (log in, verify, pay,
+steer an office): strict pydantic models, read by `web.read_model`, documented from their schema.
+
+The booking request, the registration and a room's changes carry the domain's rules, so they
+are models of the domain (`booking.application`, `booking.accounts`, `queue_engine.changes`);
+these here hold no rule beyond their shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from queue_engine.validation import Strict, optional
+
+from .booking.bookings import OFFICER_STEPS
+from .booking.offices import Lane
+from .booking.slots import MAX_CAPACITY
+
+#: the statuses an officer may move a booking to
+OFFICER_TARGETS = tuple(sorted({s for nexts in OFFICER_STEPS.values() for s in nexts}))
+
+
+class Verification(Strict):
+    """The code mailed to an address."""
+
+    email: str
+    code: str = Field(description="The code sent by e-mail.")
+
+
+class NewCode(Strict):
+    """An address to mail a new code to."""
+
+    email: str
+
+
+class Credentials(Strict):
+    """A login."""
+
+    email: str
+    password: str
+
+
+class PayBillingCode(Strict):
+    """A billing code for the sandbox bank to pay."""
+
+    billing_code: str
+
+
+class PaymentNotice(Strict):
+    """The bank's word that a billing code was paid."""
+
+    billing_code: str
+    amount: Annotated[int, Field(ge=0, description="Must equal the amount due.")]
+    transaction_id: str = Field(description="The bank's id; a repeat of it is answered as before.")
+    paid_at: dt.datetime = Field(description="ISO 8601; without a zone, UTC.")
+
+
+class OfficerStep(Strict):
+    """The next status of a booking at the office, with a note."""
+
+    status: str = Field(json_schema_extra={"enum": list(OFFICER_TARGETS)})
+    note: str = optional()
+
+
+class QuotaChange(Strict):
+    """One slot's new capacity."""
+
+    date: dt.date
+    session_id: str
+    lane: Lane
+    capacity: int = Field(
+        ge=0, le=MAX_CAPACITY, description="0 closes the slot; never below what is booked."
+    )
+
+
+class Inventory(Strict):
+    """Places left to book (0: sold out; null: unknown)."""
+
+    remaining: int | None
+
+
+class Revocation(Strict):
+    """An admission token whose session is to end now."""
+
+    admission_token: str
+
+
+class TestBatchRequest(Strict):
+    """A batch of load-test accounts to make."""
+
+    prefix: str = Field(max_length=32, description="a-z, 0-9 and -, starting with a letter")
+    count: int = Field(le=10_000, description="How many: <prefix>1 .. <prefix><count>")
+    password: str = Field(min_length=8, max_length=128, description="One password for all")
+
+
+class JoinProof(Strict):
+    """The solved challenge; needed when the room's pow_difficulty is above 0. (A join without
+    a body, the common one, never reaches the model.)"""
+
+    challenge: str = Field(description="From GET …/challenge or a 428.")
+    nonce: str
