@@ -1,9 +1,7 @@
-"""The operator's API, behind the admin token: steer rooms at run time."""
+"""The operator's API, behind the admin token or an operator's API token: steer rooms at run
+time."""
 
 from __future__ import annotations
-
-import hmac
-from functools import wraps
 
 from aiohttp import web
 
@@ -11,26 +9,19 @@ from queue_engine.changes import parse_changes
 from queue_engine.errors import InvalidToken, MalformedToken
 from queue_engine.room import Room
 
-from .appkeys import ENGINE, SETTINGS
+from .appkeys import ENGINE
 from .errors import ApiError
-from .web import Handler, bearer_token, json_response, read_json_object
+from .operator_auth import requires
+from .operators import READ, STEER
+from .web import json_response, read_json_object
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Refuse anyone without `Authorization: Bearer <admin token>` (compared in constant time)."""
-
-    @wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        given = bearer_token(request) or ""
-        expected = request.config_dict[SETTINGS].admin_token
-        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise ApiError(401, "unauthorized", "A valid admin token is required.")
-        return await handler(request)
-
-    return guarded
+#: changes: an operator's or admin's token, or the admin token; reads: a viewer's too
+admin_only = requires(STEER)
+readers_only = requires(READ)
 
 
-@admin_only
+@readers_only
 async def get_room(request: web.Request) -> web.Response:
     """GET /api/v1/admin/rooms/{room}: every setting and counter."""
     room = _room(request)

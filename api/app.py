@@ -27,6 +27,7 @@ from .appkeys import (
     DRAFTS,
     ENGINE,
     JOBS,
+    OPERATORS,
     PAYMENTS,
     REGISTRY,
     SCRAPED,
@@ -42,6 +43,7 @@ from .handlers.offices import OfficeViews
 from .jobs import JobQueue
 from .metrics import BookingMetrics, HttpMetrics, build_info
 from .multiprocess import GcCounts
+from .operators import Operators
 from .pages.drafts import Drafts
 from .pages.render import strict_transport
 from .rooms import RoomViews
@@ -101,6 +103,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SLOTS] = services.slots
     app[PAYMENTS] = services.payments
     app[ACCOUNTS] = Accounts(bookings.pool, client, settings.secret)
+    app[OPERATORS] = Operators(bookings.pool, client, settings.secret)
     app[DOCUMENTS] = DocumentStore(settings.documents_dir)
     app[DRAFTS] = Drafts(client, settings.data_key)
     app[JOBS] = JobQueue(settings)

@@ -15,6 +15,7 @@ from .booking.payments import Payments
 from .booking.slots import Slots
 from .jobs import JobQueue
 from .metrics import BookingMetrics
+from .operators import Operators
 from .pages.drafts import Drafts
 from .scraped import ScrapedMetrics
 from .settings import Settings
@@ -34,3 +35,4 @@ SWEEPER = web.AppKey("sweeper", Sweeper)
 BOOKING_METRICS = web.AppKey("booking_metrics", BookingMetrics)
 DRAFTS = web.AppKey("drafts", Drafts)
 SCRAPED = web.AppKey("scraped", ScrapedMetrics)
+OPERATORS = web.AppKey("operators", Operators)

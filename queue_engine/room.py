@@ -335,6 +335,9 @@ class Room:
         place = max(1, position - view.serving)
         if view.state is RoomState.PAUSED:
             return Status(VisitState.PAUSED, ticket, place, poll_after=_jitter(ceiling / 3))
+        if view.state is RoomState.QUEUE_ALL:
+            # Everyone queues: the place is known, the wait is not (nobody goes in until resumed).
+            return Status(VisitState.WAITING, ticket, place, poll_after=_jitter(ceiling / 3))
         eta = view.eta(place)
         # Far from the front, poll seldom; near it, often (a tenth of the expected wait).
         poll = min(ceiling, max(self._settings.poll_floor, eta[0] / 10))
@@ -368,6 +371,9 @@ class Room:
             raise InvalidToken("spent")
         if verdict == "gone":
             raise InvalidToken("expired")
+        if verdict == RoomState.QUEUE_ALL:
+            # Offered before the room queued everyone: held at the front until resumed.
+            return Status(VisitState.WAITING, ticket, 1, poll_after=_jitter(self._settings.poll_floor))
         if verdict in ("full", "waiting"):
             # Offered but held at the front by the cap: next in line.
             floor = self._settings.poll_floor
@@ -466,12 +472,17 @@ class Room:
         )
         return bool(removed)
 
-    async def configure(self, fields: dict[str, str], *, new_cohort: bool = False) -> None:
-        """Change settings at run time; `new_cohort` opens a fresh pre-queue with a new seed."""
+    async def configure(
+        self, fields: dict[str, str], *, new_cohort: bool = False
+    ) -> dict[str, str]:
+        """Change settings at run time; `new_cohort` opens a fresh pre-queue with a new seed.
+        Returns the changed fields' previous values (read atomically with the change)."""
         seed = secrets.token_hex(16) if new_cohort else ""
-        if not await self._scripts.configure(self.keys, fields, create=False, new_seed=seed):
+        previous = await self._scripts.configure(self.keys, fields, create=False, new_seed=seed)
+        if previous is None:
             raise UnknownRoom(self.name)
         await self.refresh()
+        return previous
 
     async def set_inventory(self, remaining: int | None) -> None:
         """Tell the room how much is left to book (None: unknown); 0 turns waiters away at once."""

@@ -7,12 +7,14 @@ from datetime import date
 from aiohttp import web
 
 from ..admin import admin_only
+from ..operator_auth import actor_of, requires
+from ..operators import DESK
 from ..appkeys import BOOKINGS, SLOTS, SWEEPER
 from ..errors import ApiError
 from ..web import json_response, read_json_object, strict_fields
 
 
-@admin_only
+@requires(DESK)
 async def lookup(request: web.Request) -> web.Response:
     """GET /api/v1/admin/bookings?code=… (a booking code, or the text of its QR code)."""
     bookings = request.config_dict[BOOKINGS]
@@ -22,12 +24,12 @@ async def lookup(request: web.Request) -> web.Response:
     return json_response(await bookings.find_by_code(code))
 
 
-@admin_only
+@requires(DESK)
 async def set_status(request: web.Request) -> web.Response:
     """POST /api/v1/admin/bookings/{id}/status `{"status", "note"?}`: the next step."""
     body = strict_fields(await read_json_object(request), {"status": str}, {"note": str})
     view = await request.config_dict[BOOKINGS].set_status(
-        request.match_info["id"], body["status"], body.get("note")
+        request.match_info["id"], body["status"], body.get("note"), actor_of(request)
     )
     return json_response(view)
 
@@ -38,6 +40,7 @@ async def set_quota(request: web.Request) -> web.Response:
     body = strict_fields(
         await read_json_object(request),
         {"date": str, "session_id": str, "lane": str, "capacity": int},
+        {"reason": str},
     )
     try:
         day = date.fromisoformat(body["date"])
@@ -46,7 +49,13 @@ async def set_quota(request: web.Request) -> web.Response:
             422, "invalid", "date", extra={"fields": {"date": "must be a date YYYY-MM-DD"}}
         ) from None
     slot = await request.config_dict[SLOTS].set_capacity(
-        request.match_info["id"], day, body["session_id"], body["lane"], body["capacity"]
+        request.match_info["id"],
+        day,
+        body["session_id"],
+        body["lane"],
+        body["capacity"],
+        actor_of(request),
+        body.get("reason"),
     )
     request.config_dict[SWEEPER].poke()
     return json_response(slot)
