@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from queue_engine.changes import parse_changes
 from queue_engine.errors import InvalidToken, MalformedToken
 from queue_engine.room import Room
 
-from .appkeys import ENGINE
+from . import room_control
+from .appkeys import BOOKINGS, ENGINE
 from .errors import ApiError
-from .operator_auth import requires
+from .operator_auth import actor_of, requires
 from .operators import READ, STEER
 from .web import json_response, read_json_object
-
 
 #: changes: an operator's or admin's token, or the admin token; reads: a viewer's too
 admin_only = requires(STEER)
@@ -30,10 +29,15 @@ async def get_room(request: web.Request) -> web.Response:
 
 @admin_only
 async def patch_room(request: web.Request) -> web.Response:
-    """PATCH /api/v1/admin/rooms/{room}: change settings; 422 names each refused field."""
+    """PATCH /api/v1/admin/rooms/{room}: change settings (and an optional `reason` for the
+    audit trail); 422 names each refused field."""
     room = _room(request)
-    changes = parse_changes(await read_json_object(request))
-    await room.configure(changes.fields, new_cohort=changes.new_cohort)
+    body = await read_json_object(request)
+    reason = body.pop("reason", None)
+    if reason is not None and not (isinstance(reason, str) and len(reason) <= 500):
+        raise _invalid("reason", "must be a text of at most 500 characters")
+    pool = request.config_dict[BOOKINGS].pool
+    await room_control.configure(pool, room, body, actor_of(request), reason)
     return json_response(room.settings_state())
 
 
@@ -47,7 +51,17 @@ async def put_inventory(request: web.Request) -> web.Response:
         remaining is None or (isinstance(remaining, int) and not isinstance(remaining, bool))
     ):
         raise _invalid("remaining", "must be a whole number or null")
+    before = room.view().inventory
     await room.set_inventory(remaining)
+    await room_control.record(
+        request.config_dict[BOOKINGS].pool,
+        actor_of(request),
+        "room.inventory",
+        room,
+        {"remaining": before},
+        {"remaining": room.view().inventory},
+        None,
+    )
     return json_response(room.settings_state())
 
 
@@ -65,7 +79,18 @@ async def revoke(request: web.Request) -> web.Response:
         # A session's id is its place in line: releasing another room's (or an older epoch's)
         # token here would end whoever holds that place now.
         raise _invalid("admission_token", "not an admission to this room's current line")
-    return json_response({"revoked": await room.release(admission.token_id)})
+    revoked = await room.release(admission.token_id)
+    if revoked:
+        await room_control.record(
+            request.config_dict[BOOKINGS].pool,
+            actor_of(request),
+            "room.revoke",
+            room,
+            {"session": admission.token_id},
+            None,
+            None,
+        )
+    return json_response({"revoked": revoked})
 
 
 def _room(request: web.Request) -> Room:

@@ -50,11 +50,13 @@ async def record(
     before: Any = None,
     after: Any = None,
     reason: str | None = None,
+    sequence: int | None = None,
 ) -> None:
-    """Write one row of the trail (inside the caller's transaction when given its connection)."""
+    """Write one row of the trail (inside the caller's transaction when given its connection);
+    `sequence`: the change's number where its store numbers them (a room's, in Redis)."""
     await conn.execute(
-        "INSERT INTO audit_log (actor, actor_role, action, target, before, after, reason)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7)",
+        "INSERT INTO audit_log (actor, actor_role, action, target, before, after, reason,"
+        " sequence) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8)",
         actor.name,
         actor.role,
         action,
@@ -62,6 +64,7 @@ async def record(
         _json(before),
         _json(after),
         reason,
+        sequence,
     )
 
 
@@ -79,7 +82,7 @@ async def recent(
         "SELECT id, at, actor, actor_role, action, target, before, after, reason FROM audit_log"
         " WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at <= $2)"
         " AND ($3::text IS NULL OR target = $3) AND ($4::text IS NULL OR action = $4)"
-        " ORDER BY at DESC, id DESC LIMIT $5",
+        " ORDER BY at DESC, sequence DESC NULLS LAST, id DESC LIMIT $5",
         since,
         until,
         target,

@@ -324,8 +324,9 @@ SCHEMAS: Final[Json] = {
                     "With a zone; a future instant opens a new shuffled cohort.", format="date-time"
                 )
             ),
+            "reason": string("Why: kept in the audit trail with the change.", maxLength=500),
         },
-        optional=EDITABLE,
+        optional=[*EDITABLE, "reason"],
         strict=True,
         description="At least one setting to change.",
     )
@@ -586,8 +587,19 @@ SCHEMAS: Final[Json] = {
             "capacity": integer(
                 "0 closes the slot; never below what is booked.", minimum=0, maximum=MAX_CAPACITY
             ),
+            "reason": string("Why: kept in the audit trail with the change."),
         },
+        optional=["reason"],
         strict=True,
+    ),
+    "Annotation": obj(
+        {
+            "time": integer("Unix milliseconds of the change."),
+            "title": string(),
+            "text": string("Who did what to what, and why."),
+            "tags": array(string(), "antri, the action, the target and the actor's role."),
+        },
+        description="One change of the audit trail, as a Grafana annotation.",
     ),
     "Quota": obj({"capacity": integer(), "booked": integer(), "remaining": integer()}),
 }
@@ -727,7 +739,13 @@ SECURITY_SCHEMES: Final[Json] = {
         "description": "Login session token from POST /api/v1/login.",
     },
     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "antri_session"},
-    "adminBearer": {"type": "http", "scheme": "bearer", "description": "The admin token."},
+    "adminBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The admin token (bootstrap), or an operator's API token (`antri"
+        " operators token`): a viewer may read, an operator or admin change rooms and quotas,"
+        " an officer or admin use the desk's routes; 403 for a role without the right.",
+    },
     "paymentSignature": {
         "type": "apiKey",
         "in": "header",
@@ -1353,6 +1371,32 @@ PATHS: Final[Json] = {
             },
             parameters=[ref("OfficeId", "parameters")],
             body=ref("QuotaRequest"),
+            security=ADMIN,
+        )
+    },
+    "/api/v1/admin/audit/annotations": {
+        "get": operation(
+            "auditAnnotations",
+            "The audit trail in a time range, as Grafana annotations (newest first)",
+            "admin",
+            {
+                200: ok(array(ref("Annotation"))),
+                401: use("AdminOnly"),
+                403: failure(403, "forbidden"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            description="`from` and `to` in Unix milliseconds (Grafana's $__from and $__to),"
+            " `target` (e.g. room:antri) and `limit` (1 to 500, default 100) are optional.",
+            parameters=[
+                {"name": name, "in": "query", "required": False, "schema": schema}
+                for name, schema in (
+                    ("from", integer()),
+                    ("to", integer()),
+                    ("target", string()),
+                    ("limit", integer(minimum=1, maximum=500)),
+                )
+            ],
             security=ADMIN,
         )
     },

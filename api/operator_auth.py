@@ -15,7 +15,7 @@ from .operators import ADMIN_TOKEN_ACTOR, Actor
 from .web import Handler, bearer_token
 
 #: where a checked request keeps its actor
-ACTOR = "antri.actor"
+ACTOR = web.RequestKey("actor", Actor)
 
 
 async def bearer_actor(request: web.Request) -> Actor | None:
@@ -40,9 +40,7 @@ def requires(permission: frozenset[str]) -> Callable[[Handler], Handler]:
             if actor is None:
                 raise ApiError(401, "unauthorized", "A valid admin or operator token is required.")
             if not actor.may(permission):
-                raise ApiError(
-                    403, "forbidden", f"The role {actor.role} may not do this.", extra={}
-                )
+                raise ApiError(403, "forbidden", f"The role {actor.role} may not do this.")
             request[ACTOR] = actor
             return await handler(request)
 
@@ -53,5 +51,4 @@ def requires(permission: frozenset[str]) -> Callable[[Handler], Handler]:
 
 def actor_of(request: web.Request) -> Actor:
     """The actor `requires` let through."""
-    actor: Actor = request[ACTOR]
-    return actor
+    return request[ACTOR]

@@ -10,11 +10,12 @@ from . import admin, health, openapi
 from .cross_origin import cross_origin_checked
 from .errors import ApiError
 from .handlers import accounts, bookings, mailbox, officers, payments
+from .handlers import audit as audit_json
 from .handlers.offices import OfficeViews
 from .metrics import HttpMetrics
 from .observed import observed
 from .pages import accounts as account_pages
-from .pages import applications, apply, bank, front, language, officer
+from .pages import applications, apply, bank, console, front, language, officer
 from .refusals import UnavailableLog
 from .rooms import RoomViews
 from .web import Handler
@@ -79,12 +80,13 @@ def setup_routes(
     add("GET", "/api/v1/admin/bookings", officers.lookup)
     add("POST", "/api/v1/admin/bookings/{id}/status", officers.set_status)
     add("PUT", "/api/v1/admin/offices/{id}/quota", officers.set_quota)
+    add("GET", "/api/v1/admin/audit/annotations", audit_json.grafana_annotations)
     add("GET", "/api/openapi.json", openapi.document)
     add("GET", "/kotak-surat", mailbox.old_address)
     add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
     add("GET", "/antre/{room}", rooms.waiting_page)
     add("POST", "/antre/{room}", rooms.join_from_page)
-    for area in (front, language, account_pages, apply, applications, bank, officer):
+    for area in (front, language, account_pages, apply, applications, bank, officer, console):
         for method, path, handler in area.ROUTES:
             add(method, path, handler)
     add("GET", "/healthz", health.healthz)

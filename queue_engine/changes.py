@@ -84,6 +84,8 @@ _FIELDS: dict[str, tuple[str, Callable[[object], object]]] = {
 }
 
 EDITABLE = tuple(_FIELDS)
+#: Redis field -> the public name an operator edits it by
+PUBLIC_NAMES = {field: name for name, (field, _) in _FIELDS.items()}
 
 
 def parse_changes(raw: Mapping[str, object]) -> RoomChanges:

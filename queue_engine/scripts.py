@@ -71,9 +71,10 @@ class Scripts:
 
     async def configure(
         self, keys: RoomKeys, fields: dict[str, str], *, create: bool, new_seed: str = ""
-    ) -> dict[str, str] | None:
+    ) -> tuple[dict[str, str], int] | None:
         """Create the room (missing fields only) or update it: None if updating a missing room,
-        else the updated fields' previous values ({} after a create)."""
+        else the updated fields' previous values and the room's change number ({} and 0 after a
+        create)."""
         args: list[str] = ["create" if create else "update", new_seed]
         for name, value in fields.items():
             args += [name, value]
@@ -81,11 +82,10 @@ class Scripts:
         if result == 0:
             return None
         if not isinstance(result, list):
-            return {}
+            return {}, 0
         flat = [str(item) for item in result]
         previous = dict(zip(flat[::2], flat[1::2], strict=True))
-        previous.pop("ok", None)
-        return previous
+        return previous, int(previous.pop("#"))
 
     async def bind(
         self, keys: RoomKeys, epoch: str, token_id: str, account: str

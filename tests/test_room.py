@@ -229,8 +229,8 @@ async def test_queue_everyone_lets_nobody_in_while_joins_continue(engine: Engine
     # The first visitor is offered a place; the room then queues everyone before they claim.
     await room.refresh()
     assert room.view().serving == 1
-    previous = await room.configure({"state": "queue_all"})
-    assert previous == {"state": "open"}
+    previous, number = await room.configure({"state": "queue_all"})
+    assert previous == {"state": "open"} and number == 1
     later = tickets_of([await room.join() for _ in range(5)])
     assert len(later) == 5  # joins continue
     await asyncio.sleep(0.2)
@@ -241,7 +241,7 @@ async def test_queue_everyone_lets_nobody_in_while_joins_continue(engine: Engine
     assert all(s.eta is None and s.admission is None for s in statuses)
     assert room.view().serving == 1 and room.view().active == 0
     # The same change again reports the state it found (nothing changed).
-    assert await room.configure({"state": "queue_all"}) == {"state": "queue_all"}
+    assert await room.configure({"state": "queue_all"}) == ({"state": "queue_all"}, 2)
     await room.configure({"state": "open"})
     await asyncio.sleep(0.1)
     statuses = await poll_all(room, [first, *later])

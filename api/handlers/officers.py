@@ -7,10 +7,10 @@ from datetime import date
 from aiohttp import web
 
 from ..admin import admin_only
-from ..operator_auth import actor_of, requires
-from ..operators import DESK
 from ..appkeys import BOOKINGS, SLOTS, SWEEPER
 from ..errors import ApiError
+from ..operator_auth import actor_of, requires
+from ..operators import DESK
 from ..web import json_response, read_json_object, strict_fields
 
 

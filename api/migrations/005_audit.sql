@@ -8,7 +8,10 @@ CREATE TABLE audit_log (
     target      text NOT NULL,          -- e.g. room:antri, office:jakarta-selatan, booking:<id>
     before      jsonb,
     after       jsonb,
-    reason      text
+    reason      text,
+    -- a room's change number in Redis (room changes are recorded after Redis applied them, and
+    -- concurrent ones may be written out of order: this orders them as Redis did)
+    sequence    bigint
 );
 CREATE INDEX audit_log_by_time ON audit_log (at DESC, id DESC);
 CREATE INDEX audit_log_by_target ON audit_log (target, at DESC);

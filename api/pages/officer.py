@@ -18,11 +18,10 @@ from aiohttp import web
 from babel.dates import format_date
 
 from ..appkeys import BOOKINGS, OPERATORS, SETTINGS
+from ..booking.accounts import LOGIN_FAILURES
 from ..booking.bookings import OFFICER_STEPS
 from ..booking.errors import Invalid, Refused, TooManyAttempts, Unauthenticated
-from ..booking.accounts import LOGIN_FAILURES
 from ..operators import DESK, Actor
-from ..settings import Settings
 from ..web import bearer_token
 from . import i18n
 from .csrf import checked_form

@@ -3,7 +3,8 @@
 -- ARGV[1] 'create' (set only missing fields) or 'update'; ARGV[2] a seed for a new pre-queue
 --         cohort, or '' to keep the current one; then field, value pairs.
 -- Returns 0 if an update named a room that does not exist; else 1 after a create, and after an
--- update the fields' previous values as a flat {field, value, ...} list (read in the same atomic
+-- update the fields' previous values as a flat {field, value, ...} list, ending with '#' and
+-- the room's change number, (read in the same atomic
 -- step, so that an audit of concurrent changes sees each one's true "before").
 local mode, seed = ARGV[1], ARGV[2]
 local now = now_ms()
@@ -26,8 +27,9 @@ if seed ~= '' then
     'cohort_hi', '')
 end
 if mode == 'update' then
-  before[#before + 1] = 'ok'
-  before[#before + 1] = '1'
+  -- Number the room's changes, so that their audit rows can be ordered as Redis applied them.
+  before[#before + 1] = '#'
+  before[#before + 1] = tostring(redis.call('HINCRBY', KEYS[1], 'changes', 1))
   return before
 end
 return 1

@@ -1,0 +1,1 @@
+// The console: refresh the rooms' numbers in place (the page works without this).
