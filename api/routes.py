@@ -15,7 +15,7 @@ from .handlers.offices import OfficeViews
 from .metrics import HttpMetrics
 from .observed import observed
 from .pages import accounts as account_pages
-from .pages import applications, apply, bank, console, front, language, officer
+from .pages import applications, apply, bank, console, console_rooms, front, language, officer
 from .refusals import UnavailableLog
 from .rooms import RoomViews
 from .web import Handler
@@ -86,7 +86,8 @@ def setup_routes(
     add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
     add("GET", "/antre/{room}", rooms.waiting_page)
     add("POST", "/antre/{room}", rooms.join_from_page)
-    for area in (front, language, account_pages, apply, applications, bank, officer, console):
+    areas = (front, language, account_pages, apply, applications, bank, officer, console)
+    for area in (*areas, console_rooms):
         for method, path, handler in area.ROUTES:
             add(method, path, handler)
     add("GET", "/healthz", health.healthz)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,8 +23,8 @@ from aiohttp import web
 from .. import audit
 from ..appkeys import BOOKINGS, OPERATORS
 from ..booking.errors import TooManyAttempts, Unauthenticated
-from ..errors import ApiError
 from ..operators import READ, STEER, Actor
+from ..web import Handler
 from . import i18n
 from .csrf import checked_form
 from .render import page, redirect, secure_cookies
@@ -66,9 +67,31 @@ async def guard(request: web.Request, permission: frozenset[str]) -> Actor:
             message = _("Peran Anda ({role}) hanya boleh melihat, tidak mengubah.", role=actor.role)
         else:
             message = _("Peran Anda ({role}) tidak membuka bagian konsol ini.", role=actor.role)
-        raise ApiError(403, "forbidden", message)
+        request[OPERATOR] = actor
+        raise Refusal(console_page(request, "konsol-tolak.html", {"refusal": message}, 403))
     request[OPERATOR] = actor
     return actor
+
+
+class Refusal(Exception):
+    """A console page that refuses the request (403), raised from deep in a handler."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler`, answering a Refusal raised inside it with its page."""
+
+    @wraps(handler)
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Refusal as refusal:
+            return refusal.response
+
+    return run
 
 
 def reason_of(form: Any) -> str:
@@ -188,5 +211,5 @@ ROUTES: Routes = [
     ("GET", "/konsol", home),
     ("POST", "/konsol/masuk", log_in),
     ("POST", "/konsol/keluar", log_out),
-    ("GET", "/konsol/audit", audit_page),
+    ("GET", "/konsol/audit", guarded(audit_page)),
 ]
