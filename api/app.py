@@ -30,6 +30,7 @@ from .appkeys import (
     OPERATORS,
     PAYMENTS,
     REGISTRY,
+    RELEASES,
     SCRAPED,
     SETTINGS,
     SLOTS,
@@ -46,6 +47,7 @@ from .multiprocess import GcCounts
 from .operators import Operators
 from .pages.drafts import Drafts
 from .pages.render import strict_transport
+from .releases import Releases
 from .rooms import RoomViews
 from .routes import setup_routes
 from .scraped import ScrapedMetrics
@@ -104,6 +106,11 @@ def create_app(settings: Settings) -> web.Application:
     app[PAYMENTS] = services.payments
     app[ACCOUNTS] = Accounts(bookings.pool, client, settings.secret)
     app[OPERATORS] = Operators(bookings.pool, client, settings.secret)
+    defaults = settings.room_defaults
+    app[RELEASES] = Releases(
+        bookings.pool, engine, services.slots.offices, settings.guard_room,
+        defaults.rate_per_minute, defaults.max_active,
+    )  # fmt: skip
     app[DOCUMENTS] = DocumentStore(settings.documents_dir)
     app[DRAFTS] = Drafts(client, settings.data_key)
     app[JOBS] = JobQueue(settings)
@@ -116,6 +123,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SCRAPED] = ScrapedMetrics(registry, client, settings.redis_url, bookings.pool)
     app.cleanup_ctx.append(_serve_rooms)
     app.cleanup_ctx.append(_serve_bookings)
+    app.cleanup_ctx.append(_serve_releases)
     setup_routes(
         app,
         RoomViews(engine, settings),
@@ -150,6 +158,15 @@ async def _serve_rooms(app: web.Application) -> AsyncIterator[None]:
     yield
     await engine.stop()
     await engine.client.aclose()
+
+
+async def _serve_releases(app: web.Application) -> AsyncIterator[None]:
+    """The release scheduler (after the rooms and the database are up)."""
+    releases = app[RELEASES]
+    releases.planning = app[SETTINGS].plan_releases
+    releases.start()
+    yield
+    await releases.stop()
 
 
 async def _serve_bookings(app: web.Application) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from .jobs import JobQueue
 from .metrics import BookingMetrics
 from .operators import Operators
 from .pages.drafts import Drafts
+from .releases import Releases
 from .scraped import ScrapedMetrics
 from .settings import Settings
 from .sweeper import Sweeper
@@ -36,3 +37,4 @@ BOOKING_METRICS = web.AppKey("booking_metrics", BookingMetrics)
 DRAFTS = web.AppKey("drafts", Drafts)
 SCRAPED = web.AppKey("scraped", ScrapedMetrics)
 OPERATORS = web.AppKey("operators", Operators)
+RELEASES = web.AppKey("releases", Releases)

@@ -15,7 +15,17 @@ from .handlers.offices import OfficeViews
 from .metrics import HttpMetrics
 from .observed import observed
 from .pages import accounts as account_pages
-from .pages import applications, apply, bank, console, console_rooms, front, language, officer
+from .pages import (
+    applications,
+    apply,
+    bank,
+    console,
+    console_releases,
+    console_rooms,
+    front,
+    language,
+    officer,
+)
 from .refusals import UnavailableLog
 from .rooms import RoomViews
 from .web import Handler
@@ -87,7 +97,7 @@ def setup_routes(
     add("GET", "/antre/{room}", rooms.waiting_page)
     add("POST", "/antre/{room}", rooms.join_from_page)
     areas = (front, language, account_pages, apply, applications, bank, officer, console)
-    for area in (*areas, console_rooms):
+    for area in (*areas, console_rooms, console_releases):
         for method, path, handler in area.ROUTES:
             add(method, path, handler)
     add("GET", "/healthz", health.healthz)
