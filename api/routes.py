@@ -20,6 +20,7 @@ from .pages import (
     apply,
     bank,
     console,
+    console_quotas,
     console_releases,
     console_rooms,
     front,
@@ -97,7 +98,7 @@ def setup_routes(
     add("GET", "/antre/{room}", rooms.waiting_page)
     add("POST", "/antre/{room}", rooms.join_from_page)
     areas = (front, language, account_pages, apply, applications, bank, officer, console)
-    for area in (*areas, console_rooms, console_releases):
+    for area in (*areas, console_rooms, console_releases, console_quotas):
         for method, path, handler in area.ROUTES:
             add(method, path, handler)
     add("GET", "/healthz", health.healthz)
