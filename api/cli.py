@@ -168,10 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     bulk.add_argument("--count", type=int, required=True)
     bulk.add_argument("--prefix", required=True, help="e-mails are <prefix><n>@antri.test")
     bulk.add_argument("--password", default="Antri-Uji-2026")
-    from . import operator_cli
+    from . import operator_cli, ops_cli
 
     operator_cli.add_parser(sub)
+    ops_cli.add_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command in ("rooms", "events"):
+        # A client of a running Antri: no settings, data directory or database of its own.
+        return ops_cli.run(args)
     verbose = bool(getattr(args, "verbose", False))
     # Set once, before anything is created: secrets, the Redis AOF, PostgreSQL's files,
     # receipts, documents and mail are their owner's only (children inherit it).

@@ -592,6 +592,40 @@ SCHEMAS: Final[Json] = {
         optional=["reason"],
         strict=True,
     ),
+    "ReleaseEvent": obj(
+        {
+            "id": integer(),
+            "room": string(),
+            "source": {"type": "string", "enum": ["rule", "manual"]},
+            "label": string(),
+            "prequeue_opens_at": string(format="date-time"),
+            "starts_at": string(format="date-time"),
+            "closes_at": nullable(string(format="date-time")),
+            "rate_per_minute": integer(),
+            "max_active": integer(),
+            "held": {"type": "boolean"},
+            "armed_at": nullable(string(format="date-time")),
+            "started_at": nullable(string(format="date-time")),
+            "closed_at": nullable(string(format="date-time")),
+            "created_by": string(),
+        },
+        description="A release: the pre-queue arms at prequeue_opens_at, the draw starts at"
+        " starts_at; each step's time once taken.",
+    ),
+    "NewReleaseEvent": obj(
+        {
+            "room": string(),
+            "label": string(maxLength=100),
+            "starts_at": string("With a zone.", format="date-time"),
+            "prequeue_minutes": integer("Default 30.", minimum=0, maximum=1440),
+            "rate_per_minute": integer(minimum=1, maximum=1_000_000),
+            "max_active": integer(minimum=1, maximum=10_000_000),
+            "closes_at": string("With a zone; after starts_at.", format="date-time"),
+            "reason": string(),
+        },
+        optional=["prequeue_minutes", "closes_at", "reason"],
+        strict=True,
+    ),
     "Annotation": obj(
         {
             "time": integer("Unix milliseconds of the change."),
@@ -897,6 +931,68 @@ PATHS: Final[Json] = {
         )
     },
     # the operator
+    "/api/v1/admin/rooms": {
+        "get": operation(
+            "adminListRooms",
+            "Every room's settings and counters",
+            "admin",
+            {
+                200: ok(array(ref("RoomSettings"))),
+                401: use("AdminOnly"),
+                403: failure(403, "forbidden"),
+                **UNAVAILABLE,
+            },
+            security=ADMIN,
+        )
+    },
+    "/api/v1/admin/events": {
+        "get": operation(
+            "adminListEvents",
+            "The release events of the next two weeks",
+            "admin",
+            {
+                200: ok(array(ref("ReleaseEvent"))),
+                401: use("AdminOnly"),
+                403: failure(403, "forbidden"),
+                **UNAVAILABLE,
+            },
+            security=ADMIN,
+        ),
+        "post": operation(
+            "adminAddEvent",
+            "Add a one-off release event",
+            "admin",
+            {
+                201: ok(ref("ReleaseEvent"), "Created"),
+                401: use("AdminOnly"),
+                403: failure(403, "forbidden"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            body=ref("NewReleaseEvent"),
+            security=ADMIN,
+        ),
+    },
+    "/api/v1/admin/events/{id}/hold": {
+        "post": operation(
+            "adminHoldEvent",
+            "Hold a release event (it will not run) or let it go",
+            "admin",
+            {
+                200: ok(ref("ReleaseEvent")),
+                401: use("AdminOnly"),
+                403: failure(403, "forbidden"),
+                404: failure(404, "unknown_event"),
+                **INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[{"name": "id", "in": "path", "required": True, "schema": integer()}],
+            body=obj(
+                {"held": {"type": "boolean"}, "reason": string()}, optional=["reason"], strict=True
+            ),
+            security=ADMIN,
+        )
+    },
     "/api/v1/admin/rooms/{room}": {
         "get": operation(
             "adminGetRoom",

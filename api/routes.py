@@ -9,7 +9,7 @@ from aiohttp import web
 from . import admin, health, openapi
 from .cross_origin import cross_origin_checked
 from .errors import ApiError
-from .handlers import accounts, bookings, mailbox, officers, payments
+from .handlers import accounts, bookings, events, mailbox, officers, payments
 from .handlers import audit as audit_json
 from .handlers.offices import OfficeViews
 from .metrics import HttpMetrics
@@ -66,6 +66,7 @@ def setup_routes(
     add("GET", "/api/v1/rooms/{room}", rooms.room_state)
     add("GET", "/api/v1/session", rooms.session)
     add("POST", "/api/v1/session/release", rooms.release)
+    add("GET", "/api/v1/admin/rooms", events.list_rooms)
     add("GET", "/api/v1/admin/rooms/{room}", admin.get_room)
     add("PATCH", "/api/v1/admin/rooms/{room}", admin.patch_room)
     add("PUT", "/api/v1/admin/rooms/{room}/inventory", admin.put_inventory)
@@ -92,6 +93,9 @@ def setup_routes(
     add("POST", "/api/v1/admin/bookings/{id}/status", officers.set_status)
     add("PUT", "/api/v1/admin/offices/{id}/quota", officers.set_quota)
     add("GET", "/api/v1/admin/audit/annotations", audit_json.grafana_annotations)
+    add("GET", "/api/v1/admin/events", events.list_events)
+    add("POST", "/api/v1/admin/events", events.add_event)
+    add("POST", "/api/v1/admin/events/{id}/hold", events.hold_event)
     add("GET", "/api/openapi.json", openapi.document)
     add("GET", "/kotak-surat", mailbox.old_address)
     add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
