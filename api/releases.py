@@ -299,9 +299,12 @@ class Releases:
                     planned_on = now.date()
                 for step in await self.run_due(now):
                     log.info("release %s", step)
-            except (OSError, asyncpg.PostgresError, EngineError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, EngineError) as exc:
                 # The database or Redis is away: the step stays due and is taken next time.
                 log.warning("release scheduler: %s", exc)
+            except Exception:
+                # Never let the scheduler die: log, and try again at the next tick.
+                log.exception("release scheduler pass failed; retrying at the next tick")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), TICK_SECONDS)
 

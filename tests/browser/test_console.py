@@ -167,3 +167,20 @@ async def test_a_viewer_reads_and_an_officer_is_kept_out(
     await expect(officer.get_by_role("alert")).to_contain_text("tidak membuka")
     await shot(officer, "officer-refused")
     assert re.search(r"/konsol/ruang$", officer.url)
+
+
+async def test_the_console_works_without_javascript(
+    start_site: SiteFactory, new_context: ContextFactory
+) -> None:
+    site = await start_site(**ONE_AT_A_TIME)
+    page = await operator_page(site, await new_context(java_script_enabled=False), "operator")
+    await menu(page, "Ruang tunggu").click()
+    card = page.locator(f"#ruang-{site.room}")
+    await card.get_by_label("Alasan perubahan").first.fill("Tanpa skrip")
+    await card.get_by_role("button", name="Antrekan semua").click()
+    await expect(page.locator(f"#ruang-{site.room} .state")).to_have_text("Semua antre")
+    assert site.client.server.app[ENGINE].room(site.room).view().state == "queue_all"
+    # English, one click away.
+    await page.get_by_role("link", name="English").click()
+    await expect(page.get_by_role("heading", name="Waiting room")).to_be_visible()
+    await expect(page.locator(f"#ruang-{site.room} .state")).to_have_text("Queue everyone")
