@@ -32,7 +32,7 @@ from queue_engine.errors import EngineError
 from . import audit
 from .audit import SCHEDULER, Actor
 from .booking import calendar
-from .booking.errors import Invalid, NotFound
+from .booking.errors import Conflict, Invalid, NotFound
 from .booking.offices import Office
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,39 @@ class Releases:
             action = "release.hold" if held else "release.unhold"
             await audit.record(conn, actor, action, f"release:{event_id}",
                                {"held": row["held"]}, {"held": held}, reason)  # fmt: skip
+            return dict(updated)
+
+    async def set_limits(
+        self, event_id: int, rate_per_minute: int, max_active: int, actor: Actor, reason: str | None
+    ) -> dict[str, Any]:
+        """Change the rate and cap an event will arm the room with (before it is armed)."""
+        fields: dict[str, str] = {}
+        if not 1 <= rate_per_minute <= 1_000_000:
+            fields["rate_per_minute"] = "1 to 1,000,000"
+        if not 1 <= max_active <= 10_000_000:
+            fields["max_active"] = "1 to 10,000,000"
+        if fields:
+            raise Invalid(fields)
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"SELECT {_COLUMNS} FROM release_events WHERE id = $1 FOR UPDATE", event_id
+            )
+            if row is None:
+                raise NotFound("unknown_event", "There is no such release event.")
+            if row["armed_at"] is not None:
+                raise Conflict("event_armed", "This release is armed: change the room instead.")
+            updated = await conn.fetchrow(
+                "UPDATE release_events SET rate_per_minute = $2, max_active = $3 WHERE id = $1"
+                f" RETURNING {_COLUMNS}",
+                event_id,
+                rate_per_minute,
+                max_active,
+            )
+            before = {"rate_per_minute": row["rate_per_minute"], "max_active": row["max_active"]}
+            after = {"rate_per_minute": rate_per_minute, "max_active": max_active}
+            if before != after:
+                await audit.record(conn, actor, "release.limits", f"release:{event_id}",
+                                   before, after, reason)  # fmt: skip
             return dict(updated)
 
     # -- the scheduler -------------------------------------------------------------------------

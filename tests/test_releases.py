@@ -194,3 +194,36 @@ async def test_the_release_calendar_page(make_client: AppFactory) -> None:
     assert (await console_login(viewer, viewer_email)).status == 303
     assert (await post_form(viewer, "/konsol/rilis", form)).status == 403
     assert (await post_form(viewer, f"/konsol/rilis/{event_id}/tahan", hold)).status in (403, 404)
+
+
+async def test_a_release_gets_its_own_rate_and_cap_until_armed(make_client: AppFactory) -> None:
+    client = await make_client()
+    releases = client.server.app[RELEASES]
+    room = client.server.app[SETTINGS].guard_room
+    now = datetime.now(UTC)
+    event = await releases.add(OPERATOR, room, "Senin", now + timedelta(hours=3), 30, 100, 50,
+                               None, "x", now)  # fmt: skip
+    email = await new_operator(client, "operator")
+    assert (await console_login(client, email)).status == 303
+    path = f"/konsol/rilis/{event['id']}/atur"
+    for bad, status, words in (
+        ({"rate_per_minute": "0"}, 422, "Laju"),
+        ({"max_active": "x"}, 422, "angka"),
+        ({"alasan": ""}, 422, "Tulis alasan"),
+    ):
+        form = {"rate_per_minute": "250", "max_active": "80", "alasan": "Petugas"} | bad
+        refused = await post_form(client, path, form)
+        assert refused.status == status and words in await refused.text(), bad
+    form = {"rate_per_minute": "250", "max_active": "80", "alasan": "Petugas tambahan"}
+    assert (await post_form(client, path, form)).status == 303
+    (row,) = await audit_rows(client, "release.limits")
+    assert row["after"] == '{"max_active": 80, "rate_per_minute": 250}'
+    # Armed, it arms the room with them; then the event's limits are the room's to change.
+    soon = await releases.add(OPERATOR, room, "Kini", now + timedelta(minutes=10), 5, 100, 50,
+                              None, "x", now)  # fmt: skip
+    await releases.set_limits(soon["id"], 321, 12, OPERATOR, "x")
+    assert f"arm {soon['id']}" in await releases.run_due(now + timedelta(minutes=6))
+    view = client.server.app[ENGINE].room(room).view()
+    assert (view.rate_per_minute, view.max_active) == (321, 12)
+    late = await post_form(client, f"/konsol/rilis/{soon['id']}/atur", form)
+    assert late.status == 409 and "sudah dibuka" in await late.text()

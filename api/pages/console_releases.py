@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ..appkeys import ENGINE, RELEASES
-from ..booking.errors import Invalid, NotFound
+from ..booking.errors import Conflict, Invalid, NotFound
 from ..errors import ApiError
 from ..operators import READ, STEER
 from . import i18n
@@ -45,7 +45,10 @@ async def _page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     entered: dict[str, str] | None = None,
+    error: str | None = None,
 ) -> web.Response:
+    """The calendar; `error` shown at the top (by default, when `errors` name fields of the
+    form to add a release, that it was not added)."""
     _ = i18n.for_visitor(request)
     lang = i18n.language(request)
     events = await request.config_dict[RELEASES].upcoming(datetime.now(UTC))
@@ -68,7 +71,8 @@ async def _page(
         "rooms": rooms,
         "errors": errors or {},
         "entered": entered or {},
-        "error": _("Rilis tidak ditambahkan; periksa isian yang ditandai.") if errors else None,
+        "error": error
+        or (_("Rilis tidak ditambahkan; periksa isian yang ditandai.") if errors else None),
     }
     return console_page(request, "konsol-rilis.html", context, status)
 
@@ -154,10 +158,7 @@ async def hold_event(request: web.Request) -> web.StreamResponse:
     form = await checked_form(request)
     actor = await guard(request, STEER)
     _ = i18n.for_visitor(request)
-    try:
-        event_id = int(request.match_info["id"])
-    except ValueError:
-        raise ApiError(404, "unknown_event", "Rilis ini tidak ada.") from None
+    event_id = _event_id(request)
     reason = reason_of(form)
     if not reason:
         return await _page(
@@ -171,8 +172,48 @@ async def hold_event(request: web.Request) -> web.StreamResponse:
     raise redirect(f"/konsol/rilis#rilis-{event_id}")
 
 
+async def event_limits(request: web.Request) -> web.StreamResponse:
+    """POST /konsol/rilis/{id}/atur `rate_per_minute`, `max_active`, `alasan`: the rate and cap
+    a release not yet armed will open the room with."""
+    form = await checked_form(request)
+    actor = await guard(request, STEER)
+    _ = i18n.for_visitor(request)
+    event_id = _event_id(request)
+    rate = _number(form.get("rate_per_minute", ""))
+    cap = _number(form.get("max_active", ""))
+    reason = reason_of(form)
+    key = f"limits-{event_id}"
+
+    async def refused(status: int, message: str) -> web.Response:
+        return await _page(request, status, {key: message}, error=message)
+
+    if rate is None or cap is None:
+        return await refused(422, _("Isi dengan angka."))
+    if not reason:
+        return await refused(422, _("Tulis alasan perubahan (untuk jejak audit)."))
+    try:
+        await request.config_dict[RELEASES].set_limits(event_id, rate, cap, actor, reason)
+    except NotFound:
+        raise ApiError(404, "unknown_event", "Rilis ini tidak ada.") from None
+    except Invalid as invalid:
+        return await refused(422, _field_message(next(iter(invalid.fields)), _))
+    except Conflict:
+        return await refused(
+            409, _("Pra-antre rilis ini sudah dibuka: ubah laju di halaman ruang tunggu.")
+        )
+    raise redirect(f"/konsol/rilis#rilis-{event_id}")
+
+
+def _event_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise ApiError(404, "unknown_event", "Rilis ini tidak ada.") from None
+
+
 ROUTES: Routes = [
     ("GET", "/konsol/rilis", guarded(calendar_page)),
     ("POST", "/konsol/rilis", guarded(add_event)),
     ("POST", "/konsol/rilis/{id}/tahan", guarded(hold_event)),
+    ("POST", "/konsol/rilis/{id}/atur", guarded(event_limits)),
 ]
