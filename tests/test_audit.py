@@ -141,3 +141,16 @@ async def test_the_trail_is_exported_as_grafana_annotations(make_client: AppFact
     officer = {"Authorization": f"Bearer {await token_for(client, 'officer')}"}
     assert (await client.get(url, headers=officer)).status == 403
     assert (await client.get(url)).status == 401
+
+
+async def test_the_dashboards_count_the_trail_for_their_annotation(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client()
+    room = client.server.app[SETTINGS].guard_room
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    for rate in (70, 80):
+        change = {"rate_per_minute": rate}
+        assert (await client.patch(f"/api/v1/admin/rooms/{room}", json=change, headers=admin)).ok
+    metrics = await (await client.get("/metrics")).text()
+    assert 'antri_audit_changes{action="room.configure"} 2.0' in metrics
