@@ -109,7 +109,7 @@ def create_app(settings: Settings) -> web.Application:
     defaults = settings.room_defaults
     app[RELEASES] = Releases(
         bookings.pool, engine, services.slots.offices, settings.guard_room,
-        defaults.rate_per_minute, defaults.max_active,
+        defaults.rate_per_minute, defaults.max_active, planning=settings.plan_releases,
     )  # fmt: skip
     app[DOCUMENTS] = DocumentStore(settings.documents_dir)
     app[DRAFTS] = Drafts(client, settings.data_key)
@@ -163,7 +163,6 @@ async def _serve_rooms(app: web.Application) -> AsyncIterator[None]:
 async def _serve_releases(app: web.Application) -> AsyncIterator[None]:
     """The release scheduler (after the rooms and the database are up)."""
     releases = app[RELEASES]
-    releases.planning = app[SETTINGS].plan_releases
     releases.start()
     yield
     await releases.stop()

@@ -86,6 +86,8 @@ class Releases:
         room: str,
         rate_per_minute: int,
         max_active: int,
+        *,
+        planning: bool = True,
     ) -> None:
         self.pool = pool
         self.engine = engine
@@ -93,7 +95,7 @@ class Releases:
         self.room = room  #: the room the offices' releases go through
         self.defaults = (rate_per_minute, max_active)
         #: whether the scheduler makes events from the offices' rules (ANTRI_PLAN_RELEASES)
-        self.planning = True
+        self.planning = planning
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
