@@ -30,6 +30,8 @@ async def test_the_rooms_page_shows_each_room_and_its_numbers(make_client: AppFa
     assert page.status == 200
     assert f'id="ruang-{room}"' in text and "Panjang antrean" in text
     assert "Komitmen acakan" in text and "Terbuka" in text
+    # The latest number handed out and the places left, as operators asked of other consoles.
+    assert "Nomor terakhir / sudah dipanggil" in text and "Sisa tempat untuk dipesan" in text
     assert 'name="state" value="paused"' in text and 'name="alasan"' in text
     assert text.count('class="card room"') == len(client.server.app[ENGINE].rooms)
 

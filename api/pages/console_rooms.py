@@ -67,6 +67,8 @@ def room_numbers(room: Room) -> dict[str, Any] | None:
         "cohort_size": (view.arrivals - view.cohort_lo) if cohort_open else None,
         "commitment": commitment(view.seed),
         "inventory": view.inventory,
+        "last_number": view.arrivals,
+        "serving": view.serving,
     }
 
 
