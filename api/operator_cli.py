@@ -1,4 +1,4 @@
-"""`antri operators create|token|revoke-tokens`: operator accounts from the command line.
+"""`antri operators create|token|revoke-tokens|disable`: operator accounts from the command line.
 
 The password is never an argument (it would show in `ps` and the shell's history): it is read
 from ANTRI_OPERATOR_PASSWORD, from standard input with --password-stdin (for scripts), or asked
@@ -38,6 +38,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     token.add_argument("--label", default="cli", help="what the token is for")
     revoke = actions.add_parser("revoke-tokens", help="revoke every API token of an operator")
     revoke.add_argument("--email", required=True)
+    disable = actions.add_parser(
+        "disable", help="end an operator's access: sessions and tokens stop at once"
+    )
+    disable.add_argument("--email", required=True)
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -66,6 +70,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"created operator {operator_id} <{args.email}> ({args.role})")
             elif args.action == "token":
                 print(await operators.issue_token(args.email, args.label))
+            elif args.action == "disable":
+                if not await operators.disable(args.email):
+                    print(f"antri operators: no active operator <{args.email}>", file=sys.stderr)
+                    return 1
+                print(f"disabled <{args.email}>")
             else:
                 print(f"revoked {await operators.revoke_tokens(args.email)} tokens")
             return 0

@@ -227,6 +227,16 @@ class Operators:
         )
         return Actor(row["email"], row["role"], row["id"]) if row is not None else None
 
+    async def disable(self, email: str) -> bool:
+        """Disable an operator: their open sessions and API tokens stop working at once (both are
+        checked against the account on every request). False if there is no such operator."""
+        result: str = await self.pool.execute(
+            "UPDATE operators SET disabled_at = now() WHERE lower(email) = lower($1)"
+            " AND disabled_at IS NULL",
+            email.strip(),
+        )
+        return result != "UPDATE 0"
+
     async def revoke_tokens(self, email: str) -> int:
         """Revoke every API token of the operator; how many were live."""
         result = await self.pool.execute(

@@ -87,6 +87,15 @@ async def test_the_cli_creates_operators_and_tokens_that_the_api_accepts(
     assert status == 0 and "revoked 1" in out
     revoked = await client.get(f"/api/v1/admin/rooms/{room}", headers=bearer)
     assert revoked.status == 401
+    # Disabling ends the operator's access at once, tokens made before included.
+    status, out = await antri(database, tmp_path, "operators", "token", "--email", email)
+    fresh = {"Authorization": f"Bearer {out.strip()}"}
+    assert (await client.get(f"/api/v1/admin/rooms/{room}", headers=fresh)).status == 200
+    status, out = await antri(database, tmp_path, "operators", "disable", "--email", email)
+    assert status == 0 and "disabled" in out
+    assert (await client.get(f"/api/v1/admin/rooms/{room}", headers=fresh)).status == 401
+    status, out = await antri(database, tmp_path, "operators", "disable", "--email", email)
+    assert status == 1 and "no active operator" in out
 
 
 async def test_each_role_gets_its_own_part_of_the_api(make_client: AppFactory) -> None:
