@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser prometheus monitor dashboard-pictures run test lint bench load screenshots clean
+.PHONY: install browser prometheus monitor dashboard-pictures run test lint bench load load-compare screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ run: install
 	ANTRI_SANDBOX_PAYMENTS=$${ANTRI_SANDBOX_PAYMENTS:-1} $(BIN)/antri up
 
 lint: install
-	$(BIN)/ruff check queue_engine api tests bench loadtests dashboards
-	$(BIN)/ruff format --check queue_engine api tests bench loadtests dashboards
+	$(BIN)/ruff check queue_engine api tests bench loadtests dashboards testkit
+	$(BIN)/ruff format --check queue_engine api tests bench loadtests dashboards testkit
 	$(BIN)/mypy
 
 test: lint browser prometheus
@@ -70,6 +70,13 @@ bench: install
 load: install
 	test -x $(BIN)/locust || $(BIN)/python -m pip install --quiet -e '.[load]'
 	$(BIN)/python -m loadtests.run
+
+# The same crowd without and with the waiting room, side by side (about 4 minutes; installs
+# Locust and matplotlib if missing); report in var/loadcompare/report.html.
+load-compare: install
+	test -x $(BIN)/locust || $(BIN)/python -m pip install --quiet -e '.[load]'
+	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[pictures]'
+	$(BIN)/python -m loadtests.compare
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -839,6 +839,25 @@ UNAVAILABLE = {503: use("Unavailable")}
 INVALID = {422: failure(422, "invalid")}
 BOOKING_INVALID = {422: failure(422, "invalid", note="With `fields` and `codes` by dotted path.")}
 SLOT_CONFLICTS = ("date_closed", "date_passed", "not_released", "slot_full")
+TEST_PREFIX = path_param("prefix", "The batch: its accounts are <prefix><n>@antri.test.")
+TEST_BATCH = obj(
+    {
+        "prefix": string(),
+        "emails": string("The batch's addresses, <prefix><n>@antri.test"),
+        "accounts": integer(minimum=0),
+        "bookings_holding_places": integer(minimum=0),
+        "created": integer("New accounts (POST only)", minimum=0),
+    },
+    optional=["created"],
+)
+TEST_REMOVED = obj(
+    {
+        "prefix": string(),
+        "bookings_removed": integer(minimum=0),
+        "places_freed": integer(minimum=0),
+        "accounts_removed": integer(minimum=0),
+    }
+)
 
 PATHS: Final[Json] = {
     # the waiting room
@@ -1493,6 +1512,76 @@ PATHS: Final[Json] = {
                     ("limit", integer(minimum=1, maximum=500)),
                 )
             ],
+            security=ADMIN,
+        )
+    },
+    # load-test accounts (off unless ANTRI_LOAD_TEST_ACCOUNTS: then 404 says nothing of them)
+    "/api/v1/admin/test-accounts": {
+        "post": operation(
+            "createTestAccounts",
+            "Make a batch of verified test accounts <prefix><n>@antri.test for a load test",
+            "load tests",
+            {
+                201: ok(TEST_BATCH, "The batch (accounts already there are kept)."),
+                401: use("AdminOnly"),
+                404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."),
+                **BOOKING_INVALID,
+                **UNAVAILABLE,
+            },
+            body=obj(
+                {
+                    "prefix": string("a-z, 0-9 and -, starting with a letter", maxLength=32),
+                    "count": integer("How many: <prefix>1 .. <prefix><count>", maximum=10_000),
+                    "password": string("One password for all", minLength=8, maxLength=128),
+                },
+                strict=True,
+            ),
+            security=ADMIN,
+        )
+    },
+    "/api/v1/admin/test-accounts/{prefix}": {
+        "get": operation(
+            "getTestAccounts",
+            "A batch's accounts and its bookings that hold places",
+            "load tests",
+            {
+                200: ok(TEST_BATCH),
+                401: use("AdminOnly"),
+                404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."),
+                **BOOKING_INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[TEST_PREFIX],
+            security=ADMIN,
+        ),
+        "delete": operation(
+            "removeTestAccounts",
+            "Delete a batch: its bookings (places given back), then its accounts",
+            "load tests",
+            {
+                200: ok(TEST_REMOVED),
+                401: use("AdminOnly"),
+                404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."),
+                **BOOKING_INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[TEST_PREFIX],
+            security=ADMIN,
+        ),
+    },
+    "/api/v1/admin/test-accounts/{prefix}/bookings": {
+        "delete": operation(
+            "removeTestBookings",
+            "Delete a batch's bookings, places given back; the accounts stay",
+            "load tests",
+            {
+                200: ok(TEST_REMOVED),
+                401: use("AdminOnly"),
+                404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."),
+                **BOOKING_INVALID,
+                **UNAVAILABLE,
+            },
+            parameters=[TEST_PREFIX],
             security=ADMIN,
         )
     },

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import admin, health, openapi
+from . import admin, health, load_accounts, openapi
 from .cross_origin import cross_origin_checked
 from .errors import ApiError
 from .handlers import accounts, bookings, events, mailbox, officers, payments
@@ -96,6 +96,10 @@ def setup_routes(
     add("GET", "/api/v1/admin/events", events.list_events)
     add("POST", "/api/v1/admin/events", events.add_event)
     add("POST", "/api/v1/admin/events/{id}/hold", events.hold_event)
+    add("POST", "/api/v1/admin/test-accounts", load_accounts.create)
+    add("GET", "/api/v1/admin/test-accounts/{prefix}", load_accounts.show)
+    add("DELETE", "/api/v1/admin/test-accounts/{prefix}", load_accounts.remove)
+    add("DELETE", "/api/v1/admin/test-accounts/{prefix}/bookings", load_accounts.remove_bookings)
     add("GET", "/api/openapi.json", openapi.document)
     add("GET", "/kotak-surat", mailbox.old_address)
     add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)

@@ -50,6 +50,9 @@ class Settings:
     payment_window_seconds: int = 7200
     #: serve the sandbox bank (anyone may pay any billing code for free): only when asked for
     sandbox_payments: bool = False
+    #: serve the operator's API for load-test accounts (/api/v1/admin/test-accounts): only when
+    #: asked for (ANTRI_LOAD_TEST_ACCOUNTS), on a staging instance
+    load_test_accounts: bool = False
     #: None: e-mails are written to data_dir/outbox
     smtp_url: str | None = None
     #: where the sandbox bank sends its callbacks (default: this server)
@@ -142,6 +145,7 @@ class Settings:
             payment_window_seconds=_int(env, "ANTRI_PAYMENT_WINDOW_SECONDS", 7200),
             smtp_url=_url(env, "ANTRI_SMTP_URL", SMTP_SCHEMES),
             sandbox_payments=_bool(env, "ANTRI_SANDBOX_PAYMENTS", False),
+            load_test_accounts=_bool(env, "ANTRI_LOAD_TEST_ACCOUNTS", False),
             public_url=_url(env, "ANTRI_PUBLIC_URL", HTTP_SCHEMES),
             max_connections=_int(env, "ANTRI_MAX_CONNECTIONS", 0) or None,
             header_timeout_seconds=_int(env, "ANTRI_HEADER_TIMEOUT_SECONDS", 10),

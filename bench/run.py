@@ -22,8 +22,11 @@ report. Targets that form a ratio are measured in interleaved rounds:
 6. defences (their own `antri serve`): join with proof verification against join without, one
    attacking process with and without each defence, the honest visitor's proof in Chromium
    (bench/defences.py).
+7. scale: status with `antri up --processes 2` against one process, wrk pinned to one CPU
+   (bench/scale.py).
 
-`--only waiting-room`, `--only booking`, `--only pages` or `--only defences` runs one part.
+`--only waiting-room`, `--only booking`, `--only pages`, `--only defences` or `--only scale` runs
+one part.
 The exit status is 0 whether or not the targets are met: this is a measurement, not a test.
 """
 
@@ -57,11 +60,12 @@ from .pages import Pages, render_pages
 from .pgbench import Ceiling, measure_ceiling, render_ceiling
 from .processes import Server
 from .report import Measured, MemoryUse, ratios_table, results_table
+from .scale import Scale, measure_scale, render_scale
 from .serving import HOST
 from .wrk import Load, Result, Target, measure_together
 
 #: the parts of a run, in the order they run
-PARTS = ("waiting-room", "booking", "pages", "defences")
+PARTS = ("waiting-room", "booking", "pages", "defences", "scale")
 #: visitors joined ahead of the measured tickets, so that the room's trickle (1 a minute) never
 #: brings a measured ticket to the front during the run
 FRONT = 10
@@ -100,6 +104,7 @@ class Outcome:
     pages: Pages | None
     ceiling: list[Ceiling] | None = None
     defences: Defences | None = None
+    scale: Scale | None = None
 
 
 def log(message: str) -> None:
@@ -205,7 +210,22 @@ class Bench:
         ceiling = await self.ceiling() if self.opts.runs("booking") else None
         measured_pages = await self.pages() if self.opts.runs("pages") else None
         defences = await self.defences() if self.opts.runs("defences") else None
-        return Outcome(waiting_room, rounds, measured_pages, ceiling, defences)
+        scale = await self.scale() if self.opts.runs("scale") else None
+        return Outcome(waiting_room, rounds, measured_pages, ceiling, defences, scale)
+
+    async def scale(self) -> Scale:
+        """Status with two app processes against one (bench/scale.py)."""
+        return await measure_scale(self.start_up, self.tmp, self.opts.visitors, self.opts.load)
+
+    async def start_up(self, name: str, processes: int, cpus: str | None) -> Server:
+        """`antri up --processes N` (no workers) on the run's Redis and PostgreSQL, on a free
+        port, pinned to `cpus` (its app processes inherit it) if given."""
+        port = free_port()
+        env = _app_env(self.redis_url, self.database_url, port, self.tmp / name)
+        pin = ["taskset", "-c", cpus] if cpus is not None else []
+        argv = [*pin, *_python_module("api.cli", "up", "--processes", str(processes),
+                                      "--workers", "0")]  # fmt: skip
+        return await self._launch(name, port, argv, env, timeout=60.0)
 
     async def defences(self) -> Defences:
         """The front door's defences: join cost, one attacker, the honest visitor's proof."""
@@ -338,6 +358,8 @@ def render(outcome: Outcome, opts: Options) -> str:
         lines += ["", render_pages(outcome.pages, opts.load)]
     if outcome.defences is not None:
         lines += ["", render_defences(outcome.defences, opts.load)]
+    if outcome.scale is not None:
+        lines += ["", render_scale(outcome.scale, opts.load)]
     return "\n".join(lines)
 
 
@@ -403,7 +425,7 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark and print its report; every process started is stopped."""
     opts = parse_options(argv)
-    wrk_parts = ("waiting-room", "pages", "defences")
+    wrk_parts = ("waiting-room", "pages", "defences", "scale")
     if any(opts.runs(part) for part in wrk_parts) and shutil.which("wrk") is None:
         print("bench: wrk is not installed (make bench installs it)", file=sys.stderr)
         return 2

@@ -164,9 +164,12 @@ async def measure_together(targets: Sequence[Target], load: Load) -> list[Result
     return [Result.of(t.name, s) for t, s in zip(targets, merged, strict=True)]
 
 
-async def run_wrk(target: Target, load: Load, seconds: int) -> Sample:
-    """One wrk run against `target`."""
+async def run_wrk(target: Target, load: Load, seconds: int, cpus: str | None = None) -> Sample:
+    """One wrk run against `target` (pinned to the CPUs `cpus`, as taskset names them, if
+    given)."""
+    pin = ["taskset", "-c", cpus] if cpus is not None else []
     argv = [
+        *pin,
         "wrk", f"-t{load.threads}", f"-c{load.connections}", f"-d{seconds}s",
         "-s", str(SCRIPT), target.url, "--", *target.script_args(),
     ]  # fmt: skip

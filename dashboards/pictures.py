@@ -29,6 +29,7 @@ from api.database import EmbeddedPostgres
 from api.embedded import RedisServer
 from dashboards import build
 from dashboards.monitor import command, write_config
+from testkit import people as kit
 
 OUT = Path(__file__).parent.parent / "docs" / "dashboards"
 OFFICE = "tanjung-priok"
@@ -132,26 +133,8 @@ async def ready(session: aiohttp.ClientSession, url: str) -> None:
 
 def booking_body(day: str, serial: int) -> dict[str, object]:
     """A valid booking at OFFICE for a man born 1990-05-17 whose NIK ends in `serial`."""
-    return {
-        "office_id": OFFICE,
-        "date": day,
-        "session_id": "s1",
-        "lane": "reguler",
-        "application_kind": "baru",
-        "passport": {"type": "elektronik", "validity_years": 10},
-        "applicant": {
-            "nik": f"317201170590{serial:04d}",
-            "full_name": "Budi Santoso",
-            "birth_place": "Jakarta",
-            "birth_date": "1990-05-17",
-            "sex": "L",
-            "phone": "081234567890",
-            "address": "Jl. Enggano No. 10, Tanjung Priok, Jakarta Utara",
-            "marital_status": "kawin",
-            "purpose": "wisata",
-            "destination": "Jepang",
-        },
-    }
+    who = kit.Person(kit.nik(serial=serial), kit.DEFAULT_BIRTH, "L")
+    return kit.booking_body(day, who=who, office=OFFICE)
 
 
 class Crowd:

@@ -51,7 +51,8 @@ class LoadSettings:
     #: the office whose reguler places admitted applicants book
     office: str = "tanjung-priok"
     #: applicant n logs in as <account_prefix><n>@antri.test with this password (accounts made
-    #: by `antri accounts bulk-create`; n runs from 1 to `accounts`, then starts over)
+    #: by `antri accounts bulk-create`; n runs from 1 to `accounts`, then starts over; 0: the
+    #: crowd does not book)
     account_prefix: str = "load"
     account_password: str = "Antri-Uji-2026"
     accounts: int = 300
@@ -70,8 +71,8 @@ class LoadSettings:
             raise ConfigError("the poll cap must be > 0 s")
         if not 0 <= self.form_min_seconds <= self.form_max_seconds:
             raise ConfigError("need 0 <= form min <= form max")
-        if self.accounts < 1:
-            raise ConfigError("accounts must be at least 1")
+        if self.accounts < 0:
+            raise ConfigError("accounts must be at least 0 (0: no booking)")
         if not 0 <= self.pay_share <= 1:
             raise ConfigError("the pay share must be within 0..1")
         if self.logins_per_second < 0:

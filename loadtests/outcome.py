@@ -13,6 +13,8 @@ from .sampler import Sample, ServerCounts
 STATUS_NAME = "/api/v1/rooms/[room]/status"
 #: the booking request, judged by its tail latency too
 BOOKING_NAME = "/api/v1/bookings"
+#: the login (an argon2 check): what collapses first when the gate lets everyone in at once
+LOGIN_NAME = "/api/v1/login"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class Bookings:
     slot_capacity: int  #: places in each
     p99_limit_ms: float  #: the booking POST's p99 must stay under this
     ledger: Ledger
+    login_p99_limit_ms: float = 1000.0  #: the login POST's p99 must stay under this
 
     @property
     def places(self) -> int:
@@ -183,6 +186,8 @@ class Outcome:
         created = answers.get("201", 0)
         row = self.results.row(BOOKING_NAME)
         p99 = row.p99_ms if row else None
+        login = self.results.row(LOGIN_NAME)
+        login_p99 = login.p99_ms if login else None
         refusals = ", ".join(
             f"{n:,} {outcome}" for outcome, n in sorted(answers.items()) if outcome != "201"
         )
@@ -207,6 +212,12 @@ class Outcome:
                 p99 is not None and p99 < booking.p99_limit_ms,
                 f"{fmt_ms(p99)} ms over {row.requests if row else 0:,} POST {BOOKING_NAME} "
                 f"(limit: under {booking.p99_limit_ms:g} ms)",
+            ),
+            Check(
+                "login p99",
+                login_p99 is not None and login_p99 < booking.login_p99_limit_ms,
+                f"{fmt_ms(login_p99)} ms over {login.requests if login else 0:,} POST "
+                f"{LOGIN_NAME} (limit: under {booking.login_p99_limit_ms:g} ms)",
             ),
             Check(
                 "no slot over capacity",

@@ -44,6 +44,8 @@ def render(outcome: Outcome) -> str:
             if load.logins_per_second > 0
             else "unpaced."
         ),
+        "- Locust's own report (charts over time, every request and failure): `locust.html` "
+        "beside this file.",
         "",
         "| check | result | numbers |",
         "|---|---|---|",

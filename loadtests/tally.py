@@ -33,6 +33,12 @@ class Tally:
     bookings: Counter[str] = field(default_factory=Counter)
     #: the id of every booking acknowledged with a 201
     booked_ids: list[str] = field(default_factory=list)
+    #: when each Applicant first arrived (epoch seconds), and the first arrival of the
+    #: Applicant behind each new booking: who got the places, early or late arrivals
+    arrivals: list[float] = field(default_factory=list)
+    placed: list[float] = field(default_factory=list)
+    #: what the crowd said once: booking skipped for want of accounts, step-to-break's verdict
+    notes: list[str] = field(default_factory=list)
     #: every request: when it ended (epoch seconds), its name, its time in ms, its status
     timeline: list[tuple[float, str, float, int]] = field(default_factory=list)
 
@@ -96,6 +102,9 @@ def write(path: Path, stats: Any) -> None:
         "longest_poll_after": TALLY.longest_poll_after,
         "bookings": dict(TALLY.bookings),
         "booked_ids": TALLY.booked_ids,
+        "notes": TALLY.notes,
+        "arrivals": TALLY.arrivals,
+        "placed": TALLY.placed,
         "stats": locust_stats(stats),
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")

@@ -8,7 +8,6 @@ token. Verified tokens are cached by their text: a poll costs one dict lookup, n
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -17,6 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 import orjson
 
 from .errors import InvalidToken, MalformedToken
+from .macs import Mac, b64, unb64
 
 MAC_BYTES = 16
 MAX_TOKEN_CHARS = 512
@@ -58,8 +58,10 @@ class Signer:
     """Signs and verifies both kinds of token with keys derived from one secret."""
 
     def __init__(self, secret: bytes) -> None:
-        self._keys = {
-            kind: hmac.new(secret, b"antri/" + kind.encode(), hashlib.sha256).digest()
+        self._macs = {
+            kind: Mac(
+                hmac.new(secret, b"antri/" + kind.encode(), hashlib.sha256).digest(), MAC_BYTES
+            )
             for kind in ("ticket", "admission")
         }
         self._cache: dict[str, Any] = {}
@@ -82,8 +84,7 @@ class Signer:
 
     def _sign(self, kind: str, token: Ticket | Admission) -> str:
         payload = orjson.dumps(tuple(token))
-        mac = hmac.new(self._keys[kind], payload, hashlib.sha256).digest()[:MAC_BYTES]
-        return f"{_b64(payload)}.{_b64(mac)}"
+        return f"{b64(payload)}.{b64(self._macs[kind](payload))}"
 
     def _read(self, kind: str, cls: type[T], text: str) -> T:
         cached = self._cache.get(text)
@@ -93,11 +94,10 @@ class Signer:
             raise MalformedToken(f"not a {kind}")
         encoded, encoded_mac = text.split(".")
         try:
-            payload, mac = _unb64(encoded), _unb64(encoded_mac)
+            payload, mac = unb64(encoded), unb64(encoded_mac)
         except (binascii.Error, ValueError) as exc:
             raise MalformedToken(f"not a {kind}") from exc
-        expected = hmac.new(self._keys[kind], payload, hashlib.sha256).digest()[:MAC_BYTES]
-        if not hmac.compare_digest(mac, expected):
+        if not hmac.compare_digest(mac, self._macs[kind](payload)):
             raise InvalidToken("forged")
         try:
             token = cls(*orjson.loads(payload))
@@ -107,11 +107,3 @@ class Signer:
             self._cache.clear()  # cheaper than LRU bookkeeping on every poll
         self._cache[text] = token
         return token
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

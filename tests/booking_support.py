@@ -13,50 +13,19 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from api.appkeys import ACCOUNTS, BOOKINGS, SETTINGS
+from testkit import people as kit
+from testkit.people import applicant as applicant  # the tests' builders are the kit's
+from testkit.people import nik as nik
 
 from .test_http import admitted, refresh
 
-OFFICE = "tanjung-priok"
-_serials = itertools.count(1)
+OFFICE = kit.OFFICE
 _emails = itertools.count(1)
-
-
-def nik(birth: date = date(1990, 5, 17), sex: str = "L", serial: int | None = None) -> str:
-    """A valid NIK of Jakarta Utara (31 72 01) for this birth date and sex; unique by serial."""
-    day = birth.day + (40 if sex == "P" else 0)
-    number = next(_serials) if serial is None else serial
-    return f"317201{day:02d}{birth.month:02d}{birth.year % 100:02d}{number:04d}"
-
-
-def applicant(**changes: Any) -> dict[str, Any]:
-    """A valid applicant (adult man born 1990-05-17) with a fresh NIK."""
-    person = {
-        "nik": nik(),
-        "full_name": "Budi Santoso",
-        "birth_place": "Jakarta",
-        "birth_date": "1990-05-17",
-        "sex": "L",
-        "phone": "081234567890",
-        "address": "Jl. Enggano No. 10, Tanjung Priok, Jakarta Utara",
-        "marital_status": "kawin",
-        "purpose": "wisata",
-        "destination": "Jepang",
-    }
-    return person | changes
 
 
 def booking_body(day: str, session_id: str = "s1", **changes: Any) -> dict[str, Any]:
     """A valid booking request for `day` at OFFICE."""
-    body = {
-        "office_id": OFFICE,
-        "date": day,
-        "session_id": session_id,
-        "lane": "reguler",
-        "application_kind": "baru",
-        "passport": {"type": "elektronik", "validity_years": 10},
-        "applicant": applicant(),
-    }
-    return body | changes
+    return kit.booking_body(day, session_id, **changes)
 
 
 async def released_days(client: TestClient, office: str = OFFICE) -> list[str]:

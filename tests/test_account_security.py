@@ -27,6 +27,7 @@ from api.booking.accounts import (
     Accounts,
 )
 from api.booking.errors import TooManyAttempts, Unauthenticated
+from api.client_address import parse_networks
 from api.embedded import RedisServer
 from api.handlers.payments import UNKNOWN_CODES
 from api.mail import read_outbox
@@ -391,6 +392,31 @@ async def test_guessing_billing_codes_is_limited(client: TestClient) -> None:
     page = await post_form(client, "/bank", {"billing_code": "1" * 15})
     assert page.status == 429 and "Retry-After" in page.headers
     assert "Terlalu banyak kode billing" in await page.text()
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_limits(
+    make_client: AppFactory,
+) -> None:
+    """Behind a proxy every request comes from the proxy's address: counting that would let
+    one guesser spend every payer's limit. The client named by the trusted proxy is counted."""
+    trusted = {"sandbox_payments": True, "trusted_proxies": parse_networks("127.0.0.0/8")}
+    client = await make_client(changes=trusted, **FAST_ROOM)
+    guesser, payer = "203.0.113.5", "198.51.100.7"
+    keys = [f"antri:billing-lookups:{a}" for a in (guesser, payer)]
+    redis = accounts(client).redis
+    await redis.delete(*keys)
+
+    async def guess(code: str, address: str) -> int:
+        body = {"billing_code": code}
+        headers = {"X-Forwarded-For": address}
+        response = await client.post("/api/v1/payments/sandbox/pay", json=body, headers=headers)
+        return response.status
+
+    guesses = [str(10**14 + n) for n in range(BURST)]
+    statuses = Counter(await asyncio.gather(*(guess(g, guesser) for g in guesses)))
+    assert statuses == {404: UNKNOWN_CODES, 429: BURST - UNKNOWN_CODES}, statuses
+    assert await guess("1" * 15, payer) == 404, "another client behind the proxy is not limited"
+    await redis.delete(*keys)
 
 
 # -- Redis away: 503, not 500 ---------------------------------------------------------------------

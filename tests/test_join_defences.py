@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -17,6 +18,7 @@ from api.appkeys import SETTINGS
 from api.client_address import parse_networks
 from queue_engine.engine import Engine
 from queue_engine.errors import JoinBudgetSpent
+from queue_engine.macs import b64
 from queue_engine.proof import Challenges, ProofRejected, leading_zero_bits, solve, solves
 from queue_engine.scripts import JoinEntry
 from queue_engine.settings import RoomSettings
@@ -322,3 +324,29 @@ async def test_the_form_joins_without_javascript_and_meets_the_budget(
     assert over.status == 429 and int(over.headers["Retry-After"]) > 0
     assert "Terlalu banyak yang masuk antrean dari jaringan Anda" in text
     assert client.server.app[SETTINGS].trusted_proxies == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        ".",
+        "a.b.c",
+        "é.é",
+        "!!!.???",
+        "x" * 300 + ".y",
+        "W10.AAAA",
+        "WzFd.AAAAAAAAAAAAAAAAAAAAAA",
+    ],
+)
+def test_a_challenge_that_is_not_one_is_invalid_not_an_error(text: str) -> None:
+    with pytest.raises(ProofRejected, match="invalid"):
+        Challenges(SECRET).verify(text, "1", "paspor", time.time())
+
+
+def test_a_signed_payload_of_the_wrong_shape_is_invalid() -> None:
+    challenges = Challenges(SECRET)
+    payload = orjson.dumps(["paspor", "id", 1])  # a field short
+    text = f"{b64(payload)}.{b64(challenges._mac(payload))}"
+    with pytest.raises(ProofRejected, match="invalid"):
+        challenges.verify(text, "1", "paspor", time.time())

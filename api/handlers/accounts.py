@@ -6,6 +6,7 @@ from aiohttp import web
 
 from ..appkeys import ACCOUNTS, JOBS
 from ..booking.accounts import SESSION_SECONDS
+from ..caller import caller
 from ..login import SESSION_COOKIE, require_account, session_token
 from ..pages.render import secure_cookies
 from ..web import cookie_header, json_response, read_json_object, strict_fields
@@ -41,7 +42,7 @@ async def login(request: web.Request) -> web.Response:
     """POST /api/v1/login `{"email", "password"}`: a session (cookie and token)."""
     body = strict_fields(await read_json_object(request), {"email": str, "password": str})
     token, account = await request.config_dict[ACCOUNTS].login(
-        body["email"].strip(), body["password"], request.remote or "unknown"
+        body["email"].strip(), body["password"], caller(request)
     )
     secure = secure_cookies(request)
     return json_response(

@@ -15,6 +15,7 @@ from aiohttp import web
 from ..appkeys import ACCOUNTS, BOOKING_METRICS, JOBS, PAYMENTS, SETTINGS
 from ..booking import attempts, signatures
 from ..booking.errors import NotFound, Refused
+from ..caller import caller
 from ..errors import ApiError
 from ..settings import Settings
 from ..web import JSON, json_response, read_json_object, strict_fields
@@ -75,7 +76,7 @@ async def amount_due(request: web.Request, code: str) -> int:
     before the database is asked (so that a burst cannot outrun the count) and handed back when
     the code exists: only codes that find nothing use up the limit."""
     redis = request.config_dict[ACCOUNTS].redis
-    key = "antri:billing-lookups:" + (request.remote or "unknown")
+    key = "antri:billing-lookups:" + caller(request)
     message = "Too many unknown billing codes from this address; wait a few minutes."
     await attempts.take(redis, key, UNKNOWN_CODES, UNKNOWN_CODES_WINDOW, message)
     try:

@@ -11,6 +11,7 @@ from multidict import MultiMapping
 from ..appkeys import ACCOUNTS, DRAFTS, JOBS
 from ..booking.accounts import SESSION_SECONDS
 from ..booking.errors import Invalid, Refused, TooManyAttempts
+from ..caller import caller
 from ..errors import refusal_status
 from ..login import SESSION_COOKIE, session_token
 from . import i18n
@@ -46,7 +47,7 @@ async def login(request: web.Request) -> web.Response:
     _ = i18n.for_visitor(request)
     try:
         token, _account = await request.config_dict[ACCOUNTS].login(
-            email, form.get("password", ""), request.remote or "unknown"
+            email, form.get("password", ""), caller(request)
         )
     except Refused as refusal:
         context = {

@@ -23,6 +23,7 @@ from aiohttp import web
 from .. import audit
 from ..appkeys import BOOKINGS, OPERATORS
 from ..booking.errors import TooManyAttempts, Unauthenticated
+from ..caller import caller
 from ..operators import READ, STEER, Actor
 from ..web import Handler
 from . import i18n
@@ -138,7 +139,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     email = form.get("email", "").strip()[:254]
     try:
         session_id, _actor = await request.config_dict[OPERATORS].login(
-            email, form.get("password", "")[:128], request.remote or "unknown"
+            email, form.get("password", "")[:128], caller(request)
         )
     except TooManyAttempts as exc:
         minutes = -(-exc.retry_after // 60)

@@ -21,6 +21,7 @@ from ..appkeys import BOOKINGS, OPERATORS, SETTINGS
 from ..booking.accounts import LOGIN_FAILURES
 from ..booking.bookings import OFFICER_STEPS
 from ..booking.errors import Invalid, Refused, TooManyAttempts, Unauthenticated
+from ..caller import caller
 from ..operators import DESK, Actor
 from ..web import bearer_token
 from . import i18n
@@ -106,7 +107,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     email = form.get("email", "").strip()[:254]
     try:
         session_id, actor = await request.config_dict[OPERATORS].login(
-            email, form.get("password", "")[:128], request.remote or "unknown"
+            email, form.get("password", "")[:128], caller(request)
         )
     except TooManyAttempts as exc:
         minutes = -(-exc.retry_after // 60)
