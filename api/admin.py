@@ -1,38 +1,28 @@
-"""The operator's API, behind the admin token: steer rooms at run time."""
+"""The operator's API, behind the admin token or an operator's API token: steer rooms at run
+time."""
 
 from __future__ import annotations
 
-import hmac
-from functools import wraps
-
 from aiohttp import web
 
-from queue_engine.changes import parse_changes
 from queue_engine.errors import InvalidToken, MalformedToken
 from queue_engine.room import Room
 from queue_engine.validation import Problems
 
-from .appkeys import ENGINE, SETTINGS
+from . import room_control
+from .appkeys import BOOKINGS, ENGINE
 from .errors import ApiError
 from .models import Inventory, Revocation
-from .web import Handler, bearer_token, json_response, read_json_object, read_model
+from .operator_auth import actor_of, requires
+from .operators import READ, STEER
+from .web import json_response, read_json_object, read_model
+
+#: changes: an operator's or admin's token, or the admin token; reads: a viewer's too
+admin_only = requires(STEER)
+readers_only = requires(READ)
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Refuse anyone without `Authorization: Bearer <admin token>` (compared in constant time)."""
-
-    @wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        given = bearer_token(request) or ""
-        expected = request.config_dict[SETTINGS].admin_token
-        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise ApiError(401, "unauthorized", "A valid admin token is required.")
-        return await handler(request)
-
-    return guarded
-
-
-@admin_only
+@readers_only
 async def get_room(request: web.Request) -> web.Response:
     """GET /api/v1/admin/rooms/{room}: every setting and counter."""
     room = _room(request)
@@ -41,10 +31,15 @@ async def get_room(request: web.Request) -> web.Response:
 
 @admin_only
 async def patch_room(request: web.Request) -> web.Response:
-    """PATCH /api/v1/admin/rooms/{room}: change settings; 422 names each refused field."""
+    """PATCH /api/v1/admin/rooms/{room}: change settings (and an optional `reason` for the
+    audit trail); 422 names each refused field."""
     room = _room(request)
-    changes = parse_changes(await read_json_object(request))
-    await room.configure(changes.fields, new_cohort=changes.new_cohort)
+    body = await read_json_object(request)
+    reason = body.pop("reason", None)
+    if reason is not None and not (isinstance(reason, str) and len(reason) <= 500):
+        raise Problems.at("reason", "invalid", "must be a text of at most 500 characters")
+    pool = request.config_dict[BOOKINGS].pool
+    await room_control.configure(pool, room, body, actor_of(request), reason)
     return json_response(room.settings_state())
 
 
@@ -52,7 +47,18 @@ async def patch_room(request: web.Request) -> web.Response:
 async def put_inventory(request: web.Request) -> web.Response:
     """PUT /api/v1/admin/rooms/{room}/inventory `{"remaining": int|null}`: 0 means sold out."""
     room = _room(request)
-    await room.set_inventory((await read_model(request, Inventory)).remaining)
+    remaining = (await read_model(request, Inventory)).remaining
+    before = room.view().inventory
+    await room.set_inventory(remaining)
+    await room_control.record(
+        request.config_dict[BOOKINGS].pool,
+        actor_of(request),
+        "room.inventory",
+        room,
+        {"remaining": before},
+        {"remaining": room.view().inventory},
+        None,
+    )
     return json_response(room.settings_state())
 
 
@@ -69,7 +75,18 @@ async def revoke(request: web.Request) -> web.Response:
         # A session's id is its place in line: releasing another room's (or an older epoch's)
         # token here would end whoever holds that place now.
         raise _invalid("admission_token", "not an admission to this room's current line")
-    return json_response({"revoked": await room.release(admission.token_id)})
+    revoked = await room.release(admission.token_id)
+    if revoked:
+        await room_control.record(
+            request.config_dict[BOOKINGS].pool,
+            actor_of(request),
+            "room.revoke",
+            room,
+            {"session": admission.token_id},
+            None,
+            None,
+        )
+    return json_response({"revoked": revoked})
 
 
 def _room(request: web.Request) -> Room:

@@ -28,8 +28,10 @@ from .appkeys import (
     ENGINE,
     FLOW,
     JOBS,
+    OPERATORS,
     PAYMENTS,
     REGISTRY,
+    RELEASES,
     SCRAPED,
     SETTINGS,
     SLOTS,
@@ -44,8 +46,10 @@ from .handlers.offices import OfficeViews
 from .jobs import JobQueue
 from .metrics import BookingMetrics, HttpMetrics, build_info
 from .multiprocess import GcCounts
+from .operators import Operators
 from .pages.drafts import Drafts
 from .pages.render import strict_transport
+from .releases import Releases
 from .rooms import RoomViews
 from .routes import setup_routes
 from .scraped import ScrapedMetrics
@@ -103,6 +107,12 @@ def create_app(settings: Settings) -> web.Application:
     app[SLOTS] = services.slots
     app[PAYMENTS] = services.payments
     app[ACCOUNTS] = Accounts(bookings.pool, client, settings.secret)
+    app[OPERATORS] = Operators(bookings.pool, client, settings.secret)
+    defaults = settings.room_defaults
+    app[RELEASES] = Releases(
+        bookings.pool, engine, services.slots.offices, settings.guard_room,
+        defaults.rate_per_minute, defaults.max_active, planning=settings.plan_releases,
+    )  # fmt: skip
     app[DOCUMENTS] = DocumentStore(settings.documents_dir)
     app[DRAFTS] = Drafts(client, settings.data_key)
     app[JOBS] = JobQueue(settings)
@@ -119,6 +129,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SCRAPED] = ScrapedMetrics(registry, client, settings.redis_url, bookings.pool)
     app.cleanup_ctx.append(_serve_rooms)
     app.cleanup_ctx.append(_serve_bookings)
+    app.cleanup_ctx.append(_serve_releases)
     setup_routes(
         app,
         RoomViews(engine, settings),
@@ -153,6 +164,14 @@ async def _serve_rooms(app: web.Application) -> AsyncIterator[None]:
     yield
     await engine.stop()
     await engine.client.aclose()
+
+
+async def _serve_releases(app: web.Application) -> AsyncIterator[None]:
+    """The release scheduler (after the rooms and the database are up)."""
+    releases = app[RELEASES]
+    releases.start()
+    yield
+    await releases.stop()
 
 
 async def _serve_bookings(app: web.Application) -> AsyncIterator[None]:

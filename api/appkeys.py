@@ -16,7 +16,9 @@ from .booking.slots import Slots
 from .flows import BookingFlow
 from .jobs import JobQueue
 from .metrics import BookingMetrics
+from .operators import Operators
 from .pages.drafts import Drafts
+from .releases import Releases
 from .scraped import ScrapedMetrics
 from .settings import Settings
 from .sweeper import Sweeper
@@ -36,3 +38,5 @@ BOOKING_METRICS = web.AppKey("booking_metrics", BookingMetrics)
 DRAFTS = web.AppKey("drafts", Drafts)
 SCRAPED = web.AppKey("scraped", ScrapedMetrics)
 FLOW = web.AppKey("flow", BookingFlow)
+OPERATORS = web.AppKey("operators", Operators)
+RELEASES = web.AppKey("releases", Releases)

@@ -168,7 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     bulk.add_argument("--count", type=int, required=True)
     bulk.add_argument("--prefix", required=True, help="e-mails are <prefix><n>@antri.test")
     bulk.add_argument("--password", default="Antri-Uji-2026")
+    from . import operator_cli, ops_cli
+
+    operator_cli.add_parser(sub)
+    ops_cli.add_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command in ("rooms", "events"):
+        # A client of a running Antri: no settings, data directory or database of its own.
+        return ops_cli.run(args)
     verbose = bool(getattr(args, "verbose", False))
     # Set once, before anything is created: secrets, the Redis AOF, PostgreSQL's files,
     # receipts, documents and mail are their owner's only (children inherit it).
@@ -196,13 +203,15 @@ def main(argv: list[str] | None = None) -> int:
 
         processes = args.processes or supervisor.default_processes()
         return supervisor.up(settings, supervisor.Options(processes, args.workers, verbose))
-    if args.command in ("migrate", "accounts"):
+    if args.command in ("migrate", "accounts", "operators"):
         # These need only the database: the embedded one under data_dir when no URL is set
         # (attached to, if `antri up` is running).
         with database_for(settings) as ready:
             assert ready.database_url is not None
             if args.command == "accounts":
                 return _accounts(ready, args)
+            if args.command == "operators":
+                return operator_cli.run(ready, args)
             applied = asyncio.run(migrate_url(ready.database_url))
             print(f"applied {len(applied)} migrations: {', '.join(applied) or 'none pending'}")
             return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from .audit import Actor
 from .booking.accounts import Accounts, Registration
 from .booking.application import BookingRequest
 from .booking.bookings import Bookings, Created
@@ -83,10 +84,20 @@ class BookingFlow:
         return view
 
     async def set_quota(
-        self, office_id: str, day: date, session_id: str, lane: str, capacity: int
+        self,
+        office_id: str,
+        day: date,
+        session_id: str,
+        lane: str,
+        capacity: int,
+        actor: Actor | None = None,
+        reason: str | None = None,
     ) -> dict[str, int]:
-        """An operator changes one slot's quota; the waiting room's inventory follows now."""
-        slot = await self.slots.set_capacity(office_id, day, session_id, lane, capacity)
+        """An operator changes one slot's quota (audited when an actor is given); the waiting
+        room's inventory follows now."""
+        slot = await self.slots.set_capacity(
+            office_id, day, session_id, lane, capacity, actor, reason
+        )
         self.sweeper.poke()
         return slot
 

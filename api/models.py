@@ -74,6 +74,7 @@ class QuotaChange(Strict):
     capacity: int = Field(
         ge=0, le=MAX_CAPACITY, description="0 closes the slot; never below what is booked."
     )
+    reason: str = optional(max_length=500, description="Why, for the audit trail.")
 
 
 class Inventory(Strict):

@@ -14,7 +14,18 @@ from .handlers.offices import OfficeViews
 from .metrics import HttpMetrics
 from .observed import observed
 from .pages import accounts as account_pages
-from .pages import applications, apply, bank, front, language, officer
+from .pages import (
+    applications,
+    apply,
+    bank,
+    console,
+    console_quotas,
+    console_releases,
+    console_rooms,
+    front,
+    language,
+    officer,
+)
 from .refusals import UnavailableLog
 from .rooms import RoomViews
 from .web import Handler
@@ -58,7 +69,8 @@ def setup_routes(
     add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
     add("GET", "/antre/{room}", rooms.waiting_page)
     add("POST", "/antre/{room}", rooms.join_from_page)
-    for area in (front, language, account_pages, apply, applications, bank, officer):
+    areas = (front, language, account_pages, apply, applications, bank, officer, console)
+    for area in (*areas, console_rooms, console_releases, console_quotas):
         for method, path, handler in area.ROUTES:
             add(method, path, handler)
     app.router.add_static(

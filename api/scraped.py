@@ -155,6 +155,12 @@ class ScrapedMetrics:
             "rq_scheduled_overdue_seconds",
             "How late the most overdue scheduled job is (a dead scheduler lets this grow).",
         )
+        self.audit_changes = gauge(
+            "audit_changes",
+            "Changes in the audit trail (operators, officers, the scheduler), by action, as a"
+            " running count: the dashboards' annotation marks each increase.",
+            ("action",),
+        )
         self.worker_expired = gauge(
             "worker_expired_bookings",
             "Bookings the worker's jobs expired, by job, as a running count: use rate().",
@@ -198,6 +204,19 @@ class ScrapedMetrics:
             self.database_up.set(0)
         else:
             self.database_up.set(1)
+            await self._read_audit()
+
+    async def _read_audit(self) -> None:
+        """How many changes the audit trail holds, by action (a small table: operators' changes)."""
+        try:
+            rows = await self.pool.fetch(
+                "SELECT action, count(*) AS n FROM audit_log GROUP BY action", timeout=1.0
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            log.debug("audit count failed: %r", exc)
+            return
+        for row in rows:
+            self.audit_changes.labels(row["action"]).set(row["n"])
 
     async def _read_jobs(self) -> None:
         if self._jobs_connection is None:

@@ -61,6 +61,8 @@ class Settings:
     sweep_seconds: float = 2.0
     #: feed the guard room's inventory from the places left (off: set it by hand)
     feed_inventory: bool = True
+    #: make the guard room's release events from the offices' weekly rules (api/releases.py)
+    plan_releases: bool = True
     #: open connections one process serves at most (None: under its file-descriptor limit)
     max_connections: int | None = None
     #: a request's line and headers must arrive within this long (slow-header attacks)
@@ -150,6 +152,7 @@ class Settings:
             body_timeout_seconds=_int(env, "ANTRI_BODY_TIMEOUT_SECONDS", 30),
             room_defaults=defaults,
             trusted_proxies=_networks(env, "ANTRI_TRUSTED_PROXIES"),
+            plan_releases=_bool(env, "ANTRI_PLAN_RELEASES", True),
         )
 
 

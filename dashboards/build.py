@@ -691,6 +691,22 @@ def _panel(panel: Panel, number: int, x: int, y: int) -> Json:
     return out
 
 
+#: Every change made through the operations console, the operator's API or the release
+#: scheduler, as a marker on every panel (the audit trail's counts, read at scrape time; the
+#: details are at /konsol/audit and /api/v1/admin/audit/annotations).
+OPERATOR_CHANGES: Json = {
+    "name": "Operator changes",
+    "datasource": {"type": "prometheus", "uid": "${DS_PROMETHEUS}"},
+    "enable": True,
+    "iconColor": "purple",
+    "expr": "sum by (action) (increase(antri_audit_changes[1m])) > 0",
+    "step": "30s",
+    "titleFormat": "{{action}}",
+    "textFormat": "{{action}}: see /konsol/audit",
+    "useValueForTime": False,
+}
+
+
 def render(dashboard: Dashboard) -> Json:
     """The dashboard as Grafana's JSON model, importable through the UI (its datasource is
     the `DS_PROMETHEUS` input) and by provisioning (the same name is a datasource variable)."""
@@ -738,7 +754,7 @@ def render(dashboard: Dashboard) -> Json:
         "time": {"from": "now-30m", "to": "now"},
         "timezone": "",
         "templating": {"list": [datasource_variable, *(_variable(v) for v in dashboard.variables)]},
-        "annotations": {"list": []},
+        "annotations": {"list": [OPERATOR_CHANGES]},
         "links": [
             {
                 "title": "Antri dashboards",

@@ -83,6 +83,8 @@ class Changes(Strict):
 EDITABLE = tuple(Changes.model_fields)
 #: the settings whose Redis field has another name (or unit)
 _STORED_AS = {"session_minutes": "session_seconds"}
+#: Redis field -> the public name an operator edits it by
+PUBLIC_NAMES = {_STORED_AS.get(name, name): name for name in EDITABLE}
 
 
 def _stored(name: str, value: object) -> str:

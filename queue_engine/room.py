@@ -180,6 +180,13 @@ class Status(NamedTuple):
         return None if self.position is None else max(0, self.position - 1)
 
 
+class Changed(NamedTuple):
+    """What `Room.configure` replaced."""
+
+    previous: dict[str, str]  #: each changed field's value before
+    number: int  #: the room's change number: orders changes as Redis applied them
+
+
 class Holding(NamedTuple):
     """An admission presented with its own ticket, as the gate found it."""
 
@@ -335,6 +342,9 @@ class Room:
         place = max(1, position - view.serving)
         if view.state is RoomState.PAUSED:
             return Status(VisitState.PAUSED, ticket, place, poll_after=_jitter(ceiling / 3))
+        if view.state is RoomState.QUEUE_ALL:
+            # Everyone queues: the place is known, the wait is not (nobody goes in until resumed).
+            return Status(VisitState.WAITING, ticket, place, poll_after=_jitter(ceiling / 3))
         eta = view.eta(place)
         # Far from the front, poll seldom; near it, often (a tenth of the expected wait).
         poll = min(ceiling, max(self._settings.poll_floor, eta[0] / 10))
@@ -368,6 +378,10 @@ class Room:
             raise InvalidToken("spent")
         if verdict == "gone":
             raise InvalidToken("expired")
+        if verdict == RoomState.QUEUE_ALL:
+            # Offered before the room queued everyone: held at the front until resumed.
+            floor = self._settings.poll_floor
+            return Status(VisitState.WAITING, ticket, 1, poll_after=_jitter(floor))
         if verdict in ("full", "waiting"):
             # Offered but held at the front by the cap: next in line.
             floor = self._settings.poll_floor
@@ -466,12 +480,15 @@ class Room:
         )
         return bool(removed)
 
-    async def configure(self, fields: dict[str, str], *, new_cohort: bool = False) -> None:
-        """Change settings at run time; `new_cohort` opens a fresh pre-queue with a new seed."""
+    async def configure(self, fields: dict[str, str], *, new_cohort: bool = False) -> Changed:
+        """Change settings at run time; `new_cohort` opens a fresh pre-queue with a new seed.
+        Returns the fields' previous values (read atomically with the change) and its number."""
         seed = secrets.token_hex(16) if new_cohort else ""
-        if not await self._scripts.configure(self.keys, fields, create=False, new_seed=seed):
+        done = await self._scripts.configure(self.keys, fields, create=False, new_seed=seed)
+        if done is None:
             raise UnknownRoom(self.name)
         await self.refresh()
+        return Changed(*done)
 
     async def set_inventory(self, remaining: int | None) -> None:
         """Tell the room how much is left to book (None: unknown); 0 turns waiters away at once."""

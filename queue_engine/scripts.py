@@ -71,12 +71,21 @@ class Scripts:
 
     async def configure(
         self, keys: RoomKeys, fields: dict[str, str], *, create: bool, new_seed: str = ""
-    ) -> bool:
-        """Create the room (missing fields only) or update it; False if updating a missing room."""
+    ) -> tuple[dict[str, str], int] | None:
+        """Create the room (missing fields only) or update it: None if updating a missing room,
+        else the updated fields' previous values and the room's change number ({} and 0 after a
+        create)."""
         args: list[str] = ["create" if create else "update", new_seed]
         for name, value in fields.items():
             args += [name, value]
-        return bool(await _run(self._configure, keys, args))
+        result = await _run(self._configure, keys, args)
+        if result == 0:
+            return None
+        if not isinstance(result, list):
+            return {}, 0
+        flat = [str(item) for item in result]
+        previous = dict(zip(flat[::2], flat[1::2], strict=True))
+        return previous, int(previous.pop("#"))
 
     async def bind(
         self, keys: RoomKeys, epoch: str, token_id: str, account: str

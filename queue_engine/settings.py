@@ -15,6 +15,9 @@ class RoomState(StrEnum):
     OPEN = "open"  #: admitting at the configured rate
     PAUSED = "paused"  #: joins accepted, nobody let in
     CLOSED = "closed"  #: no joins, nobody let in
+    #: "queue everyone": joins accepted and told their place, nobody let in (not even a place
+    #: offered before) until resumed; unlike PAUSED, visitors are not told of a pause
+    QUEUE_ALL = "queue_all"
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,6 +159,9 @@ def test_settings(
         # The tests pay their bookings at the sandbox bank (off unless asked for).
         sandbox_payments=True,
         feed_inventory=False,
+        # No release events from the offices' rules: a test near a real release would see its
+        # rooms armed (tests/test_releases.py turns them on where it means to).
+        plan_releases=False,
         sweep_seconds=0.5,
         engine=FAST,
     )

@@ -31,10 +31,15 @@ from api.client_address import parse_networks
 from api.embedded import RedisServer
 from api.mail import read_outbox
 from api.pages.i18n import LANG_COOKIE
+<<<<<<< HEAD
 from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE, login_failures_key
 from api.sandbox_bank import UNKNOWN_CODES
+=======
+from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE
+>>>>>>> console
 
 from .conftest import ADMIN_TOKEN, AppFactory
+from .operator_support import OPERATOR_PASSWORD, desk_login, new_operator
 from .page_support import csrf_of, post_form
 from .test_accounts_and_jobs import run_jobs
 
@@ -50,7 +55,7 @@ async def client(make_client: AppFactory) -> AsyncIterator[TestClient]:
     forgotten before and after, so that these bursts do not spill into other tests."""
     app_client = await make_client(changes={"sandbox_payments": True}, **FAST_ROOM)
     redis = app_client.server.app[ACCOUNTS].redis
-    keys = f"antri:login-address:{HERE}", f"antri:billing-lookups:{HERE}", login_failures_key(HERE)
+    keys = f"antri:login-address:{HERE}", f"antri:billing-lookups:{HERE}"
     await redis.delete(*keys)  # nor earlier tests' into these
     yield app_client
     await redis.delete(*keys)
@@ -318,30 +323,33 @@ async def test_login_goes_on_only_to_local_paths(client: TestClient) -> None:
 
 
 async def test_a_copied_officer_cookie_stops_working_at_logout(client: TestClient) -> None:
-    logged_in = await post_form(client, "/petugas/masuk", {"token": ADMIN_TOKEN})
+    logged_in = await desk_login(client, await new_operator(client, "officer"))
     assert logged_in.status == 303
     copied = logged_in.cookies[OFFICER_COOKIE].value
-    assert ADMIN_TOKEN not in copied
+    assert OPERATOR_PASSWORD not in copied
     assert "Meja petugas" in await (await client.get("/petugas")).text()
     assert (await post_form(client, "/petugas/keluar", {})).status == 303
     client.session.cookie_jar.update_cookies({OFFICER_COOKIE: copied})
     after = await client.get("/petugas")
-    assert 'name="token"' in await after.text() and "Meja petugas" not in await after.text()
+    assert 'name="password"' in await after.text() and "Meja petugas" not in await after.text()
     lookup = await post_form(client, "/petugas/cari", {"kode": "ABCD-EFGH-JKMNP"})
     assert lookup.status == 401
 
 
 async def test_a_burst_of_officer_logins_is_counted_before_checking(client: TestClient) -> None:
+    email = await new_operator(client, "officer")
     csrf = await csrf_of(client, "/petugas")
     responses = await asyncio.gather(
         *(
-            post_form(client, "/petugas/masuk", {"token": f"tebakan-{n}"}, csrf=csrf)
+            post_form(
+                client, "/petugas/masuk", {"email": email, "password": f"tebakan-{n}"}, csrf=csrf
+            )
             for n in range(BURST)
         )
     )
     statuses = Counter(r.status for r in responses)
     assert statuses == {401: MAX_FAILURES, 429: BURST - MAX_FAILURES}, statuses
-    right = await post_form(client, "/petugas/masuk", {"token": ADMIN_TOKEN}, csrf=csrf)
+    right = await desk_login(client, email)
     assert right.status == 429
 
 
@@ -366,7 +374,7 @@ async def test_the_mailbox_is_for_the_operator_only(client: TestClient) -> None:
     assert forged.status == 401
     admin = await client.get("/kotak-surat", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert admin.status == 200 and email in await admin.text()
-    assert (await post_form(client, "/petugas/masuk", {"token": ADMIN_TOKEN})).status == 303
+    assert (await desk_login(client, await new_operator(client, "officer"))).status == 303
     assert 'href="/petugas/kotak-surat"' in await (await client.get("/petugas")).text()
     officer = await client.get("/petugas/kotak-surat")
     assert officer.status == 200 and email in await officer.text()

@@ -12,12 +12,14 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from api.appkeys import ACCOUNTS
+from api.operators import login_failures_key
 from api.pages.csrf import CSRF_COOKIE
 from api.pages.i18n import LANG_COOKIE
-from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE, login_failures_key
+from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE
 
 from .booking_support import booker, booking_body, pay, pool, released_days
 from .conftest import ADMIN_TOKEN, AppFactory
+from .operator_support import OPERATOR_PASSWORD, new_operator
 
 FAST_ROOM = {"rate_per_minute": 60000, "burst": 500, "max_active": 1000}
 SANDBOX_NOTICE = "Bank Sandbox — uji coba, bukan bank sungguhan"
@@ -212,13 +214,25 @@ async def paid_booking(client: TestClient) -> tuple[dict[str, Any], dict[str, st
     return await pay(client, headers, receipt), headers
 
 
-async def officer_login(client: TestClient, token: str = ADMIN_TOKEN) -> ClientResponse:
-    return await post_form(client, "/petugas/masuk", {"token": token})
+_officers: dict[int, str] = {}
+
+
+async def officer_of(client: TestClient) -> str:
+    """The e-mail of this app's officer account (made on first use)."""
+    if id(client) not in _officers:
+        _officers[id(client)] = await new_operator(client, "officer")
+    return _officers[id(client)]
+
+
+async def officer_login(client: TestClient, password: str = OPERATOR_PASSWORD) -> ClientResponse:
+    email = await officer_of(client)
+    return await post_form(client, "/petugas/masuk", {"email": email, "password": password})
 
 
 async def forget_failures(client: TestClient) -> None:
     """The failed-login counter lives in the shared Redis: start each test from zero."""
-    await client.server.app[ACCOUNTS].redis.delete(login_failures_key("127.0.0.1"))
+    key = login_failures_key(await officer_of(client), "127.0.0.1")
+    await client.server.app[ACCOUNTS].redis.delete(key)
 
 
 async def test_officer_login(make_client: AppFactory) -> None:
@@ -227,15 +241,20 @@ async def test_officer_login(make_client: AppFactory) -> None:
     first = await client.get("/petugas")
     form = await first.text()
     assert first.status == 200
-    assert 'type="password"' in form and 'name="token"' in form and "Meja petugas" not in form
+    assert 'type="password"' in form and 'name="password"' in form and "Meja petugas" not in form
 
-    wrong = await officer_login(client, "not-the-token")
-    assert wrong.status == 401 and "Token petugas salah" in await wrong.text()
+    wrong = await officer_login(client, "not-the-password")
+    assert wrong.status == 401 and "kata sandi petugas salah" in await wrong.text()
     assert OFFICER_COOKIE not in wrong.cookies
-    assert (await post_form(client, "/petugas/masuk", {"token": ADMIN_TOKEN}, False)).status == 403
+    # The admin token is no desk login any more: officers log in with their own accounts.
+    by_token = await post_form(client, "/petugas/masuk", {"email": "x@y.id", "token": ADMIN_TOKEN})
+    assert by_token.status == 401
+    email = await officer_of(client)
+    login = {"email": email, "password": OPERATOR_PASSWORD}
+    assert (await post_form(client, "/petugas/masuk", login, False)).status == 403
     # Not logged in: a lookup shows the login form.
     anonymous = await post_form(client, "/petugas/cari", {"kode": "ABCD-EFGH-JKMNP"})
-    assert anonymous.status == 401 and 'name="token"' in await anonymous.text()
+    assert anonymous.status == 401 and 'name="password"' in await anonymous.text()
 
     right = await officer_login(client)
     assert right.status == 303 and right.headers["Location"] == "/petugas"
@@ -251,7 +270,7 @@ async def test_officer_login(make_client: AppFactory) -> None:
     for forged in (session_id[:-1] + ("A" if session_id[-1] != "A" else "B"), "1.x", "x" * 400):
         client.session.cookie_jar.clear(lambda cookie: cookie.key == OFFICER_COOKIE)
         client.session.cookie_jar.update_cookies({OFFICER_COOKIE: forged})
-        assert 'name="token"' in await (await client.get("/petugas")).text(), forged
+        assert 'name="password"' in await (await client.get("/petugas")).text(), forged
     client.session.cookie_jar.clear(lambda cookie: cookie.key == OFFICER_COOKIE)
     assert (await officer_login(client)).status == 303
 
@@ -261,13 +280,13 @@ async def test_officer_login(make_client: AppFactory) -> None:
         c.startswith(f"{OFFICER_COOKIE}=;") and "Max-Age=0" in c
         for c in out.headers.getall("Set-Cookie")
     )
-    assert 'name="token"' in await (await client.get("/petugas")).text()
+    assert 'name="password"' in await (await client.get("/petugas")).text()
 
 
 async def test_officer_login_is_limited(make_client: AppFactory) -> None:
     client = await make_client(**FAST_ROOM)
     redis = client.server.app[ACCOUNTS].redis
-    await redis.set(login_failures_key("127.0.0.1"), MAX_FAILURES, ex=60)
+    await redis.set(login_failures_key(await officer_of(client), "127.0.0.1"), MAX_FAILURES, ex=60)
     try:
         locked = await officer_login(client)
         assert locked.status == 429 and "Retry-After" in locked.headers

@@ -222,6 +222,32 @@ async def test_paused_room_admits_nobody_until_resumed(engine: Engine) -> None:
     assert status.state is VisitState.ADMITTED
 
 
+async def test_queue_everyone_lets_nobody_in_while_joins_continue(engine: Engine) -> None:
+    room = await new_room(engine, rate_per_minute=6000, burst=10)
+    first = tickets_of([await room.join()])[0]
+    await asyncio.sleep(0.05)
+    # The first visitor is offered a place; the room then queues everyone before they claim.
+    await room.refresh()
+    assert room.view().serving == 1
+    previous, number = await room.configure({"state": "queue_all"})
+    assert previous == {"state": "open"} and number == 1
+    later = tickets_of([await room.join() for _ in range(5)])
+    assert len(later) == 5  # joins continue
+    await asyncio.sleep(0.2)
+    statuses = await poll_all(room, [first, *later])
+    # Nobody is let in, not even the one offered before: everyone is told their place.
+    assert [s.state for s in statuses] == [VisitState.WAITING] * 6
+    assert [s.position for s in statuses] == [1, 1, 2, 3, 4, 5]
+    assert all(s.eta is None and s.admission is None for s in statuses)
+    assert room.view().serving == 1 and room.view().active == 0
+    # The same change again reports the state it found (nothing changed).
+    assert await room.configure({"state": "queue_all"}) == ({"state": "queue_all"}, 2)
+    await room.configure({"state": "open"})
+    await asyncio.sleep(0.1)
+    statuses = await poll_all(room, [first, *later])
+    assert {s.state for s in statuses} == {VisitState.ADMITTED}
+
+
 async def test_closed_room_refuses_joins(engine: Engine) -> None:
     room = await new_room(engine)
     await room.configure({"state": "closed"})

@@ -18,6 +18,8 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from .. import audit
+from ..audit import Actor
 from . import calendar
 from .application import BookingRequest, parse_reschedule
 from .calendar import iso_utc
@@ -490,8 +492,11 @@ class Bookings:
             )
         return await self.get(account_id, str(booking_id))
 
-    async def set_status(self, booking_id: str, status: str, note: str | None) -> dict[str, Any]:
-        """The officer moves a booking one step along OFFICER_STEPS."""
+    async def set_status(
+        self, booking_id: str, status: str, note: str | None, actor: Actor | None = None
+    ) -> dict[str, Any]:
+        """The officer moves a booking one step along OFFICER_STEPS; the step carries the
+        officer's name and goes into the audit trail in the same transaction."""
         try:
             uuid = UUID(booking_id)
         except ValueError:
@@ -516,11 +521,23 @@ class Bookings:
                 status,
             )
             await conn.execute(
-                "INSERT INTO booking_events (booking_id, status, note) VALUES ($1, $2, $3)",
+                "INSERT INTO booking_events (booking_id, status, note, actor)"
+                " VALUES ($1, $2, $3, $4)",
                 uuid,
                 status,
                 note,
+                actor.name if actor is not None else None,
             )
+            if actor is not None:
+                await audit.record(
+                    conn,
+                    actor,
+                    "booking.status",
+                    f"booking:{row['booking_code'] or uuid}",
+                    {"status": row["status"]},
+                    {"status": status},
+                    note,
+                )
             return await self._full_view(conn, await self._row(conn, uuid))
 
     async def proof_of(self, booking_id: UUID) -> tuple[str, Proof] | None:

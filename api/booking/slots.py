@@ -9,6 +9,8 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from .. import audit
+from ..audit import Actor
 from . import calendar
 from .errors import Conflict, Invalid, NotFound
 from .offices import Office
@@ -195,9 +197,17 @@ class Slots:
             )
 
     async def set_capacity(
-        self, office_id: str, day: date, session_id: str, lane: str, capacity: int
+        self,
+        office_id: str,
+        day: date,
+        session_id: str,
+        lane: str,
+        capacity: int,
+        actor: Actor | None = None,
+        reason: str | None = None,
     ) -> dict[str, int]:
-        """An operator changes one slot's quota (0 closes it); never below what is booked."""
+        """An operator changes one slot's quota (0 closes it); never below what is booked.
+        Audited in the same transaction when an actor is given."""
         office = self.office(office_id)
         if office.session(session_id) is None or lane not in office.capacity:
             raise Invalid({"session_id": "unknown session or lane of this office"})
@@ -205,7 +215,7 @@ class Slots:
             raise Invalid({"capacity": f"must be from 0 to {MAX_CAPACITY}"})
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                "SELECT id, booked FROM slots WHERE office_id = $1 AND day = $2"
+                "SELECT id, booked, capacity FROM slots WHERE office_id = $1 AND day = $2"
                 " AND session_id = $3 AND lane = $4 FOR UPDATE",
                 office.id,
                 day,
@@ -220,6 +230,18 @@ class Slots:
                     f"{row['booked']} places are booked; cancel bookings before going lower.",
                 )
             await conn.execute("UPDATE slots SET capacity = $2 WHERE id = $1", row["id"], capacity)
+            if actor is not None:
+                await audit.record(
+                    conn,
+                    actor,
+                    "quota.set",
+                    f"office:{office.id}",
+                    {"date": day.isoformat(), "session_id": session_id, "lane": lane,
+                     "capacity": row["capacity"]},
+                    {"date": day.isoformat(), "session_id": session_id, "lane": lane,
+                     "capacity": capacity},
+                    reason,
+                )  # fmt: skip
         return {
             "capacity": capacity,
             "booked": row["booked"],

@@ -8,10 +8,12 @@ from ..admin import admin_only
 from ..appkeys import BOOKINGS, FLOW
 from ..errors import ApiError
 from ..models import OfficerStep, QuotaChange
+from ..operator_auth import actor_of, requires
+from ..operators import DESK
 from ..web import json_response, read_model
 
 
-@admin_only
+@requires(DESK)
 async def lookup(request: web.Request) -> web.Response:
     """GET /api/v1/admin/bookings?code=… (a booking code, or the text of its QR code)."""
     bookings = request.config_dict[BOOKINGS]
@@ -21,12 +23,12 @@ async def lookup(request: web.Request) -> web.Response:
     return json_response(await bookings.find_by_code(code))
 
 
-@admin_only
+@requires(DESK)
 async def set_status(request: web.Request) -> web.Response:
     """POST /api/v1/admin/bookings/{id}/status `{"status", "note"?}`: the next step."""
     body = await read_model(request, OfficerStep)
     view = await request.config_dict[BOOKINGS].set_status(
-        request.match_info["id"], body.status, body.note
+        request.match_info["id"], body.status, body.note, actor_of(request)
     )
     return json_response(view)
 
@@ -36,6 +38,12 @@ async def set_quota(request: web.Request) -> web.Response:
     """PUT /api/v1/admin/offices/{id}/quota `{"date", "session_id", "lane", "capacity"}`."""
     body = await read_model(request, QuotaChange)
     slot = await request.config_dict[FLOW].set_quota(
-        request.match_info["id"], body.date, body.session_id, body.lane, body.capacity
+        request.match_info["id"],
+        body.date,
+        body.session_id,
+        body.lane,
+        body.capacity,
+        actor_of(request),
+        body.reason,
     )
     return json_response(slot)

@@ -1,30 +1,28 @@
 """The officer's page at the immigration office counter: find a booking by its code or the QR
 text of its proof, and move it one step along (checked in, interviewed, …).
 
-Officers log in with the admin token. The cookie then holds a random session id, never the token;
-the session lives in Redis, so logging out ends it (a copied cookie stops working), and it
-records which admin token opened it: changing the admin token logs every officer out.
+Officers log in with their own officer accounts (api/operators.py), so each step they record
+carries their name. The cookie holds a random session id; the session lives in Redis, so logging
+out ends it (a copied cookie stops working).
 Lookups are POSTs, so that QR texts and codes stay out of URLs and access logs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
-import secrets
 from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 from babel.dates import format_date
 
-from ..appkeys import ACCOUNTS, BOOKINGS, SETTINGS
-from ..booking import attempts
+from ..appkeys import BOOKINGS, OPERATORS, SETTINGS
+from ..booking.accounts import LOGIN_FAILURES
 from ..booking.bookings import OFFICER_STEPS
-from ..booking.errors import Invalid, Refused
+from ..booking.errors import Invalid, Refused, TooManyAttempts, Unauthenticated
 from ..caller import caller
-from ..settings import Settings
+from ..operators import DESK, Actor
 from ..web import bearer_token
 from . import i18n
 from .csrf import checked_form
@@ -43,9 +41,8 @@ from .types import Routes
 OFFICER_COOKIE = "antri_officer"
 OFFICER_SECONDS = 8 * 3600
 OFFICER_PATH = "/petugas"
-#: failed logins per client address in FAILURE_WINDOW before that address must wait
-MAX_FAILURES = 10
-FAILURE_WINDOW = 15 * 60
+#: failed logins per account and client address before that address must wait (the applicants')
+MAX_FAILURES = LOGIN_FAILURES
 #: each failed login waits this long, so that guesses are slow even from many addresses
 FAILURE_DELAY = 0.5
 #: no booking code or QR text is longer; anything longer is not worth looking up
@@ -56,33 +53,15 @@ NOTE_LENGTH = 500
 # -- the officer's cookie -------------------------------------------------------------------------
 
 
-def _admin_tag(settings: Settings) -> str:
-    """An HMAC of the admin token under the app secret: what a session remembers of it."""
-    return hmac.new(
-        settings.secret, b"antri officer session v2\0" + settings.admin_token.encode(), "sha256"
-    ).hexdigest()
-
-
-def _session_key(session_id: str) -> str:
-    return "antri:officer-session:" + hashlib.sha256(session_id.encode()).hexdigest()
-
-
-async def open_officer_session(request: web.Request) -> str:
-    """A new officer session, good for OFFICER_SECONDS: its id, for the cookie."""
-    session_id = secrets.token_urlsafe(32)
-    tag = _admin_tag(request.config_dict[SETTINGS])
-    await request.config_dict[ACCOUNTS].redis.set(_session_key(session_id), tag, ex=OFFICER_SECONDS)
-    return session_id
+async def officer(request: web.Request) -> Actor | None:
+    """The officer (or admin) whose live desk session the request carries, if any."""
+    actor = await request.config_dict[OPERATORS].session(request.cookies.get(OFFICER_COOKIE, ""))
+    return actor if actor is not None and actor.may(DESK) else None
 
 
 async def is_officer(request: web.Request) -> bool:
-    """Whether the request carries a live officer session opened with this admin token."""
-    session_id = request.cookies.get(OFFICER_COOKIE, "")
-    if not 0 < len(session_id) <= 100:
-        return False
-    stored = await request.config_dict[ACCOUNTS].redis.get(_session_key(session_id))
-    expected = _admin_tag(request.config_dict[SETTINGS])
-    return stored is not None and hmac.compare_digest(_text(stored), expected)
+    """Whether the request carries a live desk session of an officer or admin."""
+    return await officer(request) is not None
 
 
 def is_admin_token(request: web.Request, given: str) -> bool:
@@ -101,10 +80,6 @@ async def is_operator(request: web.Request) -> bool:
     return is_admin(request) or await is_officer(request)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
     """Set-Cookie for the officer: HttpOnly, SameSite=Strict, only under /petugas."""
     secure = "; Secure" if secure_cookies(request) else ""
@@ -112,11 +87,6 @@ def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
         f"{OFFICER_COOKIE}={value}; Max-Age={max_age}; Path={OFFICER_PATH}; HttpOnly;"
         f" SameSite=Strict{secure}"
     )
-
-
-def login_failures_key(address: str) -> str:
-    """The Redis key counting an address's failed officer logins."""
-    return "antri:officer-login-failures:" + address
 
 
 # -- handlers -------------------------------------------------------------------------------------
@@ -130,34 +100,36 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def log_in(request: web.Request) -> web.StreamResponse:
-    """POST /petugas/masuk `token`: the admin token (constant-time compare), then the cookie."""
+    """POST /petugas/masuk `email`, `password`: an officer account's login (the applicants'
+    limits: attempts counted before the password is checked), then the session cookie."""
     form = await checked_form(request)
     _ = i18n.for_visitor(request)
-    failures_key = login_failures_key(caller(request))
-    redis = request.config_dict[ACCOUNTS].redis
-    # Counted before the token is compared, so that a burst of guesses cannot outrun the count;
-    # the right token hands its try back.
-    tries, ttl = await attempts.count(redis, failures_key, FAILURE_WINDOW)
-    if tries > MAX_FAILURES:
-        minutes = -(-ttl // 60)
+    email = form.get("email", "").strip()[:254]
+    try:
+        session_id, actor = await request.config_dict[OPERATORS].login(
+            email, form.get("password", "")[:128], caller(request)
+        )
+    except TooManyAttempts as exc:
+        minutes = -(-exc.retry_after // 60)
         message = _("Terlalu banyak percobaan yang salah. Coba lagi dalam {n} menit.", n=minutes)
-        return _login_page(request, message, 429, {"Retry-After": str(ttl)})
-    if not is_admin_token(request, form.get("token", "").strip()):
+        return _login_page(request, message, 429, {"Retry-After": str(exc.retry_after)}, email)
+    except Unauthenticated:
         await asyncio.sleep(FAILURE_DELAY)
-        return _login_page(request, _("Token petugas salah. Periksa lagi lalu coba kembali."), 401)
-    await attempts.refund(redis, failures_key)
+        message = _("E-mail atau kata sandi petugas salah. Periksa lagi lalu coba kembali.")
+        return _login_page(request, message, 401, email=email)
+    if not actor.may(DESK):
+        await request.config_dict[OPERATORS].logout(session_id)
+        message = _("Akun ini bukan akun petugas loket.")
+        return _login_page(request, message, 403, email=email)
     response = redirect(OFFICER_PATH)
-    value = await open_officer_session(request)
-    response.headers.add("Set-Cookie", _officer_cookie(request, value, OFFICER_SECONDS))
+    response.headers.add("Set-Cookie", _officer_cookie(request, session_id, OFFICER_SECONDS))
     raise response
 
 
 async def log_out(request: web.Request) -> web.StreamResponse:
     """POST /petugas/keluar: end the officer's session, and forget its cookie."""
     await checked_form(request)
-    session_id = request.cookies.get(OFFICER_COOKIE, "")
-    if session_id:
-        await request.config_dict[ACCOUNTS].redis.delete(_session_key(session_id))
+    await request.config_dict[OPERATORS].logout(request.cookies.get(OFFICER_COOKIE, ""))
     response = redirect(OFFICER_PATH)
     response.headers.add("Set-Cookie", _officer_cookie(request, "", 0))
     raise response
@@ -189,14 +161,15 @@ async def lookup(request: web.Request) -> web.Response:
 async def set_status(request: web.Request) -> web.Response:
     """POST /petugas/status `booking_id`, `kode`, `status`, `catatan`?: the next step."""
     form = await checked_form(request)
-    if not await is_officer(request):
+    actor = await officer(request)
+    if actor is None:
         return _login_page(request, status=401)
     _ = i18n.for_visitor(request)
     bookings = request.config_dict[BOOKINGS]
     status = form.get("status", "")
     note = " ".join(form.get("catatan", "").split())[:NOTE_LENGTH] or None
     try:
-        booking = await bookings.set_status(form.get("booking_id", ""), status, note)
+        booking = await bookings.set_status(form.get("booking_id", ""), status, note, actor)
     except (Refused, Invalid) as refusal:
         shown = await _booking_or_none(request, form.get("kode", ""))
         if isinstance(refusal, Refused) and refusal.code == "unknown_booking":
@@ -217,17 +190,18 @@ def _login_page(
     error: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    email: str = "",
 ) -> web.Response:
     if status == 401 and error is None:
         _ = i18n.for_visitor(request)
-        error = _("Sesi petugas sudah berakhir. Masuk lagi dengan token petugas.")
-    return page(request, "petugas-masuk.html", {"error": error}, status, headers)
+        error = _("Sesi petugas sudah berakhir. Masuk lagi dengan akun petugas.")
+    return page(request, "petugas-masuk.html", {"error": error, "email": email}, status, headers)
 
 
 def mailbox_login_page(request: web.Request) -> web.Response:
     """The login form, for someone not logged in who opened the local mailbox."""
     _ = i18n.for_visitor(request)
-    message = _("Kotak surat lokal hanya untuk petugas. Masuk dengan token petugas.")
+    message = _("Kotak surat lokal hanya untuk petugas. Masuk dengan akun petugas.")
     return _login_page(request, message, 401)
 
 

@@ -9,7 +9,8 @@ the run exits with status 1.
 To add a page: write `async def my_page(site: Site, page: Page) -> None` that brings `page` to
 the state worth showing (first `await admitted(site, page)` for a page behind the waiting room,
 `await site.sign_in(page.context)` for one that needs an account), and add it to PAGES. Each
-page function runs once per viewport, in a fresh context.
+page function runs once per viewport, in a fresh context. Naming pages on the command line
+(`python -m tests.browser.screenshots konsol-ruang`) shoots only those.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from api.app import create_app
-from api.appkeys import DRAFTS
+from api.appkeys import DRAFTS, OPERATORS, RELEASES
 from api.database import EmbeddedPostgres, create_pool, migrate
 from api.embedded import RedisServer
 from api.login import SESSION_COOKIE
@@ -36,6 +37,7 @@ from api.services import booking_services
 
 from ..booking_support import OFFICE, applicant, booking_body
 from ..conftest import app_settings, test_settings
+from ..operator_support import OPERATOR_PASSWORD
 from .conftest import DESKTOP, LOCALE, PHONE, ConsoleWatch, Site, launch
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -44,6 +46,8 @@ VIEWPORTS: dict[str, dict[str, Any]] = {"phone": PHONE, "desktop": DESKTOP}
 #: How many people stand ahead in the waiting-room picture, and how fast that room admits.
 CROWD_AHEAD = 41
 SHOWN_RATE_PER_MINUTE = 10
+#: `python -m tests.browser.screenshots NAME…` shoots only those pages
+ONLY = frozenset(sys.argv[1:])
 
 
 # --- The pages ------------------------------------------------------------------------------
@@ -112,6 +116,31 @@ async def booking(site: Site, page: Page) -> str:
     return booking_id
 
 
+async def console_rooms(site: Site, page: Page) -> None:
+    """The operations console's rooms page, as an operator sees it during a release."""
+    await console_login(site, page)
+    await page.goto(site.url("/konsol/ruang"))
+
+
+async def console_releases(site: Site, page: Page) -> None:
+    """The console's release calendar (from the offices' rules) with the form to add one."""
+    await console_login(site, page)
+    await page.goto(site.url("/konsol/rilis"))
+
+
+async def console_login(site: Site, page: Page) -> None:
+    """Log `page`'s browser in to the console as an operator (made on first use)."""
+    email = "operator@kantor.antri.test"
+    operators = site.client.server.app[OPERATORS]
+    if await operators.pool.fetchval("SELECT id FROM operators WHERE email = $1", email) is None:
+        await operators.create(email, "operator", OPERATOR_PASSWORD, "Operator Rilis")
+    await page.goto(site.url("/konsol"))
+    await page.locator("#email").fill(email)
+    await page.locator("#password").fill(OPERATOR_PASSWORD)
+    await page.locator("form.console-login button").click()
+    await page.wait_for_url(re.compile(r"/konsol$"))
+
+
 PAGES: list[tuple[str, Callable[[Site, Page], Awaitable[None]]]] = [
     ("home", home),
     ("waiting", waiting),
@@ -120,6 +149,8 @@ PAGES: list[tuple[str, Callable[[Site, Page], Awaitable[None]]]] = [
     ("billing", billing),
     ("confirmation", confirmation),
     ("akun-permohonan", my_applications),
+    ("konsol-ruang", console_rooms),
+    ("konsol-rilis", console_releases),
 ]
 
 
@@ -136,6 +167,8 @@ async def prepare(site: Site) -> None:
     settings = {"max_active": 1, "rate_per_minute": SHOWN_RATE_PER_MINUTE, "burst": 1}
     await site.admin("PATCH", "", settings, site.other_room)
     await site.line_with_one_inside(CROWD_AHEAD, site.other_room)
+    # The console shows the week's releases from the offices' rules.
+    await site.client.server.app[RELEASES].plan(datetime.now(UTC))
 
 
 # --- Running the app and the browser --------------------------------------------------------
@@ -179,6 +212,8 @@ async def shoot(browser: Browser, site: Site, console: ConsoleWatch) -> list[Pat
     OUT.mkdir(parents=True, exist_ok=True)
     saved = []
     for name, show in PAGES:
+        if ONLY and name not in ONLY:
+            continue
         for viewport, options in VIEWPORTS.items():
             context = await browser.new_context(**(options | LOCALE))
             context.set_default_timeout(15_000)

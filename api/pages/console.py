@@ -1,0 +1,216 @@
+"""The operations console at /konsol: login, the operator's session and the audit trail.
+
+Operators log in with their own accounts (api/operators.py): the applicants' login limits, a
+session kept in Redis (logging out ends it on the server), a cookie sent only under /konsol with
+SameSite=Strict. Every form carries the CSRF token and is refused from a foreign Origin. What a
+role may see or change is checked on every request (`guard`): a viewer reads only (403 on any
+change), an officer has the desk (/petugas), not the console's controls.
+
+The rooms, releases and quotas pages are in console_rooms.py, console_releases.py and
+console_quotas.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from .. import audit
+from ..appkeys import BOOKINGS, OPERATORS
+from ..booking.errors import TooManyAttempts, Unauthenticated
+from ..caller import caller
+from ..operators import READ, STEER, Actor
+from ..web import Handler
+from . import i18n
+from .csrf import checked_form
+from .render import page, redirect, secure_cookies
+from .types import Routes
+
+CONSOLE_COOKIE = "antri_konsol"
+CONSOLE_PATH = "/konsol"
+CONSOLE_SECONDS = 8 * 3600
+#: a failed login waits this long, so that guesses are slow even from many addresses
+FAILURE_DELAY = 0.5
+#: what a reason for a change may hold
+REASON_LENGTH = 300
+#: where a checked request keeps its operator
+OPERATOR = web.RequestKey("console_operator", Actor)
+
+
+def _cookie(request: web.Request, value: str, max_age: int) -> str:
+    """Set-Cookie for the console: HttpOnly, SameSite=Strict, only under /konsol."""
+    secure = "; Secure" if secure_cookies(request) else ""
+    return (
+        f"{CONSOLE_COOKIE}={value}; Max-Age={max_age}; Path={CONSOLE_PATH}; HttpOnly;"
+        f" SameSite=Strict{secure}"
+    )
+
+
+async def operator(request: web.Request) -> Actor | None:
+    """The operator of the console session the request carries, if it is live."""
+    return await request.config_dict[OPERATORS].session(request.cookies.get(CONSOLE_COOKIE, ""))
+
+
+async def guard(request: web.Request, permission: frozenset[str]) -> Actor:
+    """The logged-in operator if their role has `permission`: else the login page (401) for
+    someone not logged in (a 303 to it), or 403 with a clear message for a role without it."""
+    actor = await operator(request)
+    if actor is None:
+        raise redirect(CONSOLE_PATH)  # the login form
+    if not actor.may(permission):
+        _ = i18n.for_visitor(request)
+        if permission is STEER:
+            message = _("Peran Anda ({role}) hanya boleh melihat, tidak mengubah.", role=actor.role)
+        else:
+            message = _("Peran Anda ({role}) tidak membuka bagian konsol ini.", role=actor.role)
+        request[OPERATOR] = actor
+        raise Refusal(console_page(request, "konsol-tolak.html", {"refusal": message}, 403))
+    request[OPERATOR] = actor
+    return actor
+
+
+class Refusal(Exception):
+    """A console page that refuses the request (403), raised from deep in a handler."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler`, answering a Refusal raised inside it with its page."""
+
+    @wraps(handler)
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Refusal as refusal:
+            return refusal.response
+
+    return run
+
+
+def reason_of(form: Any) -> str:
+    """The reason a change form gives, on one line (empty if none was given)."""
+    return " ".join(str(form.get("alasan", "")).split())[:REASON_LENGTH]
+
+
+def console_page(
+    request: web.Request,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> web.Response:
+    """A console page, with what every console page shows: the operator and their rights."""
+    actor = request.get(OPERATOR)
+    shared = {
+        "operator": actor,
+        "may_steer": actor is not None and actor.may(STEER),
+        "may_read": actor is not None and actor.may(READ),
+    }
+    return page(request, template, shared | context, status)
+
+
+# -- login ----------------------------------------------------------------------------------------
+
+
+async def home(request: web.Request) -> web.Response:
+    """GET /konsol: the login form, or the overview for the logged-in operator."""
+    actor = await operator(request)
+    if actor is None:
+        return _login_response(request)
+    request[OPERATOR] = actor
+    if not actor.may(READ):
+        _ = i18n.for_visitor(request)
+        message = _("Akun petugas loket bekerja di meja petugas, bukan di konsol.")
+        return console_page(request, "konsol.html", {"desk_only": message})
+    return console_page(request, "konsol.html", {"desk_only": None})
+
+
+async def log_in(request: web.Request) -> web.StreamResponse:
+    """POST /konsol/masuk `email`, `password`: the login (attempts counted before the check)."""
+    form = await checked_form(request)
+    _ = i18n.for_visitor(request)
+    email = form.get("email", "").strip()[:254]
+    try:
+        session_id, _actor = await request.config_dict[OPERATORS].login(
+            email, form.get("password", "")[:128], caller(request)
+        )
+    except TooManyAttempts as exc:
+        minutes = -(-exc.retry_after // 60)
+        message = _("Terlalu banyak percobaan yang salah. Coba lagi dalam {n} menit.", n=minutes)
+        return _login_response(request, message, 429, {"Retry-After": str(exc.retry_after)}, email)
+    except Unauthenticated:
+        await asyncio.sleep(FAILURE_DELAY)
+        message = _("E-mail atau kata sandi salah. Periksa lagi lalu coba kembali.")
+        return _login_response(request, message, 401, email=email)
+    response = redirect(CONSOLE_PATH)
+    response.headers.add("Set-Cookie", _cookie(request, session_id, CONSOLE_SECONDS))
+    raise response
+
+
+async def log_out(request: web.Request) -> web.StreamResponse:
+    """POST /konsol/keluar: end the session on the server and forget the cookie."""
+    await checked_form(request)
+    await request.config_dict[OPERATORS].logout(request.cookies.get(CONSOLE_COOKIE, ""))
+    response = redirect(CONSOLE_PATH)
+    response.headers.add("Set-Cookie", _cookie(request, "", 0))
+    raise response
+
+
+def _login_response(
+    request: web.Request,
+    error: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    email: str = "",
+) -> web.Response:
+    if status == 401 and error is None:
+        _ = i18n.for_visitor(request)
+        error = _("Sesi konsol sudah berakhir. Masuk lagi.")
+    return page(request, "konsol-masuk.html", {"error": error, "email": email}, status, headers)
+
+
+# -- the audit trail ------------------------------------------------------------------------------
+
+
+async def audit_page(request: web.Request) -> web.Response:
+    """GET /konsol/audit?target=…: the newest changes first, optionally of one target."""
+    await guard(request, READ)
+    target = request.query.get("target", "").strip()[:200] or None
+    rows = await audit.recent(request.config_dict[BOOKINGS].pool, 200, target=target)
+    lang = i18n.language(request)
+    shown = [
+        row
+        | {
+            "when": i18n.date_time(row["at"], lang, "Asia/Jakarta"),
+            "iso": row["at"].astimezone(UTC).isoformat(timespec="seconds"),
+        }
+        for row in rows
+    ]
+    return console_page(request, "konsol-audit.html", {"rows": shown, "target": target or ""})
+
+
+def parse_instant(text: str) -> datetime | None:
+    """A form's `datetime-local` value (taken in Asia/Jakarta, the offices' main zone, unless it
+    names its zone) or an ISO instant; None if it is neither."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("Asia/Jakarta"))
+    return moment
+
+
+ROUTES: Routes = [
+    ("GET", "/konsol", home),
+    ("POST", "/konsol/masuk", log_in),
+    ("POST", "/konsol/keluar", log_out),
+    ("GET", "/konsol/audit", guarded(audit_page)),
+]
