@@ -11,7 +11,6 @@ from queue_engine.validation import Problems
 
 from . import room_control
 from .appkeys import BOOKINGS, ENGINE
-from .errors import ApiError
 from .models import Inventory, Revocation
 from .operator_auth import actor_of, requires
 from .operators import READ, STEER

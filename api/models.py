@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
+from queue_engine.changes import Changes
 from queue_engine.validation import Strict, optional
 
 from .booking.bookings import OFFICER_STEPS
@@ -21,6 +22,9 @@ from .booking.slots import MAX_CAPACITY
 
 #: the statuses an officer may move a booking to
 OFFICER_TARGETS = tuple(sorted({s for nexts in OFFICER_STEPS.values() for s in nexts}))
+
+#: why an operator made a change, kept in the audit trail
+Reason = Annotated[str, Field(max_length=500, description="Why: kept in the audit trail.")]
 
 
 class Verification(Strict):
@@ -74,7 +78,7 @@ class QuotaChange(Strict):
     capacity: int = Field(
         ge=0, le=MAX_CAPACITY, description="0 closes the slot; never below what is booked."
     )
-    reason: str = optional(max_length=500, description="Why, for the audit trail.")
+    reason: Reason = optional()
 
 
 class Inventory(Strict):
@@ -103,3 +107,29 @@ class JoinProof(Strict):
 
     challenge: str = Field(description="From GET …/challenge or a 428.")
     nonce: str
+
+
+class RoomPatch(Changes):
+    """Settings of a room to change, and why."""
+
+    reason: Reason = optional()
+
+
+class NewReleaseEvent(Strict):
+    """A one-off release: the pre-queue arms `prequeue_minutes` before `starts_at`."""
+
+    room: str
+    label: str = Field(max_length=100)
+    starts_at: AwareDatetime = Field(description="With a zone.")
+    prequeue_minutes: int = optional(ge=0, le=1440, description="Default 30.")
+    rate_per_minute: int = Field(ge=1, le=1_000_000)
+    max_active: int = Field(ge=1, le=10_000_000)
+    closes_at: AwareDatetime = optional(description="With a zone; after starts_at.")
+    reason: Reason = optional()
+
+
+class EventHold(Strict):
+    """Hold a release event (it will not run) or let it go."""
+
+    held: bool
+    reason: Reason = optional()

@@ -23,18 +23,22 @@ from . import admin, health, load_accounts
 from .booking.accounts import NewAccount
 from .booking.application import BookingRequest, Reschedule
 from .booking.documents import DocumentKind
-from .handlers import accounts, bookings, officers, payments
+from .handlers import accounts, bookings, events, officers, payments
+from .handlers import audit as audit_json
 from .handlers.offices import MAX_DAYS, OfficeViews
 from .models import (
     Credentials,
+    EventHold,
     Inventory,
     JoinProof,
     NewCode,
+    NewReleaseEvent,
     OfficerStep,
     PayBillingCode,
     PaymentNotice,
     QuotaChange,
     Revocation,
+    RoomPatch,
     TestBatchRequest,
     Verification,
 )
@@ -114,7 +118,6 @@ DATE = string("A calendar date, YYYY-MM-DD.", format="date")
 # -- component schemas ------------------------------------------------------------------------
 
 
-<<<<<<< HEAD
 #: what a free text of a body may hold: anything but NUL, which `web.read_model` refuses (400)
 #: since PostgreSQL cannot store it
 NUL_FREE: Final = r"^[^\x00]*$"
@@ -185,6 +188,9 @@ BODIES: Final[Json] = model_schemas(
     PaymentNotice,
     QuotaChange,
     TestBatchRequest,
+    RoomPatch,
+    NewReleaseEvent,
+    EventHold,
 )
 
 #: the answers; the handlers build them as dicts, the conformance checks hold them to these
@@ -192,490 +198,6 @@ ANSWERS: Final[Json] = model_schemas(*VIEWS, mode="serialization")
 assert not BODIES.keys() & ANSWERS.keys(), "a request body and an answer share a name"
 
 SCHEMAS: Final[Json] = BODIES | ANSWERS
-=======
-SCHEMAS: Final[Json] = {
-    # errors
-    "Error": {
-        "type": "object",
-        "description": "Every refusal: a machine-readable code and a message for people; some "
-        "codes add fields of their own.",
-        "properties": {"error": string("Machine-readable code."), "message": string()},
-        "required": ["error", "message"],
-    },
-    "InvalidError": extends(
-        "Error",
-        {
-            "fields": {**STRING_MAP, "description": "Dotted field path -> what is wrong with it."},
-            "codes": {**STRING_MAP, "description": "Dotted field path -> machine code."},
-        },
-        "error = invalid: some fields were refused. Booking-domain refusals also carry `codes`.",
-        optional=("codes",),
-    ),
-    "AdmissionRequiredError": extends(
-        "Error",
-        {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
-        "error = admission_required: no live admission token of the guarded room.",
-    ),
-    "AdmissionNotYoursError": extends(
-        "Error",
-        {"join_url": string("Where to join the line."), "waiting_room": string("Its page.")},
-        "error = admission_not_yours: the admission was presented without the ticket it was "
-        "claimed with, or by an account other than the one it is bound to (or, once bound, "
-        "without that account's login).",
-    ),
-    "TurnNotGivenError": extends(
-        "Error",
-        {
-            "waiting_room": string("The waiting room's page."),
-            "held_until": INSTANT,
-        },
-        "error = turn_already_held: the account holds another live turn (until `held_until`); "
-        "error = turn_limit_reached: it used the room's `turns_per_account` this epoch.",
-        optional=("held_until",),
-    ),
-    "LoginRequiredError": extends(
-        "Error",
-        {"login": string("Where to log in.")},
-        "error = login_required: no live login session.",
-    ),
-    "InvalidTicketError": extends(
-        "Error",
-        {"reason": string("forged, expired, another room…")},
-        "error = invalid_ticket: the ticket cannot be used; join again.",
-    ),
-    "ProofRequiredError": extends(
-        "Error",
-        {
-            "reason": enum(("missing", "invalid", "expired", "replayed")),
-            "challenge": string("A fresh challenge: solve it and join again."),
-            "algorithm": string("sha256-leading-zero-bits"),
-            "difficulty": integer(minimum=0),
-            "expires_at": INSTANT,
-        },
-        "error = proof_required: the room asks for a solved challenge with the join.",
-    ),
-    "TooManyJoinsError": extends(
-        "Error",
-        {"retry_after_seconds": integer(minimum=1)},
-        "error = too_many_joins: this client address (IPv4, or IPv6 /64) spent its joins.",
-    ),
-    # the waiting room
-    "Challenge": obj(
-        {
-            "challenge": string("Opaque and single-use; valid until expires_at."),
-            "algorithm": string(
-                "sha256-leading-zero-bits: find a nonce (decimal digits, at most 16) such that "
-                'SHA-256(challenge + ":" + nonce) starts with `difficulty` zero bits.'
-            ),
-            "difficulty": integer("Zero bits; 0 means any nonce will do.", minimum=0),
-            "expires_at": INSTANT,
-        }
-    ),
-    "JoinProof": obj(
-        {"challenge": string("From GET …/challenge or a 428."), "nonce": string()},
-        description="The solved challenge; needed when the room's pow_difficulty is above 0.",
-    ),
-    "WaitingStatus": obj(
-        {
-            "ticket": string(
-                "The ticket to hold from now on (also set as a cookie); empty "
-                "when a closed room refused it."
-            ),
-            "state": enum(VisitState),
-            "position": nullable(integer("1 = next in line; null in the pre-queue.")),
-            "ahead": nullable(integer(minimum=0)),
-            "eta_seconds": nullable(obj({"low": integer(), "high": integer()})),
-            "poll_after_seconds": {"type": "number", "description": "When to poll next."},
-            "admission_token": string(
-                "Once admitted: the token for the gated routes (also set "
-                "as the antri_admission cookie)."
-            ),
-            "session_expires_at": INSTANT,
-        },
-        optional=("admission_token", "session_expires_at"),
-    ),
-    "RoomState": obj(
-        {
-            "room": string(),
-            "state": enum(RoomState),
-            "waiting": integer(),
-            "active": integer("Live admitted sessions."),
-            "rate_per_minute": integer(),
-            "event_starts_at": nullable(INSTANT),
-            "admitted_last_minute": integer(),
-            "no_show_share": {"type": "number"},
-            "sold_out": {"type": "boolean"},
-            "shuffle": obj(
-                {
-                    "commitment": string("Hash of the seed, published before the release."),
-                    "seed": nullable(string("Revealed once the cohort is fixed.")),
-                    "cohort_first": integer(),
-                    "cohort_last": nullable(integer()),
-                },
-                description="The audit trail of the fair shuffle of the pre-queue.",
-            ),
-        }
-    ),
-    "RoomSettings": extends(
-        "RoomState",
-        {
-            "burst": integer(),
-            "max_active": integer(),
-            "session_minutes": {"type": "number"},
-            "keep_place_seconds": integer(),
-            "turns_per_account": integer(
-                "Turns (admissions bound to an account) one account may take per room epoch; "
-                "0: no cap. One live turn per account at a time, always."
-            ),
-            "inventory": nullable(integer("Places left to book; null when unknown.")),
-            "arrivals": integer(),
-            "serving": integer(),
-            "pow_difficulty": integer(minimum=0),
-            "joins_per_minute_per_client": integer(minimum=0),
-        },
-        "The operator's view: every setting and counter.",
-    ),
-    "RoomChanges": obj(
-        {
-            "rate_per_minute": integer(minimum=1, maximum=1_000_000),
-            "burst": integer(
-                "How many admissions may start at once beyond the rate; any value delivers"
-                " rate_per_minute (claims beyond the bucket are booked for its next tokens).",
-                minimum=1,
-                maximum=100_000,
-            ),
-            "max_active": integer(minimum=1, maximum=10_000_000),
-            "session_minutes": {"type": "number", "minimum": 1, "maximum": 240},
-            "keep_place_seconds": integer(minimum=30, maximum=86_400),
-            "pow_difficulty": integer(
-                "Zero bits of a join's proof of work (0: off).", minimum=0, maximum=MAX_DIFFICULTY
-            ),
-            "joins_per_minute_per_client": integer(
-                "Joins per client address a minute (0: off).", minimum=0, maximum=100_000
-            ),
-            "turns_per_account": integer(
-                "Turns one account may take per room epoch; 0: no cap.", minimum=0, maximum=1000
-            ),
-            "state": enum(RoomState),
-            "event_starts_at": nullable(
-                string(
-                    "With a zone; a future instant opens a new shuffled cohort.", format="date-time"
-                )
-            ),
-            "reason": string("Why: kept in the audit trail with the change.", maxLength=500),
-        },
-        optional=[*EDITABLE, "reason"],
-        strict=True,
-        description="At least one setting to change.",
-    )
-    | {"minProperties": 1},
-    "Session": obj({"room": string(), "admitted_at": INSTANT, "expires_at": INSTANT}),
-    # reference data
-    "Office": obj(_OFFICE_FIELDS | {"sessions": array(ref("SessionTime"))}),
-    "OfficeSummary": obj(_OFFICE_FIELDS, description="An office without its sessions."),
-    "SessionTime": _SESSION,
-    "Availability": obj(
-        {
-            "office_id": string(),
-            "timezone": _OFFICE_FIELDS["timezone"],
-            "released_until": DATE,
-            "next_release": INSTANT,
-            "dates": array(
-                obj(
-                    {
-                        "date": DATE,
-                        "open": {"type": "boolean", "description": "Not a weekend or holiday."},
-                        "released": {"type": "boolean", "description": "Bookable now."},
-                        "sessions": array(
-                            extends(
-                                "SessionTime",
-                                {
-                                    "lanes": {
-                                        "type": "object",
-                                        "propertyNames": {"enum": list(LANES)},
-                                        "additionalProperties": obj(
-                                            {"capacity": integer(), "remaining": integer()}
-                                        ),
-                                    }
-                                },
-                            )
-                        ),
-                    }
-                )
-            ),
-        }
-    ),
-    "FeeLine": _FEE_LINE,
-    "FeeTable": obj(
-        {
-            "regulation": string("e.g. PP 45/2024."),
-            "effective_from": DATE,
-            "passports": array(
-                obj(
-                    {
-                        "type": enum(PASSPORT_TYPES),
-                        "validity_years": _PASSPORT["validity_years"],
-                        "amount": RUPIAH,
-                    }
-                )
-            ),
-            "surcharges": array(
-                extends(
-                    "FeeLine",
-                    {
-                        "by_passport_type": {
-                            "type": "object",
-                            "additionalProperties": RUPIAH,
-                            "description": "Amounts that differ by passport type.",
-                        }
-                    },
-                    optional=("by_passport_type",),
-                )
-            ),
-            "per_application": array(ref("FeeLine")),
-        }
-    ),
-    "Fees": obj({"in_force": ref("FeeTable"), "history": array(ref("FeeTable"), "Newest first.")}),
-    # accounts
-    "RegistrationRequest": obj(
-        {
-            "email": string(format="email", maxLength=254),
-            "password": string(
-                "A capital letter and a digit at least.", minLength=8, maxLength=128
-            ),
-            "name": string("3 to 100 letters, spaces and . ' - ,"),
-            "phone": string(
-                "Indonesian mobile number, e.g. 081234567890.", pattern=r"^(\+62|62|0)8[0-9]{7,12}$"
-            ),
-        },
-        strict=True,
-    ),
-    "AccountCreated": obj(
-        {"id": integer(), "email": string(), "verified": {"type": "boolean", "const": False}}
-    ),
-    "VerifyRequest": obj(
-        {"email": string(), "code": string("The code sent by e-mail.")}, strict=True
-    ),
-    "Verified": obj({"email": string(), "verified": {"type": "boolean", "const": True}}),
-    "LoginRequest": obj({"email": string(), "password": string()}, strict=True),
-    "LoginResult": obj(
-        {
-            "account": obj({"id": integer(), "email": string(), "name": string()}),
-            "session_token": string("Send as X-Session-Token (also set as a cookie)."),
-            "expires_in": integer("Seconds."),
-        }
-    ),
-    # bookings
-    "BookingRequest": obj(
-        {
-            "office_id": string(),
-            "date": string("From tomorrow, within the released dates.", format="date"),
-            "session_id": string("One of the office's sessions."),
-            "lane": enum(LANES),
-            "application_kind": enum(APPLICATION_KINDS),
-            "passport": obj(_PASSPORT, strict=True),
-            "applicant": obj(
-                {
-                    "nik": string(
-                        "16-digit NIK, consistent with birth date and sex.", pattern=r"^\d{16}$"
-                    )
-                }
-                | _APPLICANT_FIELDS,
-                strict=True,
-            ),
-        },
-        strict=True,
-        description="Parsed strictly: every problem, unknown fields included, is reported at "
-        "once as a 422 with `fields` and `codes` by dotted path (e.g. applicant.nik).",
-    ),
-    "BookingCreated": obj(
-        {
-            "id": string(format="uuid"),
-            "status": {"type": "string", "const": "awaiting_payment"},
-            "billing_code": string("15-digit code to pay at the bank.", pattern=r"^\d{15}$"),
-            "amount": RUPIAH,
-            "currency": {"type": "string", "const": "IDR"},
-            "expires_at": string("Unpaid by then, the place is released.", format="date-time"),
-            "fee_lines": array(ref("FeeLine")),
-        }
-    ),
-    "Booking": obj(
-        {
-            "id": string(format="uuid"),
-            "status": enum(BOOKING_STATUSES),
-            "office": ref("OfficeSummary"),
-            "date": DATE,
-            "session": obj(
-                {
-                    "id": string(),
-                    "start": nullable(CLOCK),
-                    "end": nullable(CLOCK),
-                    "starts_at": INSTANT,
-                }
-            ),
-            "lane": enum(LANES),
-            "application_kind": enum(APPLICATION_KINDS),
-            "passport": obj(_PASSPORT),
-            "applicant": obj(
-                _APPLICANT_FIELDS
-                | {
-                    "applicant_type": enum(("dewasa", "anak")),
-                    "nik_masked": string("First 4 and last 2 digits of the NIK."),
-                }
-            ),
-            "amount": RUPIAH,
-            "currency": {"type": "string", "const": "IDR"},
-            "fee_lines": array(ref("FeeLine")),
-            "billing_code": nullable(string("While awaiting payment.")),
-            "expires_at": nullable(INSTANT),
-            "paid_at": nullable(INSTANT),
-            "booking_code": nullable(string("Once paid, XXXX-XXXX-XXXXX.")),
-            "qr_text": nullable(string("What the proof's QR code holds.")),
-            "reschedules_left": integer(minimum=0, maximum=1),
-            "documents_required": array(
-                enum(DocumentKind), "The document kinds this application must bring."
-            ),
-            "created_at": INSTANT,
-        },
-        description="A booking as listed.",
-    ),
-    "BookingDetail": extends(
-        "Booking",
-        {
-            "timeline": array(
-                obj(
-                    {
-                        "status": enum((*BOOKING_STATUSES, "rescheduled")),
-                        "at": INSTANT,
-                        "note": nullable(string()),
-                    }
-                )
-            ),
-            "documents": array(ref("StoredDocument")),
-        },
-        "One booking with its timeline and uploaded documents.",
-    ),
-    "StoredDocument": obj(
-        {
-            "kind": enum(DocumentKind),
-            "media_type": enum(("image/jpeg", "image/png", "application/pdf")),
-            "size": integer(maximum=MAX_DOCUMENT_BYTES),
-            "uploaded_at": INSTANT,
-        },
-        optional=("uploaded_at",),
-    ),
-    "RescheduleRequest": obj(
-        {"date": DATE, "session_id": string()},
-        strict=True,
-        description="Once per booking, until the end of the day before (H-1), same office and "
-        "lane.",
-    ),
-    "OfficerStatusRequest": obj(
-        {"status": enum(OFFICER_TARGETS), "note": string()}, optional=("note",), strict=True
-    ),
-    # payments
-    "SandboxPayRequest": obj({"billing_code": string()}, strict=True),
-    "PaymentCallback": obj(
-        {
-            "billing_code": string(),
-            "amount": integer("Must equal the amount due.", minimum=0),
-            "transaction_id": string("The bank's id; a repeat of it is answered as before."),
-            "paid_at": string("ISO 8601; without a zone, UTC.", format="date-time"),
-        },
-        strict=True,
-    ),
-    "PaymentConfirmed": obj(
-        {
-            "status": {"type": "string", "const": "confirmed"},
-            "booking_id": string(format="uuid"),
-            "booking_code": string(),
-            "replayed": {"type": "boolean", "description": "A repeat of a callback accepted."},
-        }
-    ),
-    "SandboxPayment": extends(
-        "PaymentConfirmed",
-        {"paid": {"type": "boolean", "const": True}, "amount": RUPIAH},
-    ),
-    # operations
-    "Health": obj(
-        {
-            "status": enum(("ok", "unavailable")),
-            "redis": string(),
-            "database": string(),
-            "worker": enum(("ok", "missing", "unknown")),
-            "scheduler": enum(("ok", "missing", "late", "unknown")),
-        },
-        optional=("redis", "database", "worker", "scheduler"),
-    ),
-    "Account": obj(
-        {
-            "id": integer(),
-            "email": string(),
-            "name": string(),
-            "phone": string(),
-            "verified": {"type": "boolean"},
-            "applicants": integer("People with an active booking (at most 5).", minimum=0),
-        }
-    ),
-    "QuotaRequest": obj(
-        {
-            "date": string(format="date"),
-            "session_id": string(),
-            "lane": enum(LANES),
-            "capacity": integer(
-                "0 closes the slot; never below what is booked.", minimum=0, maximum=MAX_CAPACITY
-            ),
-            "reason": string("Why: kept in the audit trail with the change."),
-        },
-        optional=["reason"],
-        strict=True,
-    ),
-    "ReleaseEvent": obj(
-        {
-            "id": integer(),
-            "room": string(),
-            "source": {"type": "string", "enum": ["rule", "manual"]},
-            "label": string(),
-            "prequeue_opens_at": string(format="date-time"),
-            "starts_at": string(format="date-time"),
-            "closes_at": nullable(string(format="date-time")),
-            "rate_per_minute": integer(),
-            "max_active": integer(),
-            "held": {"type": "boolean"},
-            "armed_at": nullable(string(format="date-time")),
-            "started_at": nullable(string(format="date-time")),
-            "closed_at": nullable(string(format="date-time")),
-            "created_by": string(),
-        },
-        description="A release: the pre-queue arms at prequeue_opens_at, the draw starts at"
-        " starts_at; each step's time once taken.",
-    ),
-    "NewReleaseEvent": obj(
-        {
-            "room": string(),
-            "label": string(maxLength=100),
-            "starts_at": string("With a zone.", format="date-time"),
-            "prequeue_minutes": integer("Default 30.", minimum=0, maximum=1440),
-            "rate_per_minute": integer(minimum=1, maximum=1_000_000),
-            "max_active": integer(minimum=1, maximum=10_000_000),
-            "closes_at": string("With a zone; after starts_at.", format="date-time"),
-            "reason": string(),
-        },
-        optional=["prequeue_minutes", "closes_at", "reason"],
-        strict=True,
-    ),
-    "Annotation": obj(
-        {
-            "time": integer("Unix milliseconds of the change."),
-            "title": string(),
-            "text": string("Who did what to what, and why."),
-            "tags": array(string(), "antri, the action, the target and the actor's role."),
-        },
-        description="One change of the audit trail, as a Grafana annotation.",
-    ),
-    "Quota": obj({"capacity": integer(), "booked": integer(), "remaining": integer()}),
-}
->>>>>>> console
 
 # -- responses --------------------------------------------------------------------------------
 
@@ -1014,7 +536,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 409: use("TurnNotGiven"),
             },
             security=ADMISSION,
-<<<<<<< HEAD
         ),
     ),
     Route(
@@ -1022,75 +543,6 @@ OPERATIONS: Final[tuple[Route, ...]] = (
         "/api/v1/admin/rooms/{room}",
         admin.get_room,
         operation(
-=======
-        )
-    },
-    # the operator
-    "/api/v1/admin/rooms": {
-        "get": operation(
-            "adminListRooms",
-            "Every room's settings and counters",
-            "admin",
-            {
-                200: ok(array(ref("RoomSettings"))),
-                401: use("AdminOnly"),
-                403: failure(403, "forbidden"),
-                **UNAVAILABLE,
-            },
-            security=ADMIN,
-        )
-    },
-    "/api/v1/admin/events": {
-        "get": operation(
-            "adminListEvents",
-            "The release events of the next two weeks",
-            "admin",
-            {
-                200: ok(array(ref("ReleaseEvent"))),
-                401: use("AdminOnly"),
-                403: failure(403, "forbidden"),
-                **UNAVAILABLE,
-            },
-            security=ADMIN,
-        ),
-        "post": operation(
-            "adminAddEvent",
-            "Add a one-off release event",
-            "admin",
-            {
-                201: ok(ref("ReleaseEvent"), "Created"),
-                401: use("AdminOnly"),
-                403: failure(403, "forbidden"),
-                **INVALID,
-                **UNAVAILABLE,
-            },
-            body=ref("NewReleaseEvent"),
-            security=ADMIN,
-        ),
-    },
-    "/api/v1/admin/events/{id}/hold": {
-        "post": operation(
-            "adminHoldEvent",
-            "Hold a release event (it will not run) or let it go",
-            "admin",
-            {
-                200: ok(ref("ReleaseEvent")),
-                401: use("AdminOnly"),
-                403: failure(403, "forbidden"),
-                404: failure(404, "unknown_event"),
-                **INVALID,
-                **UNAVAILABLE,
-            },
-            parameters=[{"name": "id", "in": "path", "required": True, "schema": integer()}],
-            body=obj(
-                {"held": {"type": "boolean"}, "reason": string()}, optional=["reason"], strict=True
-            ),
-            security=ADMIN,
-        )
-    },
-    "/api/v1/admin/rooms/{room}": {
-        "get": operation(
->>>>>>> console
             "adminGetRoom",
             "Every setting and counter of a room",
             "admin",
@@ -1117,7 +569,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             },
             description="422 names each refused or unknown field.",
             parameters=[ROOM],
-            body=ref("Changes"),
+            body=ref("RoomPatch"),
             security=ADMIN,
         ),
     ),
@@ -1596,24 +1048,74 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             parameters=[ref("OfficeId", "parameters")],
             body=ref("QuotaChange"),
             security=ADMIN,
-<<<<<<< HEAD
         ),
     ),
-=======
-        )
-    },
-    "/api/v1/admin/audit/annotations": {
-        "get": operation(
+    # the operations console's API (also `antri rooms` and `antri events`)
+    Route(
+        "GET",
+        "/api/v1/admin/rooms",
+        events.list_rooms,
+        operation(
+            "adminListRooms",
+            "Every room's settings and counters",
+            "admin",
+            {200: ok(array(ref("RoomSettings"))), 403: failure(403, "forbidden")},
+            security=ADMIN,
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/admin/events",
+        events.list_events,
+        operation(
+            "adminListEvents",
+            "The release events of the next two weeks",
+            "admin",
+            {200: ok(array(ref("ReleaseEvent"))), 403: failure(403, "forbidden")},
+            security=ADMIN,
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/admin/events",
+        events.add_event,
+        operation(
+            "adminAddEvent",
+            "Add a one-off release event",
+            "admin",
+            {201: ok(ref("ReleaseEvent"), "Created"), 403: failure(403, "forbidden"), **INVALID},
+            body=ref("NewReleaseEvent"),
+            security=ADMIN,
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/admin/events/{id}/hold",
+        events.hold_event,
+        operation(
+            "adminHoldEvent",
+            "Hold a release event (it will not run) or let it go",
+            "admin",
+            {
+                200: ok(ref("ReleaseEvent")),
+                403: failure(403, "forbidden"),
+                404: failure(404, "unknown_event"),
+                **INVALID,
+            },
+            parameters=[{"name": "id", "in": "path", "required": True, "schema": integer()}],
+            body=ref("EventHold"),
+            security=ADMIN,
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/admin/audit/annotations",
+        audit_json.grafana_annotations,
+        operation(
             "auditAnnotations",
             "The audit trail in a time range, as Grafana annotations (newest first)",
             "admin",
-            {
-                200: ok(array(ref("Annotation"))),
-                401: use("AdminOnly"),
-                403: failure(403, "forbidden"),
-                **INVALID,
-                **UNAVAILABLE,
-            },
+            {200: ok(array(ref("Annotation"))), 403: failure(403, "forbidden"), **INVALID},
             description="`from` and `to` in Unix milliseconds (Grafana's $__from and $__to),"
             " `target` (e.g. room:antri) and `limit` (1 to 500, default 100) are optional.",
             parameters=[
@@ -1626,9 +1128,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 )
             ],
             security=ADMIN,
-        )
-    },
->>>>>>> console
+        ),
+    ),
     # load-test accounts (off unless ANTRI_LOAD_TEST_ACCOUNTS: then 404 says nothing of them)
     Route(
         "POST",

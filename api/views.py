@@ -374,6 +374,38 @@ class TestRemoved(View):
     accounts_removed: int = Field(ge=0)
 
 
+# -- the operations console's API -------------------------------------------------------------
+
+
+class ReleaseEvent(View):
+    """A release: the pre-queue arms at prequeue_opens_at, the draw starts at starts_at; each
+    step's time once taken."""
+
+    id: int
+    room: str
+    source: Literal["rule", "manual"]
+    label: str
+    prequeue_opens_at: Instant
+    starts_at: Instant
+    closes_at: Instant | None
+    rate_per_minute: int
+    max_active: int
+    held: bool
+    armed_at: Instant | None
+    started_at: Instant | None
+    closed_at: Instant | None
+    created_by: str
+
+
+class Annotation(View):
+    """One change of the audit trail, as a Grafana annotation."""
+
+    time: int = Field(description="Unix milliseconds of the change.")
+    title: str
+    text: str = Field(description="Who did what to what, and why.")
+    tags: list[str] = Field(description="antri, the action, the target and the actor's role.")
+
+
 # -- payments and operations ------------------------------------------------------------------
 
 
@@ -475,5 +507,5 @@ VIEWS = (
     Challenge, WaitingStatus, RoomPublic, RoomSettings, Session, Released, Revoked, Office,
     OfficeSummary, Availability, Fees, AccountCreated, Verified, CodeSent, LoginResult,
     LoggedOut, Account, BookingCreated, Booking, BookingDetail, Saved, Quota, PaymentConfirmed,
-    SandboxPayment, Health, TestBatch, TestRemoved, *ERRORS,
+    SandboxPayment, Health, TestBatch, TestRemoved, ReleaseEvent, Annotation, *ERRORS,
 )  # fmt: skip

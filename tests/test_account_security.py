@@ -31,12 +31,8 @@ from api.client_address import parse_networks
 from api.embedded import RedisServer
 from api.mail import read_outbox
 from api.pages.i18n import LANG_COOKIE
-<<<<<<< HEAD
-from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE, login_failures_key
-from api.sandbox_bank import UNKNOWN_CODES
-=======
 from api.pages.officer import MAX_FAILURES, OFFICER_COOKIE
->>>>>>> console
+from api.sandbox_bank import UNKNOWN_CODES
 
 from .conftest import ADMIN_TOKEN, AppFactory
 from .operator_support import OPERATOR_PASSWORD, desk_login, new_operator
