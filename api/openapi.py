@@ -17,8 +17,6 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from queue_engine.changes import Changes
-
 from . import admin, health, load_accounts
 from .booking.accounts import NewAccount
 from .booking.application import BookingRequest, Reschedule
@@ -174,7 +172,6 @@ def _without_nul_rule(node: Any) -> Any:
 #: the request bodies; each is the model its handler reads
 BODIES: Final[Json] = model_schemas(
     JoinProof,
-    Changes,
     Inventory,
     Revocation,
     NewAccount,
