@@ -34,8 +34,9 @@ async def patch_room(request: web.Request) -> web.Response:
     audit trail); 422 names each refused field."""
     room = _room(request)
     body = await read_json_object(request)
+    given = "reason" in body
     reason = body.pop("reason", None)
-    if reason is not None and not (isinstance(reason, str) and len(reason) <= 500):
+    if given and not (isinstance(reason, str) and len(reason) <= 500):  # null too: a text
         raise Problems.at("reason", "invalid", "must be a text of at most 500 characters")
     pool = request.config_dict[BOOKINGS].pool
     await room_control.configure(pool, room, body, actor_of(request), reason)

@@ -23,6 +23,7 @@ from .booking.application import BookingRequest, Reschedule
 from .booking.documents import DocumentKind
 from .handlers import accounts, bookings, events, officers, payments
 from .handlers import audit as audit_json
+from .handlers.audit import LAST_MILLISECOND
 from .handlers.offices import MAX_DAYS, OfficeViews
 from .models import (
     Credentials,
@@ -1118,8 +1119,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             parameters=[
                 {"name": name, "in": "query", "required": False, "schema": schema}
                 for name, schema in (
-                    ("from", integer()),
-                    ("to", integer()),
+                    ("from", integer(minimum=0, maximum=LAST_MILLISECOND)),
+                    ("to", integer(minimum=0, maximum=LAST_MILLISECOND)),
                     ("target", string()),
                     ("limit", integer(minimum=1, maximum=500)),
                 )

@@ -13,19 +13,25 @@ from ..operator_auth import requires
 from ..operators import READ
 from ..web import json_response
 
+#: the last millisecond a datetime holds (9999-12-31T23:59:59.999Z)
+LAST_MILLISECOND = 253_402_300_799_999
+
 
 def _millis(request: web.Request, name: str) -> datetime | None:
     """A query parameter in Unix milliseconds (Grafana's `$__from` / `$__to`), if given."""
     text = request.query.get(name)
-    if text is None or text == "":
+    if text is None:
         return None
     try:
-        return datetime.fromtimestamp(int(text) / 1000, UTC)
-    except (ValueError, OverflowError, OSError):
+        millis = int(text)
+    except ValueError:
+        millis = -1
+    if not 0 <= millis <= LAST_MILLISECOND:
         raise ApiError(
             422, "invalid", f"{name}: Unix milliseconds expected",
             extra={"fields": {name: "must be a time in Unix milliseconds"}},
-        ) from None  # fmt: skip
+        )  # fmt: skip
+    return datetime.fromtimestamp(millis / 1000, UTC)
 
 
 @requires(READ)
