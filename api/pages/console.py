@@ -12,7 +12,6 @@ console_quotas.py.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
@@ -22,20 +21,17 @@ from aiohttp import web
 
 from .. import audit
 from ..appkeys import BOOKINGS, OPERATORS
-from ..booking.errors import TooManyAttempts, Unauthenticated
-from ..caller import caller
 from ..operators import READ, STEER, Actor
 from ..web import Handler
 from . import i18n
 from .csrf import checked_form
+from .operator_login import LoginRefused, operator_login
 from .render import page, redirect, secure_cookies
 from .types import Routes
 
 CONSOLE_COOKIE = "antri_konsol"
 CONSOLE_PATH = "/konsol"
 CONSOLE_SECONDS = 8 * 3600
-#: a failed login waits this long, so that guesses are slow even from many addresses
-FAILURE_DELAY = 0.5
 #: what a reason for a change may hold
 REASON_LENGTH = 300
 #: where a checked request keeps its operator
@@ -134,21 +130,14 @@ async def home(request: web.Request) -> web.Response:
 
 async def log_in(request: web.Request) -> web.StreamResponse:
     """POST /konsol/masuk `email`, `password`: the login (attempts counted before the check)."""
-    form = await checked_form(request)
     _ = i18n.for_visitor(request)
-    email = form.get("email", "").strip()[:254]
+    wrong = _("E-mail atau kata sandi salah. Periksa lagi lalu coba kembali.")
     try:
-        session_id, _actor = await request.config_dict[OPERATORS].login(
-            email, form.get("password", "")[:128], caller(request)
+        session_id, _actor, _email = await operator_login(request, wrong)
+    except LoginRefused as refused:
+        return _login_response(
+            request, refused.message, refused.status, refused.headers, refused.email
         )
-    except TooManyAttempts as exc:
-        minutes = -(-exc.retry_after // 60)
-        message = _("Terlalu banyak percobaan yang salah. Coba lagi dalam {n} menit.", n=minutes)
-        return _login_response(request, message, 429, {"Retry-After": str(exc.retry_after)}, email)
-    except Unauthenticated:
-        await asyncio.sleep(FAILURE_DELAY)
-        message = _("E-mail atau kata sandi salah. Periksa lagi lalu coba kembali.")
-        return _login_response(request, message, 401, email=email)
     response = redirect(CONSOLE_PATH)
     response.headers.add("Set-Cookie", _cookie(request, session_id, CONSOLE_SECONDS))
     raise response

@@ -9,7 +9,6 @@ Lookups are POSTs, so that QR texts and codes stay out of URLs and access logs.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from datetime import date, datetime
 from typing import Any
@@ -20,8 +19,7 @@ from babel.dates import format_date
 from ..appkeys import BOOKINGS, OPERATORS, SETTINGS
 from ..booking.accounts import LOGIN_FAILURES
 from ..booking.bookings import OFFICER_STEPS
-from ..booking.errors import Invalid, Refused, TooManyAttempts, Unauthenticated
-from ..caller import caller
+from ..booking.errors import Invalid, Refused
 from ..operators import DESK, Actor
 from ..web import bearer_token
 from . import i18n
@@ -35,6 +33,7 @@ from .labels import (
     passport_labels,
     status_labels,
 )
+from .operator_login import LoginRefused, operator_login
 from .render import page, redirect, secure_cookies
 from .types import Routes
 
@@ -43,8 +42,6 @@ OFFICER_SECONDS = 8 * 3600
 OFFICER_PATH = "/petugas"
 #: failed logins per account and client address before that address must wait (the applicants')
 MAX_FAILURES = LOGIN_FAILURES
-#: each failed login waits this long, so that guesses are slow even from many addresses
-FAILURE_DELAY = 0.5
 #: no booking code or QR text is longer; anything longer is not worth looking up
 MAX_LOOKUP = 200
 NOTE_LENGTH = 500
@@ -102,21 +99,12 @@ async def home(request: web.Request) -> web.Response:
 async def log_in(request: web.Request) -> web.StreamResponse:
     """POST /petugas/masuk `email`, `password`: an officer account's login (the applicants'
     limits: attempts counted before the password is checked), then the session cookie."""
-    form = await checked_form(request)
     _ = i18n.for_visitor(request)
-    email = form.get("email", "").strip()[:254]
+    wrong = _("E-mail atau kata sandi petugas salah. Periksa lagi lalu coba kembali.")
     try:
-        session_id, actor = await request.config_dict[OPERATORS].login(
-            email, form.get("password", "")[:128], caller(request)
-        )
-    except TooManyAttempts as exc:
-        minutes = -(-exc.retry_after // 60)
-        message = _("Terlalu banyak percobaan yang salah. Coba lagi dalam {n} menit.", n=minutes)
-        return _login_page(request, message, 429, {"Retry-After": str(exc.retry_after)}, email)
-    except Unauthenticated:
-        await asyncio.sleep(FAILURE_DELAY)
-        message = _("E-mail atau kata sandi petugas salah. Periksa lagi lalu coba kembali.")
-        return _login_page(request, message, 401, email=email)
+        session_id, actor, email = await operator_login(request, wrong)
+    except LoginRefused as refused:
+        return _login_page(request, refused.message, refused.status, refused.headers, refused.email)
     if not actor.may(DESK):
         await request.config_dict[OPERATORS].logout(session_id)
         message = _("Akun ini bukan akun petugas loket.")
