@@ -18,12 +18,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 import redis
+from aiohttp.test_utils import TestClient
 from rq import Queue
 from rq.job import Job, JobStatus
 
@@ -268,6 +271,45 @@ async def test_a_stalled_jobs_redis_holds_neither_payments_nor_logins(
 RETRY_REDIS_PORT = 18914
 
 
+@pytest.fixture
+def jobs_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of the test's own for the jobs, so that its queue can be lost or inspected."""
+    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
+    yield server
+    server.stop()
+
+
+async def paid_booking(client: TestClient) -> dict[str, Any]:
+    """A booking paid at the sandbox bank (its jobs enqueued); the booking's answer."""
+    day = (await released_days(client))[0]
+    headers = await booker(client)
+    response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
+    receipt: dict[str, Any] = await response.json()
+    paid = await client.post(
+        "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
+    )
+    assert paid.status == 200
+    await asyncio.sleep(1)  # the enqueue may outlive the request
+    return receipt
+
+
+@contextmanager
+def job_context(client: TestClient) -> Iterator[None]:
+    """Jobs run in this process with the app's settings, as the worker would run them."""
+    jobs.configure(client.server.app[SETTINGS])
+    try:
+        yield
+    finally:
+        jobs._context.settings = None
+
+
+async def paid_long_ago(client: TestClient, booking_id: str) -> None:
+    """The booking was paid 10 minutes ago: its jobs are late enough for the sweep."""
+    await pool(client).execute(
+        "UPDATE bookings SET paid_at = paid_at - interval '10 minutes' WHERE id = $1", booking_id
+    )
+
+
 async def test_a_receipt_that_fails_once_is_written_on_its_retry(
     tmp_path: Path, make_client: AppFactory
 ) -> None:
@@ -401,103 +443,52 @@ async def test_the_sandbox_bank_calls_back_again_when_the_connection_drops(
 
 
 async def test_the_sweep_requeues_the_receipt_with_a_lost_confirmation(
-    tmp_path: Path, make_client: AppFactory
+    jobs_redis: RedisServer, make_client: AppFactory
 ) -> None:
-    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
-    try:
-        client = await make_client(changes={"jobs_redis_url": server.url}, **FAST_ROOM)
-        day = (await released_days(client))[0]
-        headers = await booker(client)
-        response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
-        receipt = await response.json()
-        paid = await client.post(
-            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
-        )
-        assert paid.status == 200
-        queue = _queue(server)
-        await asyncio.sleep(1)  # the enqueue may outlive the request
-        queue.connection.flushall()  # the jobs were lost (a Redis that lost its tail)
-        await pool(client).execute(
-            "UPDATE bookings SET paid_at = paid_at - interval '10 minutes' WHERE id = $1",
-            receipt["id"],
-        )
-        jobs.configure(client.server.app[SETTINGS])
-        try:
-            await asyncio.to_thread(jobs.sweep)
-        finally:
-            jobs._context.settings = None
-        assert f"receipt-{receipt['id']}" in queue.job_ids
-        assert f"confirm-{receipt['id']}" in queue.job_ids
-    finally:
-        server.stop()
+    client = await make_client(changes={"jobs_redis_url": jobs_redis.url}, **FAST_ROOM)
+    receipt = await paid_booking(client)
+    queue = _queue(jobs_redis)
+    queue.connection.flushall()  # the jobs were lost (a Redis that lost its tail)
+    await paid_long_ago(client, receipt["id"])
+    with job_context(client):
+        await asyncio.to_thread(jobs.sweep)
+    assert f"receipt-{receipt['id']}" in queue.job_ids
+    assert f"confirm-{receipt['id']}" in queue.job_ids
 
 
 async def test_the_sweep_adds_no_second_copy_of_a_job_still_waiting_in_the_queue(
-    tmp_path: Path, make_client: AppFactory
+    jobs_redis: RedisServer, make_client: AppFactory
 ) -> None:
     """A worker behind by more than the resend delay: the sweep pushed each late job again
     every 30 s, and the backlog grew with copies of jobs already waiting."""
-    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
-    try:
-        client = await make_client(changes={"jobs_redis_url": server.url}, **FAST_ROOM)
-        day = (await released_days(client))[0]
-        headers = await booker(client)
-        response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
-        receipt = await response.json()
-        paid = await client.post(
-            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
-        )
-        assert paid.status == 200
-        queue = _queue(server)
-        await asyncio.sleep(1)  # the enqueue may outlive the request
-        assert queue.job_ids.count(f"confirm-{receipt['id']}") == 1
-        jobs.configure(client.server.app[SETTINGS])
-        try:
-            await asyncio.to_thread(jobs.sweep, 0)  # no worker ran: both jobs still wait
-        finally:
-            jobs._context.settings = None
-        assert queue.job_ids.count(f"confirm-{receipt['id']}") == 1
-        assert queue.job_ids.count(f"receipt-{receipt['id']}") == 1
-    finally:
-        server.stop()
+    client = await make_client(changes={"jobs_redis_url": jobs_redis.url}, **FAST_ROOM)
+    receipt = await paid_booking(client)
+    queue = _queue(jobs_redis)
+    assert queue.job_ids.count(f"confirm-{receipt['id']}") == 1
+    with job_context(client):
+        await asyncio.to_thread(jobs.sweep, 0)  # no worker ran: both jobs still wait
+    assert queue.job_ids.count(f"confirm-{receipt['id']}") == 1
+    assert queue.job_ids.count(f"receipt-{receipt['id']}") == 1
 
 
 async def test_the_sweep_requeues_a_receipt_still_owed_after_its_confirmation_went_out(
-    tmp_path: Path, make_client: AppFactory
+    jobs_redis: RedisServer, make_client: AppFactory
 ) -> None:
     """A receipt job that failed all its retries (or was lost) while the confirmation went out
     is written later: the booking says a receipt is still owed, and the sweep re-queues it."""
-    server = RedisServer(tmp_path / "jobs-redis", port=RETRY_REDIS_PORT).start()
-    try:
-        client = await make_client(changes={"jobs_redis_url": server.url}, **FAST_ROOM)
-        day = (await released_days(client))[0]
-        headers = await booker(client)
-        response = await client.post("/api/v1/bookings", json=booking_body(day), headers=headers)
-        receipt = await response.json()
-        paid = await client.post(
-            "/api/v1/payments/sandbox/pay", json={"billing_code": receipt["billing_code"]}
-        )
-        assert paid.status == 200
-        queue = _queue(server)
-        await asyncio.sleep(1)  # the enqueue may outlive the request
-        jobs.configure(client.server.app[SETTINGS])
-        try:
-            # The confirmation went out; the receipt's job is gone (failed for good, or lost).
-            await asyncio.to_thread(jobs.send_confirmation, receipt["id"])
-            queue.connection.flushall()
-            await pool(client).execute(
-                "UPDATE bookings SET paid_at = paid_at - interval '10 minutes' WHERE id = $1",
-                receipt["id"],
-            )
-            await asyncio.to_thread(jobs.sweep)
-            assert f"receipt-{receipt['id']}" in queue.job_ids
-            assert f"confirm-{receipt['id']}" not in queue.job_ids  # it was sent: not again
-            # Once written, the receipt is owed no more.
-            await asyncio.to_thread(jobs.write_receipt, receipt["id"])
-            queue.connection.flushall()
-            await asyncio.to_thread(jobs.sweep)
-            assert f"receipt-{receipt['id']}" not in queue.job_ids
-        finally:
-            jobs._context.settings = None
-    finally:
-        server.stop()
+    client = await make_client(changes={"jobs_redis_url": jobs_redis.url}, **FAST_ROOM)
+    receipt = await paid_booking(client)
+    queue = _queue(jobs_redis)
+    with job_context(client):
+        # The confirmation went out; the receipt's job is gone (failed for good, or lost).
+        await asyncio.to_thread(jobs.send_confirmation, receipt["id"])
+        queue.connection.flushall()
+        await paid_long_ago(client, receipt["id"])
+        await asyncio.to_thread(jobs.sweep)
+        assert f"receipt-{receipt['id']}" in queue.job_ids
+        assert f"confirm-{receipt['id']}" not in queue.job_ids  # it was sent: not again
+        # Once written, the receipt is owed no more.
+        await asyncio.to_thread(jobs.write_receipt, receipt["id"])
+        queue.connection.flushall()
+        await asyncio.to_thread(jobs.sweep)
+        assert f"receipt-{receipt['id']}" not in queue.job_ids
