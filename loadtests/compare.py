@@ -31,7 +31,6 @@ import secrets
 import signal
 import statistics
 import sys
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,22 +40,16 @@ from typing import Any
 from .config import LoadSettings
 from .cpu import CpuSampler, postmaster_pid
 from .outcome import LOGIN_NAME, Outcome, RoomConfig
-from .processes import ProcessGroup
 from .report import render, write_samples
 from .run import (
-    HOST,
     ROOT,
     Options,
     RunError,
-    _stop_antri,
     _terminate,
-    antri_command,
-    antri_env,
-    free_port,
+    check_still_up,
     load_phase,
     log,
-    prepare_bookings,
-    wait_ready,
+    start_antri,
 )
 
 BOOKING = "/api/v1/bookings"
@@ -134,22 +127,12 @@ def read_run(key: str, title: str, room: RoomConfig, outcome: Outcome, out: Path
 async def run_one(opts: Options, key: str, title: str) -> Run:
     """`loadtests.run`'s judged run with the backend's CPU sampled; Antri stopped after."""
     with contextlib.ExitStack() as stack:
-        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="antri-cmp-")))
-        admin_token = secrets.token_urlsafe(24)
-        base_url = f"http://{HOST}:{free_port()}"
-        argv = [*antri_command(), "up", "--host", HOST, "--port", base_url.rsplit(":", 1)[1]]
-        env = antri_env(opts, data_dir, admin_token)
-        antri = ProcessGroup("antri", argv, opts.out / "antri.log", env)
-        stack.callback(_stop_antri, antri)
-        log(f"{title}: starting antri on {base_url}, room {opts.room}")
-        antri.start(cwd=ROOT)
-        await wait_ready(antri, base_url)
-        setup = await prepare_bookings(opts, base_url, admin_token, env)
-        assert antri.pid is not None
-        with CpuSampler(antri.pid, postmaster_pid(data_dir)) as cpu:
-            outcome = await load_phase(opts, base_url, admin_token, setup, stack)
-        if antri.returncode() is not None:
-            raise RunError(f"antri exited during the run:\n{antri.log_tail()}")
+        log(f"{title}:")
+        up = await start_antri(opts, stack, "antri-cmp-")
+        assert up.antri.pid is not None
+        with CpuSampler(up.antri.pid, postmaster_pid(up.data_dir)) as cpu:
+            outcome = await load_phase(opts, up.base_url, up.admin_token, up.setup, stack)
+        check_still_up(up.antri)
     report = render(outcome)
     (opts.out / "report.md").write_text(report)
     write_samples(outcome, opts.out / "samples.csv")

@@ -352,9 +352,20 @@ async def load_phase(
     )
 
 
-async def run(opts: Options, stack: contextlib.ExitStack) -> Outcome:
-    """Start Antri, run the crowd, and leave stopping Antri to `stack`."""
-    data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="antri-load-")))
+@dataclass(frozen=True, slots=True)
+class Started:
+    """An `antri up` of the run's own, ready and with its applicants prepared."""
+
+    antri: ProcessGroup
+    base_url: str
+    admin_token: str
+    data_dir: Path
+    setup: BookingSetup
+
+
+async def start_antri(opts: Options, stack: contextlib.ExitStack, prefix: str) -> Started:
+    """Start Antri in a fresh data folder and prepare the bookings; `stack` stops it."""
+    data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
     admin_token = secrets.token_urlsafe(24)
     port = free_port()
     base_url = f"http://{HOST}:{port}"
@@ -362,13 +373,23 @@ async def run(opts: Options, stack: contextlib.ExitStack) -> Outcome:
     env = antri_env(opts, data_dir, admin_token)
     antri = ProcessGroup("antri", argv, opts.out / "antri.log", env)
     stack.callback(_stop_antri, antri)
-    log(f"starting antri on {base_url} (data in {data_dir})")
+    log(f"starting antri on {base_url} (data in {data_dir}), room {opts.room}")
     antri.start(cwd=ROOT)
     await wait_ready(antri, base_url)
     setup = await prepare_bookings(opts, base_url, admin_token, env)
-    outcome = await load_phase(opts, base_url, admin_token, setup, stack)
+    return Started(antri, base_url, admin_token, data_dir, setup)
+
+
+def check_still_up(antri: ProcessGroup) -> None:
     if antri.returncode() is not None:
         raise RunError(f"antri exited during the run:\n{antri.log_tail()}")
+
+
+async def run(opts: Options, stack: contextlib.ExitStack) -> Outcome:
+    """Start Antri, run the crowd, and leave stopping Antri to `stack`."""
+    up = await start_antri(opts, stack, "antri-load-")
+    outcome = await load_phase(opts, up.base_url, up.admin_token, up.setup, stack)
+    check_still_up(up.antri)
     return outcome
 
 
