@@ -101,14 +101,6 @@ class TestBatchRequest(Strict):
     password: str = Field(min_length=8, max_length=128, description="One password for all")
 
 
-class JoinProof(Strict):
-    """The solved challenge; needed when the room's pow_difficulty is above 0. (A join without
-    a body, the common one, never reaches the model.)"""
-
-    challenge: str = Field(description="From GET …/challenge or a 428.")
-    nonce: str
-
-
 class RoomPatch(Changes):
     """Settings of a room to change, and why."""
 

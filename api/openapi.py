@@ -29,7 +29,6 @@ from .models import (
     Credentials,
     EventHold,
     Inventory,
-    JoinProof,
     NewCode,
     NewReleaseEvent,
     OfficerStep,
@@ -172,7 +171,6 @@ def _without_nul_rule(node: Any) -> Any:
 
 #: the request bodies; each is the model its handler reads
 BODIES: Final[Json] = model_schemas(
-    JoinProof,
     Inventory,
     Revocation,
     NewAccount,
@@ -294,6 +292,14 @@ PARAMETERS: Final[Json] = {
         "name": "X-Antri-Ticket",
         "in": "header",
         "description": "The waiting-room ticket (preferred over the cookie).",
+        "schema": string(),
+    },
+    "ProofHeader": {
+        "name": "X-Antri-Proof",
+        "in": "header",
+        "description": "The solved challenge for a new place when the room's pow_difficulty is "
+        'above 0: the challenge (from GET …/challenge or a 428), ":" and a nonce such that '
+        "SHA-256 of this very text starts with `difficulty` zero bits.",
         "schema": string(),
     },
     "TicketCookie": {
@@ -462,16 +468,15 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "waiting room",
             {
                 200: ok(ref("WaitingStatus"), "The ticket's status; cookies set.", cookies=True),
-                400: use("BadJson"),
                 404: use("UnknownRoom"),
                 428: failure(428, "proof_required", schema=ref("ProofRequiredError")),
                 429: failure(429, "too_many_joins", schema=ref("TooManyJoinsError")),
             },
             description="A ticket held (header or cookie) keeps its place; a bad one is ignored "
-            "and a new place taken. A new place needs the solved challenge in the body when the "
-            "room's pow_difficulty is above 0, and room in the client address's join budget.",
-            parameters=[ROOM, *TICKET],
-            body={"required": False, "content": {JSON_TYPE: {"schema": ref("JoinProof")}}},
+            "and a new place taken. A new place needs the solved challenge in X-Antri-Proof "
+            "when the room's pow_difficulty is above 0, and room in the client address's join "
+            "budget. The join has no body.",
+            parameters=[ROOM, *TICKET, ref("ProofHeader", "parameters")],
         ),
     ),
     Route(

@@ -115,7 +115,7 @@ class RoomViews:
         """POST /api/v1/rooms/{room}/join: a place in line (the same one for a ticket held)."""
         room = self._room(request)
         held, text = self._held_ticket(request, room)
-        entry, why = await self.checks.entry(request, room, held is not None)
+        entry, why = self.checks.entry(request, room)
         try:
             status = await room.join(held, entry)
         except (ProofRejected, JoinBudgetSpent) as exc:

@@ -56,7 +56,8 @@ class Challenge(View):
     challenge: str = Field(description="Opaque and single-use; valid until expires_at.")
     algorithm: str = Field(
         description="sha256-leading-zero-bits: find a nonce (decimal digits, at most 16) such "
-        'that SHA-256(challenge + ":" + nonce) starts with `difficulty` zero bits.'
+        'that SHA-256(challenge + ":" + nonce) starts with `difficulty` zero bits, and join '
+        'with that text, challenge + ":" + nonce, in the X-Antri-Proof header.'
     )
     difficulty: int = Field(ge=0, description="Zero bits; 0 means any nonce will do.")
     expires_at: Instant

@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 import aiohttp
 import orjson
 
-from queue_engine.proof import solve
+from api.joining import PROOF_HEADER
+from queue_engine.proof import solution
 
 
 async def attack(url: str, room: str, seconds: float, connections: int) -> Counter[str]:
@@ -36,7 +37,7 @@ async def attack(url: str, room: str, seconds: float, connections: int) -> Count
         async def attacker() -> None:
             proof: dict[str, str] | None = None
             while time.monotonic() < deadline:
-                async with session.post(join, json=proof) as response:
+                async with session.post(join, headers=proof) as response:
                     body = orjson.loads(await response.read())
                 proof = None
                 if time.monotonic() >= deadline:
@@ -48,8 +49,10 @@ async def attack(url: str, room: str, seconds: float, connections: int) -> Count
                     challenge = body["challenge"]
                     # One solver thread: the solves queue while the loop keeps the connections
                     # going (hashlib holds the GIL on short inputs: more threads gain nothing).
-                    nonce = await loop.run_in_executor(solver, solve, challenge, body["difficulty"])
-                    proof = {"challenge": challenge, "nonce": nonce}
+                    text = await loop.run_in_executor(
+                        solver, solution, challenge, body["difficulty"]
+                    )
+                    proof = {PROOF_HEADER: text}
                     outcome["solved"] += 1
                 elif response.status == 429:
                     outcome["too_many_joins"] += 1

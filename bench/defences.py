@@ -4,7 +4,7 @@ honest visitor.
 1. Join with proof verification ÷ join without (target ≥ 0.9): new-visitor joins to a room
    asking for a proof (difficulty 1: checking a solution costs one hash at any difficulty, so
    the bench can pre-solve hundreds of thousands) and to one asking for none, in interleaved
-   wrk rounds; each round posts bodies solved just before it (challenges are single-use). A
+   wrk rounds; each round sends proofs solved just before it (challenges are single-use). A
    third target counts the address budget too (100,000 a minute: counted, never reached).
 2. Places one attacking process (bench/attacker.py: 64 connections, no cookies, solving with
    the reference solver) takes in 10 s, in four rooms: no defence, the proof of work only, the
@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from queue_engine.proof import Challenges, solve
+from queue_engine.proof import Challenges, solution, solve
 from queue_engine.settings import DEFAULT_POW_DIFFICULTY, RoomSettings
 
 from .processes import Server
@@ -57,7 +57,7 @@ ATTACK_SECONDS = 10
 #: challenges solved in Chromium for the honest visitor's cost
 BROWSER_SOLVES = 20
 #: the single-use bodies written for each wrk round (more than any round here can send)
-BODIES_PER_ROUND = 40_000
+PROOFS_PER_ROUND = 40_000
 #: How much slower a mid-range phone runs this JavaScript than one core of the bench machine.
 #: An assumption, not a measurement (no phone here): mid-range Android phones score about a
 #: quarter of a desktop core in JavaScript benchmarks (JetStream, Speedometer).
@@ -173,12 +173,12 @@ class DefencesBench:
             seconds = self.load.warmup_seconds if measured < 0 else self.load.round_seconds
             if seconds <= 0:
                 continue
-            bodies = self.tmp / f"proofs-{measured + 1}.txt"
-            write_proofs(challenges, "join-proof", BODIES_PER_ROUND, bodies)
+            proofs = self.tmp / f"proofs-{measured + 1}.txt"
+            write_proofs(challenges, "join-proof", PROOFS_PER_ROUND, proofs)
             targets = [
                 Target("join, no defence", f"{url}/api/v1/rooms/join-bare/join"),
                 Target(
-                    "join, proof verified", f"{url}/api/v1/rooms/join-proof/join", bodies=bodies
+                    "join, proof verified", f"{url}/api/v1/rooms/join-proof/join", proofs=proofs
                 ),
                 Target("join, address budget counted", f"{url}/api/v1/rooms/join-budget/join"),
             ]
@@ -201,17 +201,14 @@ class DefencesBench:
 
 
 def verify_cost(count: int = 20_000) -> float:
-    """CPU seconds to read and check one proof, in this process: what a join with a proof does
-    beyond one without (but for the SET NX inside the join script, on Redis's side)."""
+    """CPU seconds to check one proof, in this process: what a join with a proof does beyond
+    one without (but for reading its header, and the SET NX inside the join script, on Redis's
+    side)."""
     challenges = Challenges(b"verify")
-    bodies = []
-    for _ in range(count):
-        text, _ = challenges.issue("room", 1, time.time())
-        bodies.append(orjson.dumps({"challenge": text, "nonce": solve(text, 1)}))
+    proofs = [solution(challenges.issue("room", 1, time.time())[0], 1) for _ in range(count)]
     started = time.process_time()
-    for body in bodies:
-        proof = orjson.loads(body)
-        challenges.verify(proof["challenge"], proof["nonce"], "room", time.time())
+    for proof in proofs:
+        challenges.verify(proof, "room", time.time())
     return (time.process_time() - started) / count
 
 
@@ -221,12 +218,12 @@ def rate(sample: Sample) -> float:
 
 
 def write_proofs(challenges: Challenges, room: str, count: int, path: Path) -> None:
-    """`count` solved single-use challenges of `room` (difficulty 1), one JSON body a line."""
+    """`count` solved single-use challenges of `room` (difficulty 1), one X-Antri-Proof value a
+    line."""
     now = time.time()
-    with path.open("wb") as out:
+    with path.open("w") as out:
         for _ in range(count):
-            text, _ = challenges.issue(room, 1, now)
-            out.write(orjson.dumps({"challenge": text, "nonce": solve(text, 1)}) + b"\n")
+            out.write(solution(challenges.issue(room, 1, now)[0], 1) + "\n")
 
 
 async def configure(url: str, room: str, difficulty: int, budget: int) -> None:
@@ -339,7 +336,7 @@ def render_defences(outcome: Defences, load: Load) -> str:
         Ratio(
             "join ÷ (join + checking one proof in-process)",
             bare_cpu / (bare_cpu + outcome.verify_seconds),
-            note=f"{outcome.verify_seconds * 1e6:.0f} µs to parse and check one proof",
+            note=f"{outcome.verify_seconds * 1e6:.0f} µs to check one proof",
         ),
         Ratio(
             "join with proof verification ÷ join without, by throughput",

@@ -1,8 +1,9 @@
 -- wrk script of the benchmark. Script arguments (after `--`):
 --   GET <tickets file>  GET with an X-Antri-Ticket header, rotating through the file's lines
 --   POST                a bodyless POST with no cookie, so every request is a new visitor
---   POSTBODY <file>     a POST with no cookie whose JSON body is the file's next line (each
---                       thread starts at its own share of the file: lines are single-use)
+--   POSTPROOF <file>    a bodyless POST with no cookie whose X-Antri-Proof header is the file's
+--                       next line (each thread starts at its own share of the file: lines are
+--                       single-use)
 --   PAGE <content type> [cookies file]
 --                       GET, with a Cookie header rotating through the file's lines if one is
 --                       given; every answer must be a 200 of that content type (wrk counts
@@ -47,8 +48,8 @@ function init(args)
       if line ~= "" then lines[#lines + 1] = line end
     end
   end
-  if method == "POSTBODY" then
-    -- Up to 8 threads each take their own eighth of the single-use bodies.
+  if method == "POSTPROOF" then
+    -- Up to 8 threads each take their own eighth of the single-use proofs.
     index = ((thread_number or 1) - 1) * math.floor(#lines / 8)
   end
 end
@@ -62,8 +63,8 @@ function request()
   if method == "POST" then
     return wrk.format("POST", nil, {}, "")
   end
-  if method == "POSTBODY" then
-    return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, next_line())
+  if method == "POSTPROOF" then
+    return wrk.format("POST", nil, { ["X-Antri-Proof"] = next_line() }, "")
   end
   if method == "PAGE" then
     return wrk.format("GET", nil, #lines > 0 and { Cookie = next_line() } or {})

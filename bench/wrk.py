@@ -57,8 +57,8 @@ class Target:
     expect: str | None = None
     #: for a page: a file of Cookie headers, one a line, rotated through (None: no cookie)
     cookies: Path | None = None
-    #: for new-visitor POSTs: a file of JSON bodies, one a line, each sent once
-    bodies: Path | None = None
+    #: for new-visitor POSTs: a file of X-Antri-Proof values, one a line, each sent once
+    proofs: Path | None = None
 
     @classmethod
     def page(cls, name: str, url: str, expect: str, cookies: Path | None = None) -> Target:
@@ -69,8 +69,8 @@ class Target:
         """The wrk.lua arguments for this target."""
         if self.expect is not None:
             return ["PAGE", self.expect, *([str(self.cookies)] if self.cookies else [])]
-        if self.bodies is not None:
-            return ["POSTBODY", str(self.bodies)]
+        if self.proofs is not None:
+            return ["POSTPROOF", str(self.proofs)]
         return ["GET", str(self.tickets)] if self.tickets is not None else ["POST"]
 
 

@@ -54,7 +54,7 @@ from loadtests.checks import BadBody, json_object, number, retry_after, unexpect
 from loadtests.config import TALLY_FILE_ENV, LoadSettings
 from loadtests.shapes import SHAPES, Breaking, Plan
 from loadtests.tally import TALLY, write
-from queue_engine.proof import solve
+from queue_engine.proof import solution
 from testkit.people import REGIONS, Person, crowd_person
 
 log = logging.getLogger("antri.load")
@@ -62,6 +62,7 @@ log = logging.getLogger("antri.load")
 SETTINGS = LoadSettings.from_env()
 ROOM_PATH = f"/api/v1/rooms/{SETTINGS.room}"
 TICKET_HEADER = "X-Antri-Ticket"
+PROOF_HEADER = "X-Antri-Proof"
 #: the names under which Locust reports each request (one line per endpoint); also the paths
 #: of the requests without a room in them
 HOME = "/"
@@ -257,7 +258,7 @@ class Applicant(FastHttpUser):
         proof: dict[str, str] | None = None
         for _ in range(2):
             with self.client.post(
-                f"{ROOM_PATH}/join", json=proof, name=JOIN, catch_response=True
+                f"{ROOM_PATH}/join", headers=proof, name=JOIN, catch_response=True
             ) as resp:
                 code = error_code(resp.content) if resp.status_code in (428, 429) else ""
                 if code == "proof_required" and proof is None:
@@ -295,7 +296,7 @@ class Applicant(FastHttpUser):
             f"/api/v1/admin/rooms/{SETTINGS.room}) to measure the server, not the solver",
         )
         TALLY.events["proofs solved"] += 1
-        return {"challenge": challenge, "nonce": solve(challenge, difficulty)}
+        return {PROOF_HEADER: solution(challenge, difficulty)}
 
     def poll(self) -> None:
         """Ask where the ticket stands, as a browser tab in the waiting room does."""

@@ -16,10 +16,18 @@ from aiohttp.test_utils import TestClient
 
 from api.appkeys import SETTINGS
 from api.client_address import parse_networks
+from api.joining import PROOF_HEADER
 from queue_engine.engine import Engine
 from queue_engine.errors import JoinBudgetSpent
 from queue_engine.macs import b64
-from queue_engine.proof import Challenges, ProofRejected, leading_zero_bits, solve, solves
+from queue_engine.proof import (
+    Challenges,
+    ProofRejected,
+    leading_zero_bits,
+    solution,
+    solve,
+    solves,
+)
 from queue_engine.scripts import JoinEntry
 from queue_engine.settings import RoomSettings
 
@@ -43,15 +51,21 @@ async def challenge_of(client: TestClient, room: str) -> dict[str, Any]:
 
 
 async def solved(client: TestClient, room: str) -> dict[str, str]:
-    """A fresh challenge of `room`, solved with the reference solver."""
+    """A fresh challenge of `room`, solved with the reference solver: the join's headers."""
     challenge = await challenge_of(client, room)
-    return {"challenge": challenge["challenge"], "nonce": solve(challenge["challenge"], 8)}
+    return {PROOF_HEADER: solution(challenge["challenge"], DIFFICULTY)}
 
 
-async def refused(client: TestClient, room: str, body: Any = None) -> dict[str, Any]:
+def proof(challenge: str, nonce: str) -> dict[str, str]:
+    return {PROOF_HEADER: f"{challenge}:{nonce}"}
+
+
+async def refused(
+    client: TestClient, room: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Join as a new visitor (no cookies) and expect 428; the answer's body."""
     client.session.cookie_jar.clear()
-    response = await client.post(join_url(room), json=body)
+    response = await client.post(join_url(room), headers=headers)
     answer: dict[str, Any] = await response.json()
     assert response.status == 428, answer
     assert answer["error"] == "proof_required"
@@ -95,40 +109,40 @@ async def test_a_join_without_a_valid_proof_is_refused(make_client: AppFactory) 
 
     missing = await refused(client, guard)
     assert missing["reason"] == "missing"
-    assert (await refused(client, guard, {"nonce": "1"}))["reason"] == "missing"
+    old_style = await client.post(join_url(guard), json={"challenge": "x", "nonce": "1"})
+    assert old_style.status == 428, "a proof in the body is not read"
+    assert PROOF_HEADER in (await old_style.json())["message"]
 
     text = challenge["challenge"]
     wrong = next(str(n) for n in range(10_000) if not solves(text, str(n), DIFFICULTY))
-    answer = await refused(client, guard, {"challenge": text, "nonce": wrong})
+    answer = await refused(client, guard, proof(text, wrong))
     assert answer["reason"] == "invalid"
     # A forged challenge (made easy by hand), another room's, and an easier one than the room's.
     forged = text[:-3] + ("AAA" if not text.endswith("AAA") else "BBB")
-    answer = await refused(client, guard, {"challenge": forged, "nonce": solve(forged, 8)})
+    answer = await refused(client, guard, proof(forged, solve(forged, 8)))
     assert answer["reason"] == "invalid"
     foreign = (await challenge_of(client, other))["challenge"]
-    answer = await refused(client, guard, {"challenge": foreign, "nonce": solve(foreign, 8)})
+    answer = await refused(client, guard, proof(foreign, solve(foreign, 8)))
     assert answer["reason"] == "invalid"
     easy, _ = Challenges(SECRET).issue(guard, 2, time.time())
-    answer = await refused(client, guard, {"challenge": easy, "nonce": solve(easy, 2)})
+    answer = await refused(client, guard, proof(easy, solve(easy, 2)))
     assert answer["reason"] == "missing"
 
     old, _ = Challenges(SECRET).issue(guard, DIFFICULTY, time.time() - 600)
-    answer = await refused(client, guard, {"challenge": old, "nonce": solve(old, DIFFICULTY)})
+    answer = await refused(client, guard, proof(old, solve(old, DIFFICULTY)))
     assert answer["reason"] == "expired"
 
-    for body in ({"challenge": 5, "nonce": "1"}, {"challenge": "x.y", "nonce": None}):
-        assert (await refused(client, guard, body))["reason"] == "invalid"
-    bad_json = await client.post(join_url(guard), data=b"{", headers={"Content-Type": "a/b"})
-    assert bad_json.status == 400
+    for bad in ("", text, f"{text}:", "x.y:1", f"{text}:{wrong}:1", f"{text}:{wrong}x"):
+        assert (await refused(client, guard, {PROOF_HEADER: bad}))["reason"] == "invalid", bad
     assert (await admin_room(client, guard))["arrivals"] == 0, "no refused join took a place"
 
-    proof = {"challenge": text, "nonce": solve(text, DIFFICULTY)}
+    right = proof(text, solve(text, DIFFICULTY))
     client.session.cookie_jar.clear()
-    joined = await client.post(join_url(guard), json=proof)
+    joined = await client.post(join_url(guard), headers=right)
     assert joined.status == 200, await joined.text()
     assert (await joined.json())["position"] == 1
 
-    answer = await refused(client, guard, proof)
+    answer = await refused(client, guard, right)
     assert answer["reason"] == "replayed"
     assert answer["challenge"] != text, "a fresh challenge comes with the refusal"
     assert (await admin_room(client, guard))["arrivals"] == 1
@@ -137,7 +151,7 @@ async def test_a_join_without_a_valid_proof_is_refused(make_client: AppFactory) 
 async def test_rejoining_with_a_held_ticket_needs_no_new_proof(make_client: AppFactory) -> None:
     client = await make_client(pow_difficulty=DIFFICULTY)
     guard, _ = rooms(client)
-    first = await client.post(join_url(guard), json=await solved(client, guard))
+    first = await client.post(join_url(guard), headers=await solved(client, guard))
     assert first.status == 200
     ticket = (await first.json())["ticket"]
     for _ in range(3):
@@ -150,12 +164,12 @@ async def test_rejoining_with_a_held_ticket_needs_no_new_proof(make_client: AppF
 async def test_one_solution_sent_250_times_at_once_joins_once(make_client: AppFactory) -> None:
     client = await make_client(pow_difficulty=DIFFICULTY)
     guard, _ = rooms(client)
-    proof = await solved(client, guard)
+    headers = await solved(client, guard)
     url = client.make_url(join_url(guard))
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
 
         async def send() -> int:
-            async with session.post(url, json=proof) as response:
+            async with session.post(url, headers=headers) as response:
                 await response.read()
                 return response.status
 
@@ -341,7 +355,7 @@ async def test_the_form_joins_without_javascript_and_meets_the_budget(
 )
 def test_a_challenge_that_is_not_one_is_invalid_not_an_error(text: str) -> None:
     with pytest.raises(ProofRejected, match="invalid"):
-        Challenges(SECRET).verify(text, "1", "paspor", time.time())
+        Challenges(SECRET).verify(f"{text}:1", "paspor", time.time())
 
 
 def test_a_signed_payload_of_the_wrong_shape_is_invalid() -> None:
@@ -349,4 +363,4 @@ def test_a_signed_payload_of_the_wrong_shape_is_invalid() -> None:
     payload = orjson.dumps(["paspor", "id", 1])  # a field short
     text = f"{b64(payload)}.{b64(challenges._mac(payload))}"
     with pytest.raises(ProofRejected, match="invalid"):
-        challenges.verify(text, "1", "paspor", time.time())
+        challenges.verify(f"{text}:1", "paspor", time.time())

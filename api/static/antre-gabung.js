@@ -1,5 +1,6 @@
 // Takes a place in the waiting room from the page (pages/joining.py says why not on GET): solve
-// the room's proof of work in a Web Worker (pow-worker.js), post it with the join, then reload:
+// the room's proof of work in a Web Worker (pow-worker.js), send it with the join (the
+// X-Antri-Proof header: the challenge, ":" and the nonce), then reload:
 // the page then shows the place. Every text comes from the page's data-* attributes.
 (function () {
   "use strict";
@@ -56,7 +57,7 @@
         if (result.nonce === undefined) { showProgress(result.tried, difficulty); return; }
         worker.terminate();
         showProgress(Infinity, difficulty);
-        join({ challenge: challenge, nonce: result.nonce });
+        join(challenge + ":" + result.nonce);
       };
       worker.postMessage({ challenge: challenge, difficulty: difficulty });
     }
@@ -68,8 +69,7 @@
         method: "POST",
         credentials: "same-origin",
         cache: "no-store",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(proof)
+        headers: { "X-Antri-Proof": proof, Accept: "application/json" }
       })
         .then(function (response) {
           var after = response.headers.get("Retry-After");

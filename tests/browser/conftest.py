@@ -32,8 +32,9 @@ from playwright.async_api import (
 )
 
 from api.appkeys import SETTINGS
+from api.joining import PROOF_HEADER
 from api.login import SESSION_COOKIE
-from queue_engine.proof import solve
+from queue_engine.proof import solution
 
 from ..booking_support import new_account
 from ..conftest import ADMIN_TOKEN, AppFactory
@@ -253,9 +254,8 @@ class Site:
         async with self.http.post(url) as response:
             body = await response.json()
         if response.status == 428:
-            proof = {"challenge": body["challenge"]}
-            proof["nonce"] = solve(body["challenge"], body["difficulty"])
-            async with self.http.post(url, json=proof) as response:
+            proof = {PROOF_HEADER: solution(body["challenge"], body["difficulty"])}
+            async with self.http.post(url, headers=proof) as response:
                 body = await response.json()
         assert response.status == 200, body
         return Visitor(room, body["ticket"])
