@@ -77,3 +77,8 @@ def setup_routes(
         "/static/", Path(__file__).parent / "static", append_version=True, name="static"
     )
     app.router.add_route("*", "/{tail:.*}", observed(metrics, "unmatched", "*", not_found))
+
+    async def flush_metrics(app: web.Application) -> None:
+        metrics.flush()  # the last requests' counts, before the process ends
+
+    app.on_cleanup.append(flush_metrics)
