@@ -311,8 +311,28 @@ class Room:
 
     async def status(self, ticket: Ticket) -> Status:
         """Where `ticket` stands; Redis is asked only when its turn has come."""
+        status = self.poll(ticket)
+        if status is not None:
+            return status
+        ticket, view = self._checked(ticket)
+        position = view.position_of(ticket.number)
+        assert position is not None  # poll() answers every ticket whose turn has not come
+        return await self._claim(ticket, position)
+
+    def poll(self, ticket: Ticket) -> Status | None:
+        """Where `ticket` stands, from this process's view alone: None when its turn has come
+        (then `status` asks Redis). Raises InvalidToken or StorageUnavailable as `status` does.
+        The usual status poll: no await, nothing but arithmetic."""
+        ticket, view = self._checked(ticket)
+        position = view.position_of(ticket.number)
+        if position is not None and position <= view.serving:
+            return None
+        return self._waiting_status(ticket, position, view)
+
+    def _checked(self, ticket: Ticket) -> tuple[Ticket, RoomView]:
+        """`ticket`, if still good here (with `seen_at` renewed now and then), and the view."""
         view = self.view()
-        now = self.now()
+        now = time.time() + view.clock_offset  # self.now(), on the view just checked
         if ticket.room != self.name:
             raise InvalidToken("another room")
         if ticket.epoch != view.epoch:
@@ -320,14 +340,12 @@ class Room:
         # A ticket's seen_at is refreshed only every quarter of the keep-place time, so allow
         # that much slack before calling its holder silent.
         silent = now - ticket.seen_at
-        if silent > view.keep_place_seconds * 1.25:
+        keep = view.keep_place_seconds
+        if silent > keep * 1.25:
             raise InvalidToken("expired")
-        if silent > view.keep_place_seconds / 4:
+        if silent > keep / 4:
             ticket = ticket._replace(seen_at=int(now))
-        position = view.position_of(ticket.number)
-        if position is not None and position <= view.serving:
-            return await self._claim(ticket, position)
-        return self._waiting_status(ticket, position, view)
+        return ticket, view
 
     def _waiting_status(self, ticket: Ticket, position: int | None, view: RoomView) -> Status:
         ceiling = self._settings.poll_ceiling
