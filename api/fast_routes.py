@@ -42,12 +42,11 @@ def install(router: web.UrlDispatcher, routes: Iterable[tuple[str, str]]) -> Non
         if candidates is not None:
             path = request.rel_url.path_safe
             for shortcut in candidates:
-                end = len(path) - shortcut.tail_length
                 if path.startswith(shortcut.head) and path.endswith(shortcut.tail):
-                    value = path[len(shortcut.head) : end]
+                    value = path[len(shortcut.head) : len(path) - shortcut.tail_length]
                     # What the route's own pattern ([^{}/]+) takes, and nothing the router
                     # would decode (%2F and %25 stay escaped in path_safe).
-                    if value and not any(c in value for c in "/{}%"):
+                    if value and not ("/" in value or "%" in value or "{" in value or "}" in value):
                         return UrlMappingMatchInfo({shortcut.name: value}, shortcut.route)
         return await walk(request)
 

@@ -52,6 +52,11 @@ class VisitState(StrEnum):
     CLOSED = "closed"  #: the room takes nobody
 
 
+#: looked up once: an Enum member read from its class costs ~0.1 µs on Python 3.11
+_OPEN = RoomState.OPEN
+_WAITING = VisitState.WAITING
+
+
 @dataclass(frozen=True, slots=True)
 class RoomView:
     """One process's recent copy of a room's settings and counters."""
@@ -348,7 +353,15 @@ class Room:
         return ticket, view
 
     def _waiting_status(self, ticket: Ticket, position: int | None, view: RoomView) -> Status:
-        ceiling = self._settings.poll_ceiling
+        settings = self._settings
+        if view.state is _OPEN and position is not None and not view.sold_out:
+            # The usual poll, answered first: in line in an open room.
+            place = max(1, position - view.serving)
+            eta = view.eta(place)
+            # Far from the front, poll seldom; near it, often (a tenth of the expected wait).
+            poll = min(settings.poll_ceiling, max(settings.poll_floor, eta[0] / 10))
+            return Status(_WAITING, ticket, place, eta, _jitter(poll))
+        ceiling = settings.poll_ceiling
         if view.state is RoomState.CLOSED:
             return Status(VisitState.CLOSED, ticket, poll_after=_jitter(ceiling))
         if view.sold_out:
@@ -363,10 +376,7 @@ class Room:
         if view.state is RoomState.QUEUE_ALL:
             # Everyone queues: the place is known, the wait is not (nobody goes in until resumed).
             return Status(VisitState.WAITING, ticket, place, poll_after=_jitter(ceiling / 3))
-        eta = view.eta(place)
-        # Far from the front, poll seldom; near it, often (a tenth of the expected wait).
-        poll = min(ceiling, max(self._settings.poll_floor, eta[0] / 10))
-        return Status(VisitState.WAITING, ticket, place, eta, _jitter(poll))
+        raise AssertionError(f"room state {view.state} not handled")  # every state is above
 
     async def _claim(self, ticket: Ticket, position: int) -> Status:
         verdict, expires_ms, admitted_ms = await self._counted(
@@ -577,8 +587,9 @@ def _text(value: object) -> str | None:
 
 
 def _jitter(seconds: float) -> float:
-    """Spread polls so that visitors who joined together do not return together."""
-    return round(seconds * (0.85 + 0.3 * random.random()), 2)
+    """Spread polls so that visitors who joined together do not return together (in
+    hundredths of a second: int() of the scaled value, a fifth of round(x, 2)'s cost)."""
+    return int(seconds * (85.0 + 30.0 * random.random()) + 0.5) / 100
 
 
 def _iso(unix: float) -> str:
