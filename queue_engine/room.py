@@ -222,6 +222,8 @@ class Room:
         self._settings = settings
         self._metrics = metrics
         self._view: RoomView | None = None
+        #: this room's join counter, looked up once (labels() takes a lock and builds a key)
+        self._joins = metrics.joins.labels(name) if metrics else None
         #: the epoch and the highest place number this process handed out in it: a Redis that
         #: comes back behind it (a lost AOF tail) is moved past it by the next join
         self._highest = ("", 0)
@@ -307,8 +309,8 @@ class Room:
             return Status(VisitState.CLOSED, None, poll_after=self._settings.poll_ceiling)
         if epoch == view.epoch:
             self._highest = (epoch, max(handed_out, number))
-        if self._metrics:
-            self._metrics.joins.labels(self.name).inc()
+        if self._joins is not None:
+            self._joins.inc()
         now = int(self.now())
         visitor = held.visitor if held is not None else secrets.token_urlsafe(12)
         ticket = Ticket(self.name, epoch, number, visitor, now, now)
