@@ -15,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from queue_engine.engine import Engine
 from queue_engine.metrics import EngineMetrics
+from queue_engine.redis_pool import LeanBlockingPool
 from queue_engine.scripts import RedisClient
 from queue_engine.tokens import Signer
 
@@ -73,7 +74,8 @@ def redis_client(url: str, cluster: bool = False) -> RedisClient:
     # new connection. Only for a broken connection, never a time-out: a script that timed out
     # may have run, and running a join twice would take two places.
     resend_once = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
-    pool = aioredis.BlockingConnectionPool.from_url(
+    # redis-py's BlockingConnectionPool, made lean (queue_engine/redis_pool.py)
+    pool = LeanBlockingPool.from_url(
         url,
         max_connections=64,
         timeout=2.0,

@@ -9,6 +9,7 @@ the client is then read from X-Forwarded-For, but only when the peer is one of
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from aiohttp import web
@@ -35,11 +36,13 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 
 def client_address(request: web.Request, trusted: Iterable[Network]) -> str:
     """The key of the request's client (see the module docstring); UNKNOWN if it has none."""
+    trusted = tuple(trusted)
+    if not trusted:
+        return _peer_key(request.remote)
     peer = _address(request.remote)
     if peer is None:
         return UNKNOWN
-    trusted = tuple(trusted)
-    if trusted and _within(peer, trusted):
+    if _within(peer, trusted):
         # The rightmost address no trusted proxy wrote is the client's: entries further left
         # came from the client itself and prove nothing.
         for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
@@ -50,6 +53,14 @@ def client_address(request: web.Request, trusted: Iterable[Network]) -> str:
             if not _within(address, trusted):
                 break
     return _key(peer)
+
+
+@lru_cache(maxsize=4096)
+def _peer_key(text: str | None) -> str:
+    """The key of a peer's address text, remembered: parsing it is most of a join's address
+    check, and a crowd's peers repeat (one address per connection, many joins per address)."""
+    address = _address(text)
+    return UNKNOWN if address is None else _key(address)
 
 
 def _address(text: str | None) -> Address | None:

@@ -7,11 +7,15 @@ every process, so dashboards take `max`; per-process amounts (pool connections) 
 
 from __future__ import annotations
 
+import asyncio
 import platform
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from queue_engine.metrics import NAMESPACE
 
@@ -19,9 +23,19 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 
 
 
 class HttpMetrics:
-    """Per-request counter and histogram, by route."""
+    """Per-request counter and histogram, by route.
+
+    A request only adds to this process's plain tallies (a dict, a list, a float: no lock, no
+    file); they are moved into the Prometheus series when this registry is collected, at most
+    FLUSH_SECONDS after the first request not yet moved (so that with several processes each
+    one's memory-mapped files are current within that), and when the app stops. prometheus-
+    client's own `inc` and `observe` take a lock each, and with several processes write to the
+    files: about a tenth of a status poll's cost.
+    """
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        # Registered before the series it fills in, so a scrape of this registry sees them whole.
+        registry.register(_FlushFirst(self))
         #: failures of PostgreSQL met by a request, by the route that met them
         self.database_errors = Counter(
             "database_errors",
@@ -45,21 +59,95 @@ class HttpMetrics:
             registry=registry,
             buckets=LATENCY_BUCKETS,
         )
+        self._unflushed: list[_RouteTally] = []
+        self._flush_due: asyncio.TimerHandle | None = None
 
     def route(self, route: str, method: str) -> Callable[[int, float], None]:
-        """A function that counts one request of `route` with its status and latency; label
-        children are looked up once per status, not on every request."""
-        latency = self.latency.labels(route)
-        counters: dict[int, Counter] = {}
+        """A function that counts one request of `route` with its status and latency."""
+        return _RouteTally(self, route, method).observe
 
-        def observe(status: int, seconds: float) -> None:
-            counter = counters.get(status)
+    def flush(self) -> None:
+        """Move every tally into the Prometheus series."""
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
+        unflushed, self._unflushed = self._unflushed, []
+        for tally in unflushed:
+            tally.flush()
+
+    def _changed(self, tally: _RouteTally) -> None:
+        self._unflushed.append(tally)
+        if self._flush_due is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not in the app's loop (a direct call): no later to wait for
+                self.flush()
+                return
+            self._flush_due = loop.call_later(FLUSH_SECONDS, self.flush)
+
+
+#: how long a request's count may wait in its process's tally before the series show it
+FLUSH_SECONDS = 0.1
+
+
+class _RouteTally:
+    """One route's requests since the last flush: counts by status, latency bucket counts."""
+
+    __slots__ = ("buckets", "counters", "counts", "latency", "method", "metrics", "route", "sum")
+
+    def __init__(self, metrics: HttpMetrics, route: str, method: str) -> None:
+        self.metrics = metrics
+        self.route = route
+        self.method = method
+        self.latency = metrics.latency.labels(route)
+        self.counters: dict[int, Counter] = {}  #: the series of each status met
+        self.counts: dict[int, int] = {}
+        #: requests per bucket of LATENCY_BUCKETS, the last one past them all (+Inf), as the
+        #: histogram counts them (non-cumulative): an observation falls in the first bucket
+        #: whose bound it does not exceed
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.sum = 0.0
+
+    def observe(self, status: int, seconds: float) -> None:
+        """Count one request answered with `status` after `seconds`."""
+        counts = self.counts
+        if not counts:
+            self.metrics._changed(self)  # the first since the last flush
+        counts[status] = counts.get(status, 0) + 1
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.sum += seconds
+
+    def flush(self) -> None:
+        """Add the counts to the Prometheus series and start again from zero."""
+        for status, count in self.counts.items():
+            counter = self.counters.get(status)
             if counter is None:
-                counter = counters[status] = self.requests.labels(route, method, str(status))
-            counter.inc()
-            latency.observe(seconds)
+                counter = self.metrics.requests.labels(self.route, self.method, str(status))
+                self.counters[status] = counter
+            counter.inc(count)
+        self.counts = {}
+        # Histogram has no public call to add n observations at once: its child's values are
+        # used directly (private, but the same `_buckets` and `_sum` since prometheus-client
+        # 0.4; one value each, a file entry each in multiprocess mode). tests/test_http.py
+        # reads the series back.
+        values = self.latency._buckets
+        for index, count in enumerate(self.buckets):
+            if count:
+                values[index].inc(count)
+                self.buckets[index] = 0
+        self.latency._sum.inc(self.sum)
+        self.sum = 0.0
 
-        return observe
+
+class _FlushFirst(Collector):
+    """Collected before the HTTP series: moves the tallies into them first."""
+
+    def __init__(self, metrics: HttpMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        self.metrics.flush()
+        return ()
 
 
 class BookingMetrics:

@@ -97,15 +97,7 @@ class RoomViews:
     ) -> web.Response:
         """The status JSON, with the cookies of `_tokens`."""
         text, token, cookies = self._tokens(request, room, status, held, held_text)
-        eta = status.eta
-        body: dict[str, Any] = {
-            "ticket": text,
-            "state": status.state,  # a str enum: orjson writes its value
-            "position": status.position,
-            "ahead": status.ahead,
-            "eta_seconds": {"low": eta[0], "high": eta[1]} if eta else None,
-            "poll_after_seconds": status.poll_after,
-        }
+        body = _status_body(text, status)
         if status.admission is not None:
             body["admission_token"] = token
             body["session_expires_at"] = _iso(status.admission.expires_at)
@@ -134,7 +126,11 @@ class RoomViews:
         if not text:
             raise ApiError(400, "no_ticket", f"Send the ticket in the cookie or {TICKET_HEADER}.")
         ticket = room.signer.read_ticket(text)
-        return self._status_response(request, room, await room.status(ticket), ticket, text)
+        status = room.poll(ticket) or await room.status(ticket)
+        if status.ticket is ticket and status.admission is None:
+            # The usual poll: the ticket as held, nothing to sign, no cookie to set.
+            return json_response(_status_body(text, status))
+        return self._status_response(request, room, status, ticket, text)
 
     async def room_state(self, request: web.Request) -> web.Response:
         """GET /api/v1/rooms/{room}: the room's public state and the shuffle's audit trail."""
@@ -212,6 +208,19 @@ async def _held_status(room: Room, held: Ticket | None) -> Status | None:
     if room.view().state is RoomState.CLOSED:
         return Status(VisitState.CLOSED, None, poll_after=30.0)
     return None
+
+
+def _status_body(text: str, status: Status) -> dict[str, Any]:
+    """The status JSON's fields, but for an admission's."""
+    eta = status.eta
+    return {
+        "ticket": text,
+        "state": status.state,  # a str enum: orjson writes its value
+        "position": status.position,
+        "ahead": status.ahead,
+        "eta_seconds": {"low": eta[0], "high": eta[1]} if eta else None,
+        "poll_after_seconds": status.poll_after,
+    }
 
 
 def _ticket_text(request: web.Request) -> str | None:
