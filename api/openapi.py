@@ -23,8 +23,7 @@ from .booking.application import BookingRequest, Reschedule
 from .booking.documents import DocumentKind
 from .handlers import accounts, bookings, events, officers, payments
 from .handlers import audit as audit_json
-from .handlers.audit import LAST_MILLISECOND
-from .handlers.offices import MAX_DAYS, OfficeViews
+from .handlers.offices import OfficeViews
 from .models import (
     Credentials,
     EventHold,
@@ -40,6 +39,18 @@ from .models import (
     RoomPatch,
     TestBatchRequest,
     Verification,
+)
+from .params import (
+    NUL_FREE,
+    AnnotationsQuery,
+    AvailabilityQuery,
+    BatchPath,
+    BookingPath,
+    EventPath,
+    LookupQuery,
+    OfficePath,
+    Parameters,
+    RoomPath,
 )
 from .rooms import RoomViews
 from .views import VIEWS
@@ -112,14 +123,7 @@ def obj(
     return schema
 
 
-DATE = string("A calendar date, YYYY-MM-DD.", format="date")
-
 # -- component schemas ------------------------------------------------------------------------
-
-
-#: what a free text of a body may hold: anything but NUL, which `web.read_model` refuses (400)
-#: since PostgreSQL cannot store it
-NUL_FREE: Final = r"^[^\x00]*$"
 
 
 def _tidy(node: Any, enums: Mapping[str, Json]) -> Any:
@@ -275,21 +279,35 @@ def use(name: str) -> Json:
 # -- parameters and security ------------------------------------------------------------------
 
 
-def path_param(name: str, description: str) -> Json:
-    """A path parameter."""
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": string(),
-    }
+def parameters(model: type[Parameters], where: Literal["query", "path"]) -> list[Json]:
+    """The parameters `model` declares, as its parser (api/params.py) reads them: a path's
+    are all required, a query's unless they have a default."""
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", ()))
+    found: list[Json] = []
+    for name, field in schema["properties"].items():
+        field = {key: value for key, value in field.items() if key != "title"}
+        description = field.pop("description", None)
+        if field.get("default", 0) is None:  # left out, not null: the type without its null
+            del field["default"]
+            (field,) = (kind for kind in field.pop("anyOf") if kind != {"type": "null"})
+        param: Json = {"name": name, "in": where, "required": where == "path" or name in required}
+        if description:
+            param["description"] = description
+        found.append(param | {"schema": field})
+    return found
+
+
+def path_parameter(model: type[Parameters]) -> Json:
+    """The one path parameter of `model`."""
+    (param,) = parameters(model, "path")
+    return param
 
 
 PARAMETERS: Final[Json] = {
-    "Room": path_param("room", "Waiting-room name (a-z, 0-9, -), e.g. paspor."),
-    "BookingId": path_param("id", "Booking id (a UUID; anything else is 404)."),
-    "OfficeId": path_param("id", "Office slug."),
+    "Room": path_parameter(RoomPath),
+    "BookingId": path_parameter(BookingPath),
+    "OfficeId": path_parameter(OfficePath),
     "TicketHeader": {
         "name": "X-Antri-Ticket",
         "in": "header",
@@ -410,7 +428,7 @@ UNAVAILABLE = {503: use("Unavailable")}
 INVALID = {422: failure(422, "invalid")}
 BOOKING_INVALID = {422: failure(422, "invalid", note="With `fields` and `codes` by dotted path.")}
 SLOT_CONFLICTS = ("date_closed", "date_passed", "not_released", "slot_full")
-TEST_PREFIX = path_param("prefix", "The batch: its accounts are <prefix><n>@antri.test.")
+TEST_PREFIX = path_parameter(BatchPath)
 #: the load-test accounts' routes: 404 while ANTRI_LOAD_TEST_ACCOUNTS is off
 OFF = {404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."), **BOOKING_INVALID}
 
@@ -634,17 +652,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             },
             parameters=[
                 ref("OfficeId", "parameters"),
-                {
-                    "name": "from",
-                    "in": "query",
-                    "description": "First date (default: today, office-local).",
-                    "schema": DATE,
-                },
-                {
-                    "name": "days",
-                    "in": "query",
-                    "schema": integer(minimum=1, maximum=MAX_DAYS, default=14),
-                },
+                *parameters(AvailabilityQuery, "query"),
             ],
         ),
     ),
@@ -998,15 +1006,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 200: ok(ref("BookingDetail")),
                 404: failure(404, "unknown_booking", note="Also for a forged QR text."),
             },
-            parameters=[
-                {
-                    "name": "code",
-                    "in": "query",
-                    "required": True,
-                    "description": "XXXX-XXXX-XXXXX, or ANTRI:<code>:<tag>.",
-                    "schema": string(),
-                },
-            ],
+            parameters=parameters(LookupQuery, "query"),
             security=ADMIN,
         ),
     ),
@@ -1100,7 +1100,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 404: failure(404, "unknown_event"),
                 **INVALID,
             },
-            parameters=[{"name": "id", "in": "path", "required": True, "schema": integer()}],
+            parameters=[path_parameter(EventPath)],
             body=ref("EventHold"),
             security=ADMIN,
         ),
@@ -1114,17 +1114,8 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             "The audit trail in a time range, as Grafana annotations (newest first)",
             "admin",
             {200: ok(array(ref("Annotation"))), 403: failure(403, "forbidden"), **INVALID},
-            description="`from` and `to` in Unix milliseconds (Grafana's $__from and $__to),"
-            " `target` (e.g. room:antri) and `limit` (1 to 500, default 100) are optional.",
-            parameters=[
-                {"name": name, "in": "query", "required": False, "schema": schema}
-                for name, schema in (
-                    ("from", integer(minimum=0, maximum=LAST_MILLISECOND)),
-                    ("to", integer(minimum=0, maximum=LAST_MILLISECOND)),
-                    ("target", string()),
-                    ("limit", integer(minimum=1, maximum=500)),
-                )
-            ],
+            description="`from` and `to` are Grafana's $__from and $__to.",
+            parameters=parameters(AnnotationsQuery, "query"),
             security=ADMIN,
         ),
     ),

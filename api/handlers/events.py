@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import params
 from ..appkeys import ENGINE, RELEASES
 from ..booking.calendar import iso_utc
 from ..errors import ApiError
@@ -61,10 +62,9 @@ async def add_event(request: web.Request) -> web.Response:
 async def hold_event(request: web.Request) -> web.Response:
     """POST /api/v1/admin/events/{id}/hold `{"held": bool, "reason"?}`."""
     body = await read_model(request, EventHold)
-    try:
-        event_id = int(request.match_info["id"])
-    except ValueError:
-        raise ApiError(404, "unknown_event", "There is no such release event.") from None
+    event_id = params.event_id(request.match_info)
+    if event_id is None:
+        raise ApiError(404, "unknown_event", "There is no such release event.")
     event = await request.config_dict[RELEASES].hold(
         event_id, body.held, actor_of(request), body.reason
     )

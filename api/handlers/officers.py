@@ -10,6 +10,7 @@ from ..errors import ApiError
 from ..models import OfficerStep, QuotaChange
 from ..operator_auth import actor_of, requires
 from ..operators import DESK
+from ..params import LookupQuery, read_query
 from ..web import json_response, read_model
 
 
@@ -17,7 +18,7 @@ from ..web import json_response, read_model
 async def lookup(request: web.Request) -> web.Response:
     """GET /api/v1/admin/bookings?code=… (a booking code, or the text of its QR code)."""
     bookings = request.config_dict[BOOKINGS]
-    code = bookings.code_from_qr(request.query.get("code", ""))
+    code = bookings.code_from_qr(read_query(request.query, LookupQuery).code)
     if not code:
         raise ApiError(404, "unknown_booking", "This is not a booking code or a proof's QR code.")
     return json_response(await bookings.find_by_code(code))
