@@ -12,7 +12,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from queue_engine.validation import Problems
 
-from ..appkeys import ACCOUNTS, BOOKINGS, DOCUMENTS, FLOW, SETTINGS
+from ..appkeys import ACCOUNTS, BOOKINGS, FLOW, SETTINGS
 from ..booking.application import parse_booking_request
 from ..booking.bookings import CHANGEABLE, booking_hash
 from ..booking.documents import MAX_DOCUMENT_BYTES, DocumentKind, DocumentRejected
@@ -96,7 +96,7 @@ async def cancel(request: web.Request) -> web.Response:
 async def reschedule(request: web.Request) -> web.Response:
     """POST /api/v1/bookings/{id}/reschedule `{"date", "session_id"}` (admitted): once, H-1."""
     account_id = await require_account(request)
-    view = await request.config_dict[BOOKINGS].reschedule(
+    view = await request.config_dict[FLOW].reschedule(
         account_id, request.match_info["id"], await read_json_object(request), datetime.now(UTC)
     )
     return json_response(view)
@@ -145,7 +145,7 @@ async def documents(request: web.Request) -> web.Response:
 
 async def _save_parts(request: web.Request, booking_id: str) -> list[dict[str, object]]:
     """Store each part of the upload; refusals raise ApiError."""
-    bookings, store = request.config_dict[BOOKINGS], request.config_dict[DOCUMENTS]
+    flow = request.config_dict[FLOW]
     saved: list[dict[str, object]] = []
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
@@ -158,10 +158,9 @@ async def _save_parts(request: web.Request, booking_id: str) -> list[dict[str, o
             )
         chunks = await read_limited(part)
         try:
-            stored = await asyncio.to_thread(store.save, booking_id, _KINDS[part.name], chunks)
+            stored = await flow.save_document(booking_id, _KINDS[part.name], chunks)
         except DocumentRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
-        await bookings.record_document(booking_id, stored)
         saved.append({"kind": stored.kind.value, "media_type": stored.media_type,
                       "size": stored.size})  # fmt: skip
     return saved

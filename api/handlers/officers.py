@@ -28,7 +28,7 @@ async def lookup(request: web.Request) -> web.Response:
 async def set_status(request: web.Request) -> web.Response:
     """POST /api/v1/admin/bookings/{id}/status `{"status", "note"?}`: the next step."""
     body = await read_model(request, OfficerStep)
-    view = await request.config_dict[BOOKINGS].set_status(
+    view = await request.config_dict[FLOW].set_status(
         request.match_info["id"], body.status, body.note, actor_of(request)
     )
     return json_response(view)

@@ -9,12 +9,13 @@ from aiohttp import web
 
 from queue_engine.validation import Problems
 
-from ..appkeys import FLOW, SETTINGS
+from ..appkeys import BANK, FLOW, SETTINGS
 from ..booking import signatures
+from ..caller import caller
 from ..errors import ApiError
 from ..models import PayBillingCode, PaymentNotice
-from ..sandbox_bank import amount_due, notify_paid, sandbox_bank, sandbox_transaction_id
-from ..web import json_response, read_model
+from ..sandbox_bank import sandbox_transaction_id
+from ..web import json_response, local_address, read_model
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -45,10 +46,11 @@ async def callback(request: web.Request) -> web.Response:
 async def sandbox_pay(request: web.Request) -> web.Response:
     """POST /api/v1/payments/sandbox/pay `{"billing_code"}`: the sandbox bank collects the
     amount due and calls the payment callback, signed, as a real bank would."""
-    sandbox_bank(request)
+    bank = request.config_dict[BANK]
+    bank.open()
     code = (await read_model(request, PayBillingCode)).billing_code.strip()
-    amount = await amount_due(request, code)
-    answer = await notify_paid(request, code, amount, sandbox_transaction_id())
+    amount = await bank.amount_due(code, caller(request))
+    answer = await bank.notify_paid(code, amount, sandbox_transaction_id(), local_address(request))
     return json_response({"paid": True, "amount": amount, **answer})
 
 

@@ -11,9 +11,12 @@ import re
 
 from aiohttp import web
 
+from ..appkeys import BANK
 from ..booking.errors import Conflict, NotFound, Refused, TooManyAttempts
+from ..caller import caller
 from ..errors import ApiError
-from ..sandbox_bank import amount_due, notify_paid, sandbox_bank, sandbox_transaction_id
+from ..sandbox_bank import sandbox_transaction_id
+from ..web import local_address
 from . import i18n
 from .csrf import checked_form
 from .guards import local_path
@@ -32,13 +35,13 @@ _MAX_AMOUNT = 10**12
 
 async def bill_form(request: web.Request) -> web.Response:
     """GET /bank: a form for the billing code."""
-    sandbox_bank(request)
+    request.config_dict[BANK].open()
     return _entry_page(request, kembali=_return_path(request.query.get("kembali")))
 
 
 async def bill(request: web.Request) -> web.Response:
     """POST /bank: the amount due for the billing code, and a button to pay it."""
-    sandbox_bank(request)
+    request.config_dict[BANK].open()
     form = await checked_form(request)
     kembali = _return_path(form.get("kembali"))
     entered = form.get("billing_code", "")
@@ -47,7 +50,7 @@ async def bill(request: web.Request) -> web.Response:
         message = _invalid_code_message(request)
         return _entry_page(request, kembali, entered, message, 422, field_error=True)
     try:
-        amount = await amount_due(request, code)
+        amount = await request.config_dict[BANK].amount_due(code, caller(request))
     except TooManyAttempts as refusal:
         return _too_many(request, kembali, code, refusal)
     except Refused as refusal:
@@ -61,7 +64,7 @@ async def pay(request: web.Request) -> web.Response:
     The transaction id was issued with the confirmation page, so the same form sent twice (a
     double tap, a reload) is the same transaction: Antri records it once and answers the second
     notice as a replay, and the receipt shows again."""
-    sandbox_bank(request)
+    request.config_dict[BANK].open()
     form = await checked_form(request)
     kembali = _return_path(form.get("kembali"))
     code = _billing_code(form.get("billing_code", ""))
@@ -77,7 +80,8 @@ async def pay(request: web.Request) -> web.Response:
     except Refused as refusal:
         return _entry_page(request, kembali, code, *_refusal(request, refusal))
     try:
-        answer = await notify_paid(request, code, amount, transaction_id)
+        bank = request.config_dict[BANK]
+        answer = await bank.notify_paid(code, amount, transaction_id, local_address(request))
     except (ApiError, Refused) as refusal:
         message, status = _refusal(request, refusal)
         if refusal.code == "callback_failed":
@@ -99,7 +103,7 @@ async def _amount_to_collect(request: web.Request, code: str, claimed_text: str)
     that its notice is sent again and Antri says whether it was this very transaction (then a
     replay) or another one (refused as paid already)."""
     try:
-        return await amount_due(request, code)
+        return await request.config_dict[BANK].amount_due(code, caller(request))
     except Conflict as refusal:
         claimed = _claimed(claimed_text)
         if refusal.code != "already_paid" or claimed is None:

@@ -10,17 +10,18 @@ Lookups are POSTs, so that QR texts and codes stay out of URLs and access logs.
 from __future__ import annotations
 
 import hmac
-from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 from babel.dates import format_date
 
-from ..appkeys import BOOKINGS, OPERATORS, SETTINGS
+from ..appkeys import BOOKINGS, FLOW, OPERATORS, SETTINGS
 from ..booking.accounts import LOGIN_FAILURES
 from ..booking.bookings import OFFICER_STEPS
 from ..booking.errors import Invalid, Refused
+from ..flows import typed
 from ..operators import DESK, Actor
+from ..views import BookingDetail
 from ..web import bearer_token
 from . import i18n
 from .csrf import checked_form
@@ -139,7 +140,7 @@ async def lookup(request: web.Request) -> web.Response:
             message = _("Masukkan kode booking atau pindai kode QR pada bukti pendaftaran.")
         return _desk(request, error=message, entered=text[:MAX_LOOKUP], status=404 if text else 422)
     try:
-        booking = await bookings.find_by_code(code)
+        booking = await request.config_dict[FLOW].found(code)
     except Refused:
         message = _("Tidak ada permohonan dengan kode booking {kode}.", kode=code)
         return _desk(request, error=message, entered=text[:MAX_LOOKUP], status=404)
@@ -153,11 +154,11 @@ async def set_status(request: web.Request) -> web.Response:
     if actor is None:
         return _login_page(request, status=401)
     _ = i18n.for_visitor(request)
-    bookings = request.config_dict[BOOKINGS]
+    flow = request.config_dict[FLOW]
     status = form.get("status", "")
     note = " ".join(form.get("catatan", "").split())[:NOTE_LENGTH] or None
     try:
-        booking = await bookings.set_status(form.get("booking_id", ""), status, note, actor)
+        booking = typed(await flow.set_status(form.get("booking_id", ""), status, note, actor))
     except (Refused, Invalid) as refusal:
         shown = await _booking_or_none(request, form.get("kode", ""))
         if isinstance(refusal, Refused) and refusal.code == "unknown_booking":
@@ -195,7 +196,7 @@ def mailbox_login_page(request: web.Request) -> web.Response:
 
 def _desk(
     request: web.Request,
-    booking: dict[str, Any] | None = None,
+    booking: BookingDetail | None = None,
     error: str | None = None,
     notice: str | None = None,
     entered: str = "",
@@ -213,56 +214,52 @@ def _desk(
     return page(request, "petugas.html", context, status)
 
 
-def _shown(booking: dict[str, Any], _: Translate, lang: str) -> dict[str, Any]:
+def _shown(booking: BookingDetail, _: Translate, lang: str) -> dict[str, Any]:
     """What the template needs beyond the booking's own view: labels, local times, steps."""
-    zone = booking["office"]["tz"]
+    zone = booking.office.tz
     labels = status_labels(_)
-    uploaded = {d["kind"]: d for d in booking.get("documents", [])}
-    kind = passport_labels(_).get(booking["passport"]["type"], booking["passport"]["type"])
-    years = booking["passport"]["validity_years"]
-    return booking | {
-        "day": date.fromisoformat(booking["date"]),
+    uploaded = {d.kind: d.uploaded_at for d in booking.documents}
+    kind = passport_labels(_).get(booking.passport.type, booking.passport.type)
+    years = booking.passport.validity_years
+    return dict(booking) | {
+        "day": booking.date,
         # A birth date without its weekday: "17 Mei 1990".
-        "birth_day": format_date(
-            date.fromisoformat(booking["applicant"]["birth_date"]), "long", locale=lang
-        ),
+        "birth_day": format_date(booking.applicant.birth_date, "long", locale=lang),
         "passport_label": _("{jenis}, berlaku {n} tahun", jenis=kind, n=years),
-        "status_label": labels.get(booking["status"], booking["status"]),
-        "lane_label": names(lane_labels(_)).get(booking["lane"], booking["lane"]),
-        "kind_label": names(kind_labels(_)).get(booking["application_kind"], ""),
+        "status_label": labels.get(booking.status, booking.status),
+        "lane_label": names(lane_labels(_)).get(booking.lane, booking.lane),
+        "kind_label": names(kind_labels(_)).get(booking.application_kind, ""),
         "steps": [
             {"status": step, "label": _step_labels(_).get(step, step)}
-            for step in OFFICER_STEPS.get(booking["status"], ())
+            for step in OFFICER_STEPS.get(booking.status, ())
         ],
         "events": [
             {
-                "label": labels.get(event["status"], event["status"]),
-                "at": i18n.date_time(_moment(event["at"]), lang, zone),
-                "note": event["note"],
+                "label": labels.get(event.status, event.status),
+                "at": i18n.date_time(event.at, lang, zone),
+                "note": event.note,
             }
-            for event in booking.get("timeline", [])
+            for event in booking.timeline
         ],
         "document_rows": [
             {
                 "label": names(document_labels(_)).get(kind, kind),
                 "uploaded_at": (
-                    i18n.date_time(_moment(uploaded[kind]["uploaded_at"]), lang, zone)
-                    if kind in uploaded
-                    else None
+                    i18n.date_time(at, lang, zone) if (at := uploaded.get(kind)) else None
                 ),
             }
-            for kind in booking["documents_required"]
+            for kind in booking.documents_required
         ],
     }
 
 
-async def _booking_or_none(request: web.Request, code: str) -> dict[str, Any] | None:
+async def _booking_or_none(request: web.Request, code: str) -> BookingDetail | None:
     """The booking with this booking code, to show again after a refused step."""
     found = request.config_dict[BOOKINGS].code_from_qr(code) if 0 < len(code) <= 40 else None
     if found is None:
         return None
     try:
-        return await request.config_dict[BOOKINGS].find_by_code(found)
+        return await request.config_dict[FLOW].found(found)
     except Refused:
         return None
 
@@ -275,10 +272,6 @@ def _as_booking_code(text: str) -> str:
         bare = bare.upper()
         return f"{bare[:4]}-{bare[4:8]}-{bare[8:]}"
     return text
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # -- labels (literal texts, so that the catalogue check finds each one) ------------------------
