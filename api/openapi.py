@@ -17,13 +17,19 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from . import admin, health, load_accounts
+from .admin import AdminViews
 from .booking.accounts import NewAccount
 from .booking.application import BookingRequest, Reschedule
 from .booking.documents import DocumentKind
-from .handlers import accounts, bookings, events, officers, payments
-from .handlers import audit as audit_json
+from .handlers.accounts import AccountViews
+from .handlers.audit import AuditViews
+from .handlers.bookings import BookingViews
+from .handlers.events import EventViews
+from .handlers.officers import OfficerViews
 from .handlers.offices import OfficeViews
+from .handlers.payments import PaymentViews
+from .health import HealthViews
+from .load_accounts import LoadAccountViews
 from .models import (
     Credentials,
     EventHold,
@@ -436,8 +442,9 @@ OFF = {404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."), 
 @dataclass(frozen=True, slots=True)
 class Route:
     """One route of the JSON API, written once: the router serves `handler` at `method` `path`
-    and the document describes it with `operation`. A handler that is a method of RoomViews or
-    OfficeViews is bound to the app's instance when the routes are set up (api/routes.py)."""
+    and the document describes it with `operation`. A handler that is a method of a views class
+    (RoomViews, BookingViews, …) is bound to the app's instance of it when the routes are set up
+    (api/routes.py, api/bound.py)."""
 
     method: str
     path: str
@@ -557,7 +564,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/rooms/{room}",
-        admin.get_room,
+        AdminViews.get_room,
         operation(
             "adminGetRoom",
             "Every setting and counter of a room",
@@ -573,7 +580,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "PATCH",
         "/api/v1/admin/rooms/{room}",
-        admin.patch_room,
+        AdminViews.patch_room,
         operation(
             "adminPatchRoom",
             "Change a room's settings at run time",
@@ -592,7 +599,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "PUT",
         "/api/v1/admin/rooms/{room}/inventory",
-        admin.put_inventory,
+        AdminViews.put_inventory,
         operation(
             "adminPutInventory",
             "Tell the room how many places are left (0: sold out, null: unknown)",
@@ -610,7 +617,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/rooms/{room}/revoke",
-        admin.revoke,
+        AdminViews.revoke,
         operation(
             "adminRevoke",
             "End the session of an admission token now",
@@ -671,7 +678,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/accounts",
-        accounts.register,
+        AccountViews.register,
         operation(
             "registerAccount",
             "Register; a verification code is e-mailed",
@@ -687,7 +694,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/accounts/verify",
-        accounts.verify,
+        AccountViews.verify,
         operation(
             "verifyAccount",
             "Verify the e-mail address with the code sent",
@@ -707,7 +714,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/accounts/verify/resend",
-        accounts.resend,
+        AccountViews.resend,
         operation(
             "resendVerification",
             "Mail a new verification code (at most one a minute per address)",
@@ -726,7 +733,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/login",
-        accounts.login,
+        AccountViews.login,
         operation(
             "login",
             "Log in: a session token and cookie (12 hours)",
@@ -749,7 +756,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/account",
-        accounts.profile,
+        AccountViews.profile,
         operation(
             "getAccount",
             "The logged-in account",
@@ -762,7 +769,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/logout",
-        accounts.logout,
+        AccountViews.logout,
         operation(
             "logout",
             "End the login session (idempotent; works without one)",
@@ -780,7 +787,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/bookings",
-        bookings.create,
+        BookingViews.create,
         operation(
             "createBooking",
             "Take a place, awaiting payment (admitted and logged in)",
@@ -817,7 +824,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/bookings",
-        bookings.index,
+        BookingViews.index,
         operation(
             "listBookings",
             "The account's bookings, newest first (at most 100)",
@@ -830,7 +837,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/bookings/{id}",
-        bookings.show,
+        BookingViews.show,
         operation(
             "getBooking",
             "One booking with its timeline and documents",
@@ -846,7 +853,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/bookings/{id}/documents",
-        bookings.documents,
+        BookingViews.documents,
         operation(
             "uploadDocuments",
             "Upload supporting documents (JPEG, PNG or PDF, 2 MB each)",
@@ -886,7 +893,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/bookings/{id}/reschedule",
-        bookings.reschedule,
+        BookingViews.reschedule,
         operation(
             "rescheduleBooking",
             "Move the booking once, until the day before (admitted and logged in)",
@@ -915,7 +922,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/bookings/{id}/cancel",
-        bookings.cancel,
+        BookingViews.cancel,
         operation(
             "cancelBooking",
             "Cancel an unpaid or confirmed booking; its place goes back to the pool",
@@ -932,7 +939,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/bookings/{id}/proof.pdf",
-        bookings.proof,
+        BookingViews.proof,
         operation(
             "getProof",
             "The printable proof of registration, once paid",
@@ -952,7 +959,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/payments/sandbox/pay",
-        payments.sandbox_pay,
+        PaymentViews.sandbox_pay,
         operation(
             "sandboxPay",
             "The sandbox bank: pay a billing code (calls the signed callback)",
@@ -975,7 +982,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/payments/callback",
-        payments.callback,
+        PaymentViews.callback,
         operation(
             "paymentCallback",
             "The bank reports a billing code paid (HMAC-signed; idempotent)",
@@ -997,7 +1004,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/bookings",
-        officers.lookup,
+        OfficerViews.lookup,
         operation(
             "officerLookup",
             "Find a booking by its booking code or its proof's QR text",
@@ -1013,7 +1020,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/bookings/{id}/status",
-        officers.set_status,
+        OfficerViews.set_status,
         operation(
             "officerSetStatus",
             "Move a booking one step (check-in, interview, … collected)",
@@ -1032,7 +1039,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "PUT",
         "/api/v1/admin/offices/{id}/quota",
-        officers.set_quota,
+        OfficerViews.set_quota,
         operation(
             "setQuota",
             "Change one slot's quota (office, date, session, lane)",
@@ -1052,7 +1059,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/rooms",
-        events.list_rooms,
+        EventViews.list_rooms,
         operation(
             "adminListRooms",
             "Every room's settings and counters",
@@ -1064,7 +1071,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/events",
-        events.list_events,
+        EventViews.list_events,
         operation(
             "adminListEvents",
             "The release events of the next two weeks",
@@ -1076,7 +1083,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/events",
-        events.add_event,
+        EventViews.add_event,
         operation(
             "adminAddEvent",
             "Add a one-off release event",
@@ -1089,7 +1096,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/events/{id}/hold",
-        events.hold_event,
+        EventViews.hold_event,
         operation(
             "adminHoldEvent",
             "Hold a release event (it will not run) or let it go",
@@ -1108,7 +1115,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/audit/annotations",
-        audit_json.grafana_annotations,
+        AuditViews.grafana_annotations,
         operation(
             "auditAnnotations",
             "The audit trail in a time range, as Grafana annotations (newest first)",
@@ -1123,7 +1130,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/test-accounts",
-        load_accounts.create,
+        LoadAccountViews.create,
         operation(
             "createTestAccounts",
             "Make a batch of verified test accounts <prefix><n>@antri.test for a load test",
@@ -1136,7 +1143,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/test-accounts/{prefix}",
-        load_accounts.show,
+        LoadAccountViews.show,
         operation(
             "getTestAccounts",
             "A batch's accounts and its bookings that hold places",
@@ -1149,7 +1156,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "DELETE",
         "/api/v1/admin/test-accounts/{prefix}",
-        load_accounts.remove,
+        LoadAccountViews.remove,
         operation(
             "removeTestAccounts",
             "Delete a batch: its bookings (places given back), then its accounts",
@@ -1162,7 +1169,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "DELETE",
         "/api/v1/admin/test-accounts/{prefix}/bookings",
-        load_accounts.remove_bookings,
+        LoadAccountViews.remove_bookings,
         operation(
             "removeTestBookings",
             "Delete a batch's bookings, places given back; the accounts stay",
@@ -1187,7 +1194,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/healthz",
-        health.healthz,
+        HealthViews.healthz,
         operation(
             "healthz",
             "Liveness: the process answers",
@@ -1199,7 +1206,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/readyz",
-        health.readyz,
+        HealthViews.readyz,
         operation(
             "readyz",
             "Readiness: Redis and PostgreSQL answer",
@@ -1214,7 +1221,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/metrics",
-        health.metrics,
+        HealthViews.metrics,
         operation(
             "metrics",
             "Prometheus metrics",

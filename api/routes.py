@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import openapi
+from .bound import json_views
 from .cross_origin import cross_origin_checked
 from .errors import ApiError
 from .handlers import mailbox
@@ -60,7 +61,7 @@ def setup_routes(
 
     # The JSON API, from the OpenAPI document's table (the status poll first: the router tries
     # dynamic routes in order, and it is the busiest).
-    views: dict[str, object] = {"RoomViews": rooms, "OfficeViews": offices}
+    views: dict[str, object] = {"RoomViews": rooms, "OfficeViews": offices, **json_views(app)}
     for route in openapi.OPERATIONS:
         owner = route.handler.__qualname__.partition(".")[0]
         handler = getattr(views[owner], route.handler.__name__) if owner in views else route.handler

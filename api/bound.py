@@ -1,0 +1,46 @@
+"""The JSON API's views classes, each built once with the services it uses (no per-request
+lookups of the app's shared objects): the route table names their methods
+(`openapi.OPERATIONS`), `routes.setup_routes` binds them to these instances."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .admin import AdminViews
+from .appkeys import (
+    ACCOUNTS,
+    BANK,
+    BOOKINGS,
+    ENGINE,
+    FLOW,
+    REGISTRY,
+    RELEASES,
+    SCRAPED,
+    SETTINGS,
+)
+from .handlers.accounts import AccountViews
+from .handlers.audit import AuditViews
+from .handlers.bookings import BookingViews
+from .handlers.events import EventViews
+from .handlers.officers import OfficerViews
+from .handlers.payments import PaymentViews
+from .health import HealthViews
+from .load_accounts import LoadAccountViews
+
+
+def json_views(app: web.Application) -> dict[str, object]:
+    """Each views class's instance for `app`, by class name (as the route table names them)."""
+    settings, flow, bookings = app[SETTINGS], app[FLOW], app[BOOKINGS]
+    pool, engine, accounts = bookings.pool, app[ENGINE], app[ACCOUNTS]
+    views: list[object] = [
+        AccountViews(flow, accounts),
+        BookingViews(flow, bookings, accounts, settings.secret),
+        PaymentViews(flow, app[BANK], settings.payment_secret),
+        OfficerViews(flow, bookings),
+        EventViews(engine, app[RELEASES]),
+        AuditViews(pool),
+        AdminViews(engine, pool),
+        HealthViews(engine, pool, app[SCRAPED], app[REGISTRY]),
+        LoadAccountViews(accounts, settings),
+    ]
+    return {type(view).__name__: view for view in views}
