@@ -13,10 +13,12 @@ from .appkeys import (
     BOOKINGS,
     ENGINE,
     FLOW,
+    OPERATORS,
     REGISTRY,
     RELEASES,
     SCRAPED,
     SETTINGS,
+    SLOTS,
 )
 from .handlers.accounts import AccountViews
 from .handlers.audit import AuditViews
@@ -26,6 +28,9 @@ from .handlers.officers import OfficerViews
 from .handlers.payments import PaymentViews
 from .health import HealthViews
 from .load_accounts import LoadAccountViews
+from .pages.applications import ApplicationPages
+from .pages.bank import BankPages
+from .pages.officer import OfficerPages
 
 
 def json_views(app: web.Application) -> dict[str, object]:
@@ -42,5 +47,17 @@ def json_views(app: web.Application) -> dict[str, object]:
         AdminViews(engine, pool),
         HealthViews(engine, pool, app[SCRAPED], app[REGISTRY]),
         LoadAccountViews(accounts, settings),
+    ]
+    return {type(view).__name__: view for view in views}
+
+
+def page_views(app: web.Application) -> dict[str, object]:
+    """Each page views class's instance for `app`, by class name (as the areas' ROUTES name
+    them)."""
+    settings, flow, bookings = app[SETTINGS], app[FLOW], app[BOOKINGS]
+    views: list[object] = [
+        ApplicationPages(flow, bookings.offices, app[SLOTS], settings.sandbox_payments),
+        BankPages(app[BANK]),
+        OfficerPages(flow, bookings, app[OPERATORS], settings.smtp_url is None),
     ]
     return {type(view).__name__: view for view in views}

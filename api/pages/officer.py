@@ -10,17 +10,18 @@ Lookups are POSTs, so that QR texts and codes stay out of URLs and access logs.
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from babel.dates import format_date
 
-from ..appkeys import BOOKINGS, FLOW, OPERATORS, SETTINGS
+from ..appkeys import OPERATORS, SETTINGS
 from ..booking.accounts import LOGIN_FAILURES
-from ..booking.bookings import OFFICER_STEPS
+from ..booking.bookings import OFFICER_STEPS, Bookings
 from ..booking.errors import Invalid, Refused
-from ..flows import typed
-from ..operators import DESK, Actor
+from ..flows import BookingFlow, typed
+from ..operators import DESK, Actor, Operators
 from ..views import BookingDetail
 from ..web import bearer_token
 from . import i18n
@@ -90,90 +91,6 @@ def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
 # -- handlers -------------------------------------------------------------------------------------
 
 
-async def home(request: web.Request) -> web.Response:
-    """GET /petugas: the lookup form, or the login form for someone not logged in."""
-    if not await is_officer(request):
-        return _login_page(request)
-    return _desk(request)
-
-
-async def log_in(request: web.Request) -> web.StreamResponse:
-    """POST /petugas/masuk `email`, `password`: an officer account's login (the applicants'
-    limits: attempts counted before the password is checked), then the session cookie."""
-    _ = i18n.for_visitor(request)
-    wrong = _("E-mail atau kata sandi petugas salah. Periksa lagi lalu coba kembali.")
-    try:
-        session_id, actor, email = await operator_login(request, wrong)
-    except LoginRefused as refused:
-        return _login_page(request, refused.message, refused.status, refused.headers, refused.email)
-    if not actor.may(DESK):
-        await request.config_dict[OPERATORS].logout(session_id)
-        message = _("Akun ini bukan akun petugas loket.")
-        return _login_page(request, message, 403, email=email)
-    response = redirect(OFFICER_PATH)
-    response.headers.add("Set-Cookie", _officer_cookie(request, session_id, OFFICER_SECONDS))
-    raise response
-
-
-async def log_out(request: web.Request) -> web.StreamResponse:
-    """POST /petugas/keluar: end the officer's session, and forget its cookie."""
-    await checked_form(request)
-    await request.config_dict[OPERATORS].logout(request.cookies.get(OFFICER_COOKIE, ""))
-    response = redirect(OFFICER_PATH)
-    response.headers.add("Set-Cookie", _officer_cookie(request, "", 0))
-    raise response
-
-
-async def lookup(request: web.Request) -> web.Response:
-    """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""
-    form = await checked_form(request)
-    if not await is_officer(request):
-        return _login_page(request, status=401)
-    _ = i18n.for_visitor(request)
-    text = form.get("kode", "").strip()
-    bookings = request.config_dict[BOOKINGS]
-    code = bookings.code_from_qr(_as_booking_code(text)) if 0 < len(text) <= MAX_LOOKUP else None
-    if code is None:
-        if text.upper().startswith("ANTRI:"):
-            message = _("Kode QR ini tidak sah: bukan dari bukti pendaftaran Antri.")
-        else:
-            message = _("Masukkan kode booking atau pindai kode QR pada bukti pendaftaran.")
-        return _desk(request, error=message, entered=text[:MAX_LOOKUP], status=404 if text else 422)
-    try:
-        booking = await request.config_dict[FLOW].found(code)
-    except Refused:
-        message = _("Tidak ada permohonan dengan kode booking {kode}.", kode=code)
-        return _desk(request, error=message, entered=text[:MAX_LOOKUP], status=404)
-    return _desk(request, booking=booking)
-
-
-async def set_status(request: web.Request) -> web.Response:
-    """POST /petugas/status `booking_id`, `kode`, `status`, `catatan`?: the next step."""
-    form = await checked_form(request)
-    actor = await officer(request)
-    if actor is None:
-        return _login_page(request, status=401)
-    _ = i18n.for_visitor(request)
-    flow = request.config_dict[FLOW]
-    status = form.get("status", "")
-    note = " ".join(form.get("catatan", "").split())[:NOTE_LENGTH] or None
-    try:
-        booking = typed(await flow.set_status(form.get("booking_id", ""), status, note, actor))
-    except (Refused, Invalid) as refusal:
-        shown = await _booking_or_none(request, form.get("kode", ""))
-        if isinstance(refusal, Refused) and refusal.code == "unknown_booking":
-            message = _("Permohonan ini tidak ditemukan. Cari lagi dengan kode booking.")
-            return _desk(request, booking=shown, error=message, status=404)
-        message = _("Langkah itu tidak dapat dicatat untuk status permohonan saat ini.")
-        status_code = 422 if isinstance(refusal, Invalid) else 409
-        return _desk(request, booking=shown, error=message, status=status_code)
-    notice = _("Status dicatat: {status}.", status=status_labels(_).get(status, status))
-    return _desk(request, booking=booking, notice=notice)
-
-
-# -- pages ----------------------------------------------------------------------------------------
-
-
 def _login_page(
     request: web.Request,
     error: str | None = None,
@@ -192,26 +109,6 @@ def mailbox_login_page(request: web.Request) -> web.Response:
     _ = i18n.for_visitor(request)
     message = _("Kotak surat lokal hanya untuk petugas. Masuk dengan akun petugas.")
     return _login_page(request, message, 401)
-
-
-def _desk(
-    request: web.Request,
-    booking: BookingDetail | None = None,
-    error: str | None = None,
-    notice: str | None = None,
-    entered: str = "",
-    status: int = 200,
-) -> web.Response:
-    """The officer's desk: the lookup form, and the booking found (if any) with its next steps."""
-    _ = i18n.for_visitor(request)
-    context: dict[str, Any] = {
-        "booking": _shown(booking, _, i18n.language(request)) if booking else None,
-        "error": error,
-        "notice": notice,
-        "entered": entered,
-        "local_mailbox": request.config_dict[SETTINGS].smtp_url is None,
-    }
-    return page(request, "petugas.html", context, status)
 
 
 def _shown(booking: BookingDetail, _: Translate, lang: str) -> dict[str, Any]:
@@ -253,15 +150,130 @@ def _shown(booking: BookingDetail, _: Translate, lang: str) -> dict[str, Any]:
     }
 
 
-async def _booking_or_none(request: web.Request, code: str) -> BookingDetail | None:
-    """The booking with this booking code, to show again after a refused step."""
-    found = request.config_dict[BOOKINGS].code_from_qr(code) if 0 < len(code) <= 40 else None
-    if found is None:
-        return None
-    try:
-        return await request.config_dict[FLOW].found(found)
-    except Refused:
-        return None
+@dataclass(frozen=True, slots=True)
+class OfficerPages:
+    """The officer's desk: bound to the flow, the booking service and the operators."""
+
+    flow: BookingFlow
+    bookings: Bookings
+    operators: Operators
+    #: whether e-mail stays in the local outbox (the desk links to its mailbox)
+    local_mailbox: bool
+
+    async def home(self, request: web.Request) -> web.Response:
+        """GET /petugas: the lookup form, or the login form for someone not logged in."""
+        if not await is_officer(request):
+            return _login_page(request)
+        return self._desk(request)
+
+    async def log_in(self, request: web.Request) -> web.StreamResponse:
+        """POST /petugas/masuk `email`, `password`: an officer account's login (the applicants'
+        limits: attempts counted before the password is checked), then the session cookie."""
+        _ = i18n.for_visitor(request)
+        wrong = _("E-mail atau kata sandi petugas salah. Periksa lagi lalu coba kembali.")
+        try:
+            session_id, actor, email = await operator_login(request, wrong)
+        except LoginRefused as refused:
+            return _login_page(
+                request, refused.message, refused.status, refused.headers, refused.email
+            )
+        if not actor.may(DESK):
+            await self.operators.logout(session_id)
+            message = _("Akun ini bukan akun petugas loket.")
+            return _login_page(request, message, 403, email=email)
+        response = redirect(OFFICER_PATH)
+        response.headers.add("Set-Cookie", _officer_cookie(request, session_id, OFFICER_SECONDS))
+        raise response
+
+    async def log_out(self, request: web.Request) -> web.StreamResponse:
+        """POST /petugas/keluar: end the officer's session, and forget its cookie."""
+        await checked_form(request)
+        await self.operators.logout(request.cookies.get(OFFICER_COOKIE, ""))
+        response = redirect(OFFICER_PATH)
+        response.headers.add("Set-Cookie", _officer_cookie(request, "", 0))
+        raise response
+
+    async def lookup(self, request: web.Request) -> web.Response:
+        """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""
+        form = await checked_form(request)
+        if not await is_officer(request):
+            return _login_page(request, status=401)
+        _ = i18n.for_visitor(request)
+        text = form.get("kode", "").strip()
+        bookings = self.bookings
+        code = (
+            bookings.code_from_qr(_as_booking_code(text)) if 0 < len(text) <= MAX_LOOKUP else None
+        )
+        if code is None:
+            if text.upper().startswith("ANTRI:"):
+                message = _("Kode QR ini tidak sah: bukan dari bukti pendaftaran Antri.")
+            else:
+                message = _("Masukkan kode booking atau pindai kode QR pada bukti pendaftaran.")
+            return self._desk(
+                request, error=message, entered=text[:MAX_LOOKUP], status=404 if text else 422
+            )
+        try:
+            booking = await self.flow.found(code)
+        except Refused:
+            message = _("Tidak ada permohonan dengan kode booking {kode}.", kode=code)
+            return self._desk(request, error=message, entered=text[:MAX_LOOKUP], status=404)
+        return self._desk(request, booking=booking)
+
+    async def set_status(self, request: web.Request) -> web.Response:
+        """POST /petugas/status `booking_id`, `kode`, `status`, `catatan`?: the next step."""
+        form = await checked_form(request)
+        actor = await officer(request)
+        if actor is None:
+            return _login_page(request, status=401)
+        _ = i18n.for_visitor(request)
+        flow = self.flow
+        status = form.get("status", "")
+        note = " ".join(form.get("catatan", "").split())[:NOTE_LENGTH] or None
+        try:
+            booking = typed(await flow.set_status(form.get("booking_id", ""), status, note, actor))
+        except (Refused, Invalid) as refusal:
+            shown = await self._booking_or_none(request, form.get("kode", ""))
+            if isinstance(refusal, Refused) and refusal.code == "unknown_booking":
+                message = _("Permohonan ini tidak ditemukan. Cari lagi dengan kode booking.")
+                return self._desk(request, booking=shown, error=message, status=404)
+            message = _("Langkah itu tidak dapat dicatat untuk status permohonan saat ini.")
+            status_code = 422 if isinstance(refusal, Invalid) else 409
+            return self._desk(request, booking=shown, error=message, status=status_code)
+        notice = _("Status dicatat: {status}.", status=status_labels(_).get(status, status))
+        return self._desk(request, booking=booking, notice=notice)
+
+    # -- the desk's page ---------------------------------------------------------------------
+
+    def _desk(
+        self,
+        request: web.Request,
+        booking: BookingDetail | None = None,
+        error: str | None = None,
+        notice: str | None = None,
+        entered: str = "",
+        status: int = 200,
+    ) -> web.Response:
+        """The officer's desk: the lookup form, and the booking found (if any) with its next
+        steps."""
+        _ = i18n.for_visitor(request)
+        context: dict[str, Any] = {
+            "booking": _shown(booking, _, i18n.language(request)) if booking else None,
+            "error": error,
+            "notice": notice,
+            "entered": entered,
+            "local_mailbox": self.local_mailbox,
+        }
+        return page(request, "petugas.html", context, status)
+
+    async def _booking_or_none(self, request: web.Request, code: str) -> BookingDetail | None:
+        """The booking with this booking code, to show again after a refused step."""
+        found = self.bookings.code_from_qr(code) if 0 < len(code) <= 40 else None
+        if found is None:
+            return None
+        try:
+            return await self.flow.found(found)
+        except Refused:
+            return None
 
 
 def _as_booking_code(text: str) -> str:
@@ -291,9 +303,9 @@ def _step_labels(_: Translate) -> dict[str, str]:
 
 
 ROUTES: Routes = [
-    ("GET", "/petugas", home),
-    ("POST", "/petugas/masuk", log_in),
-    ("POST", "/petugas/keluar", log_out),
-    ("POST", "/petugas/cari", lookup),
-    ("POST", "/petugas/status", set_status),
+    ("GET", "/petugas", OfficerPages.home),
+    ("POST", "/petugas/masuk", OfficerPages.log_in),
+    ("POST", "/petugas/keluar", OfficerPages.log_out),
+    ("POST", "/petugas/cari", OfficerPages.lookup),
+    ("POST", "/petugas/status", OfficerPages.set_status),
 ]
