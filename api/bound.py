@@ -11,6 +11,7 @@ from .appkeys import (
     ACCOUNTS,
     BANK,
     BOOKINGS,
+    DRAFTS,
     ENGINE,
     FLOW,
     OPERATORS,
@@ -28,6 +29,7 @@ from .handlers.officers import OfficerViews
 from .handlers.payments import PaymentViews
 from .health import HealthViews
 from .load_accounts import LoadAccountViews
+from .pages.accounts import AccountPages
 from .pages.applications import ApplicationPages
 from .pages.bank import BankPages
 from .pages.officer import OfficerPages
@@ -56,6 +58,7 @@ def page_views(app: web.Application) -> dict[str, object]:
     them)."""
     settings, flow, bookings = app[SETTINGS], app[FLOW], app[BOOKINGS]
     views: list[object] = [
+        AccountPages(flow, app[ACCOUNTS], app[DRAFTS]),
         ApplicationPages(flow, bookings.offices, app[SLOTS], settings.sandbox_payments),
         BankPages(app[BANK]),
         OfficerPages(flow, bookings, app[OPERATORS], settings.smtp_url is None),
