@@ -22,6 +22,7 @@ from queue_engine.tokens import Signer
 from . import multiprocess
 from .appkeys import (
     ACCOUNTS,
+    BANK,
     BOOKING_METRICS,
     BOOKINGS,
     DOCUMENTS,
@@ -53,6 +54,7 @@ from .pages.render import strict_transport
 from .releases import Releases
 from .rooms import RoomViews
 from .routes import setup_routes
+from .sandbox_bank import SandboxBank
 from .scraped import ScrapedMetrics
 from .services import booking_services
 from .settings import Settings
@@ -126,8 +128,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[FLOW] = BookingFlow(
         app[ACCOUNTS], bookings, services.slots, services.payments, app[JOBS], app[SWEEPER],
-        booking_metrics,
+        booking_metrics, app[DOCUMENTS],
     )  # fmt: skip
+    app[BANK] = SandboxBank(services.payments, client, settings)
     app[SCRAPED] = ScrapedMetrics(registry, client, settings.redis_url, bookings.pool)
     app.cleanup_ctx.append(_serve_rooms)
     app.cleanup_ctx.append(_serve_bookings)

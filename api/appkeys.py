@@ -19,6 +19,7 @@ from .metrics import BookingMetrics
 from .operators import Operators
 from .pages.drafts import Drafts
 from .releases import Releases
+from .sandbox_bank import SandboxBank
 from .scraped import ScrapedMetrics
 from .settings import Settings
 from .sweeper import Sweeper
@@ -40,3 +41,4 @@ SCRAPED = web.AppKey("scraped", ScrapedMetrics)
 FLOW = web.AppKey("flow", BookingFlow)
 OPERATORS = web.AppKey("operators", Operators)
 RELEASES = web.AppKey("releases", Releases)
+BANK = web.AppKey("bank", SandboxBank)

@@ -6,10 +6,16 @@ verification and payment mails, the sweeper's poke that tells the waiting room a
 place came back or the last one went, the booking metrics. Nothing here reads a request: the
 web tier passes typed inputs (`BookingRequest`, `NewAccount` bodies, ids) and gets views back;
 what is the gate's (ending the turn) stays with the web tier.
+
+The JSON handlers answer with the domain's dict views as they are (orjson writes them); the
+pages get the same views typed (`BookingDetail`, `Booking`: dates as dates, instants as aware
+datetimes), read once here from the answer models, and only format them.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,12 +24,19 @@ from .audit import Actor
 from .booking.accounts import Accounts, Registration
 from .booking.application import BookingRequest
 from .booking.bookings import Bookings, Created
+from .booking.documents import DocumentKind, DocumentStore, StoredDocument
 from .booking.errors import Conflict, Refused
 from .booking.payments import Paid, Payments
 from .booking.slots import Slots
 from .jobs import JobQueue
 from .metrics import BookingMetrics
 from .sweeper import Sweeper
+from .views import Booking, BookingDetail
+
+
+def typed(view: Mapping[str, Any]) -> BookingDetail:
+    """A booking's full dict view (with its timeline and documents) as typed values."""
+    return BookingDetail.model_validate(view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +50,7 @@ class BookingFlow:
     jobs: JobQueue
     sweeper: Sweeper
     metrics: BookingMetrics
+    documents: DocumentStore
 
     async def register(self, body: dict[str, Any]) -> Registration:
         """A new, unverified account; its verification code is mailed."""
@@ -82,6 +96,58 @@ class BookingFlow:
         view = await self.bookings.cancel(account_id, booking_id)
         self.sweeper.poke()
         return view
+
+    async def reschedule(
+        self, account_id: int, booking_id: str, choice: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        """Move a booking once (`choice`: `{"date", "session_id"}`); the waiting room counts the
+        slot freed and the one taken now, not at the next sweep."""
+        view = await self.bookings.reschedule(account_id, booking_id, choice, now)
+        self.sweeper.poke()
+        return view
+
+    async def save_document(
+        self, booking_id: str, kind: DocumentKind, chunks: Iterable[bytes]
+    ) -> StoredDocument:
+        """An upload of a booking's document, checked and kept (it replaces that kind's earlier
+        one) and recorded; DocumentRejected when its content is refused."""
+        stored = await asyncio.to_thread(self.documents.save, booking_id, kind, chunks)
+        await self.bookings.record_document(booking_id, stored)
+        return stored
+
+    async def stage_document(
+        self, folder: str, kind: DocumentKind, chunks: Iterable[bytes]
+    ) -> StoredDocument:
+        """An upload kept in a draft's staging `folder` until its booking is made."""
+        return await asyncio.to_thread(self.documents.save, folder, kind, chunks)
+
+    async def attach_document(self, booking_id: str, staged: StoredDocument) -> StoredDocument:
+        """A staged document moved to its booking and recorded."""
+        moved = await asyncio.to_thread(self.documents.move, staged, booking_id)
+        await self.bookings.record_document(booking_id, moved)
+        return moved
+
+    async def discard_staged(self, folder: str) -> None:
+        """Delete a draft's staged documents."""
+        await asyncio.to_thread(self.documents.discard, folder)
+
+    async def set_status(
+        self, booking_id: str, status: str, note: str | None, actor: Actor | None
+    ) -> dict[str, Any]:
+        """The office moves a booking one step (audited, with the officer's name)."""
+        return await self.bookings.set_status(booking_id, status, note, actor)
+
+    async def booking(self, account_id: int, booking_id: str) -> BookingDetail:
+        """One of the account's bookings, typed (NotFound otherwise)."""
+        return typed(await self.bookings.get(account_id, booking_id))
+
+    async def bookings_of(self, account_id: int) -> list[Booking]:
+        """The account's bookings, newest first, typed."""
+        return [Booking.model_validate(view) for view in await self.bookings.list_for(account_id)]
+
+    async def found(self, code: str) -> BookingDetail:
+        """The booking with this booking code, typed (Refused otherwise)."""
+        return typed(await self.bookings.find_by_code(code))
 
     async def set_quota(
         self,

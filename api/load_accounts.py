@@ -5,77 +5,81 @@ api/booking/load_accounts.py for the mark and what a removal deletes."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
 from .admin import admin_only
-from .appkeys import ACCOUNTS, SETTINGS
+from .booking.accounts import Accounts
 from .booking.load_accounts import LoadAccounts, Removed
 from .errors import ApiError
 from .models import TestBatchRequest
-from .web import Handler, json_response, read_model
+from .settings import Settings
+from .web import json_response, read_model
+
+H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
 
-def load_test_accounts_on(handler: Handler) -> Handler:
+def load_test_accounts_on(handler: H) -> H:
     """404, as if the route did not exist, unless this server serves test accounts; checked
     before the admin token, so that a production server says nothing about the API."""
 
     @wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        if not request.config_dict[SETTINGS].load_test_accounts:
+    async def guarded(views: LoadAccountViews, request: web.Request) -> web.StreamResponse:
+        if not views.enabled:
             raise ApiError(404, "not_found", "There is nothing at this address.")
-        return await handler(request)
+        return await handler(views, request)
 
-    return guarded
-
-
-def _batches(request: web.Request) -> LoadAccounts:
-    return LoadAccounts(request.config_dict[ACCOUNTS])
+    return cast(H, guarded)
 
 
-@load_test_accounts_on
-@admin_only
-async def create(request: web.Request) -> web.Response:
-    """POST /api/v1/admin/test-accounts `{"prefix", "count", "password"}`: 201, the batch."""
-    body = await read_model(request, TestBatchRequest)
-    created = await _batches(request).create(body.prefix, body.count, body.password)
-    return json_response(await _state(request, body.prefix) | {"created": created}, status=201)
+class LoadAccountViews:
+    """The load-test accounts' API: bound to the accounts, on when the settings say so."""
 
+    def __init__(self, accounts: Accounts, settings: Settings) -> None:
+        self.batches = LoadAccounts(accounts)
+        self.enabled = settings.load_test_accounts
 
-@load_test_accounts_on
-@admin_only
-async def show(request: web.Request) -> web.Response:
-    """GET /api/v1/admin/test-accounts/{prefix}: the batch's accounts and held places."""
-    return json_response(await _state(request, request.match_info["prefix"]))
+    @load_test_accounts_on
+    @admin_only
+    async def create(self, request: web.Request) -> web.Response:
+        """POST /api/v1/admin/test-accounts `{"prefix", "count", "password"}`: 201, the batch."""
+        body = await read_model(request, TestBatchRequest)
+        created = await self.batches.create(body.prefix, body.count, body.password)
+        state = await self._state(body.prefix)
+        return json_response(state | {"created": created}, status=201)
 
+    @load_test_accounts_on
+    @admin_only
+    async def show(self, request: web.Request) -> web.Response:
+        """GET /api/v1/admin/test-accounts/{prefix}: the batch's accounts and held places."""
+        return json_response(await self._state(request.match_info["prefix"]))
 
-@load_test_accounts_on
-@admin_only
-async def remove_bookings(request: web.Request) -> web.Response:
-    """DELETE /api/v1/admin/test-accounts/{prefix}/bookings: the batch's bookings are deleted
-    and their places given back; the accounts stay (for the next run)."""
-    prefix = request.match_info["prefix"]
-    return json_response(_removed(prefix, await _batches(request).remove_bookings(prefix)))
+    @load_test_accounts_on
+    @admin_only
+    async def remove_bookings(self, request: web.Request) -> web.Response:
+        """DELETE /api/v1/admin/test-accounts/{prefix}/bookings: the batch's bookings are
+        deleted and their places given back; the accounts stay (for the next run)."""
+        prefix = request.match_info["prefix"]
+        return json_response(_removed(prefix, await self.batches.remove_bookings(prefix)))
 
+    @load_test_accounts_on
+    @admin_only
+    async def remove(self, request: web.Request) -> web.Response:
+        """DELETE /api/v1/admin/test-accounts/{prefix}: bookings and accounts deleted."""
+        prefix = request.match_info["prefix"]
+        return json_response(_removed(prefix, await self.batches.remove(prefix)))
 
-@load_test_accounts_on
-@admin_only
-async def remove(request: web.Request) -> web.Response:
-    """DELETE /api/v1/admin/test-accounts/{prefix}: bookings and accounts deleted."""
-    prefix = request.match_info["prefix"]
-    return json_response(_removed(prefix, await _batches(request).remove(prefix)))
-
-
-async def _state(request: web.Request, prefix: str) -> dict[str, Any]:
-    accounts, holding = await _batches(request).count(prefix)
-    return {
-        "prefix": prefix,
-        "emails": f"{prefix}<n>@antri.test",
-        "accounts": accounts,
-        "bookings_holding_places": holding,
-    }
+    async def _state(self, prefix: str) -> dict[str, Any]:
+        accounts, holding = await self.batches.count(prefix)
+        return {
+            "prefix": prefix,
+            "emails": f"{prefix}<n>@antri.test",
+            "accounts": accounts,
+            "bookings_holding_places": holding,
+        }
 
 
 def _removed(prefix: str, removed: Removed) -> dict[str, Any]:

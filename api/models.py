@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field
 from queue_engine.changes import Changes
 from queue_engine.validation import Strict, optional
 
+from .booking.application import Day
 from .booking.bookings import OFFICER_STEPS
 from .booking.offices import Lane
 from .booking.slots import MAX_CAPACITY
@@ -72,7 +73,7 @@ class OfficerStep(Strict):
 class QuotaChange(Strict):
     """One slot's new capacity."""
 
-    date: dt.date
+    date: Day
     session_id: str
     lane: Lane
     capacity: int = Field(

@@ -17,14 +17,19 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from . import admin, health, load_accounts
+from .admin import AdminViews
 from .booking.accounts import NewAccount
 from .booking.application import BookingRequest, Reschedule
 from .booking.documents import DocumentKind
-from .handlers import accounts, bookings, events, officers, payments
-from .handlers import audit as audit_json
-from .handlers.audit import LAST_MILLISECOND
-from .handlers.offices import MAX_DAYS, OfficeViews
+from .handlers.accounts import AccountViews
+from .handlers.audit import AuditViews
+from .handlers.bookings import BookingViews
+from .handlers.events import EventViews
+from .handlers.officers import OfficerViews
+from .handlers.offices import OfficeViews
+from .handlers.payments import PaymentViews
+from .health import HealthViews
+from .load_accounts import LoadAccountViews
 from .models import (
     Credentials,
     EventHold,
@@ -39,6 +44,18 @@ from .models import (
     RoomPatch,
     TestBatchRequest,
     Verification,
+)
+from .params import (
+    NUL_FREE,
+    AnnotationsQuery,
+    AvailabilityQuery,
+    BatchPath,
+    BookingPath,
+    EventPath,
+    LookupQuery,
+    OfficePath,
+    Parameters,
+    RoomPath,
 )
 from .rooms import RoomViews
 from .views import VIEWS
@@ -111,14 +128,7 @@ def obj(
     return schema
 
 
-DATE = string("A calendar date, YYYY-MM-DD.", format="date")
-
 # -- component schemas ------------------------------------------------------------------------
-
-
-#: what a free text of a body may hold: anything but NUL, which `web.read_model` refuses (400)
-#: since PostgreSQL cannot store it
-NUL_FREE: Final = r"^[^\x00]*$"
 
 
 def _tidy(node: Any, enums: Mapping[str, Json]) -> Any:
@@ -273,21 +283,35 @@ def use(name: str) -> Json:
 # -- parameters and security ------------------------------------------------------------------
 
 
-def path_param(name: str, description: str) -> Json:
-    """A path parameter."""
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": string(),
-    }
+def parameters(model: type[Parameters], where: Literal["query", "path"]) -> list[Json]:
+    """The parameters `model` declares, as its parser (api/params.py) reads them: a path's
+    are all required, a query's unless they have a default."""
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", ()))
+    found: list[Json] = []
+    for name, field in schema["properties"].items():
+        field = {key: value for key, value in field.items() if key != "title"}
+        description = field.pop("description", None)
+        if field.get("default", 0) is None:  # left out, not null: the type without its null
+            del field["default"]
+            (field,) = (kind for kind in field.pop("anyOf") if kind != {"type": "null"})
+        param: Json = {"name": name, "in": where, "required": where == "path" or name in required}
+        if description:
+            param["description"] = description
+        found.append(param | {"schema": field})
+    return found
+
+
+def path_parameter(model: type[Parameters]) -> Json:
+    """The one path parameter of `model`."""
+    (param,) = parameters(model, "path")
+    return param
 
 
 PARAMETERS: Final[Json] = {
-    "Room": path_param("room", "Waiting-room name (a-z, 0-9, -), e.g. paspor."),
-    "BookingId": path_param("id", "Booking id (a UUID; anything else is 404)."),
-    "OfficeId": path_param("id", "Office slug."),
+    "Room": path_parameter(RoomPath),
+    "BookingId": path_parameter(BookingPath),
+    "OfficeId": path_parameter(OfficePath),
     "TicketHeader": {
         "name": "X-Antri-Ticket",
         "in": "header",
@@ -416,7 +440,7 @@ UNAVAILABLE = {503: use("Unavailable")}
 INVALID = {422: failure(422, "invalid")}
 BOOKING_INVALID = {422: failure(422, "invalid", note="With `fields` and `codes` by dotted path.")}
 SLOT_CONFLICTS = ("date_closed", "date_passed", "not_released", "slot_full")
-TEST_PREFIX = path_param("prefix", "The batch: its accounts are <prefix><n>@antri.test.")
+TEST_PREFIX = path_parameter(BatchPath)
 #: the load-test accounts' routes: 404 while ANTRI_LOAD_TEST_ACCOUNTS is off
 OFF = {404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."), **BOOKING_INVALID}
 
@@ -424,8 +448,9 @@ OFF = {404: failure(404, "not_found", note="ANTRI_LOAD_TEST_ACCOUNTS is off."), 
 @dataclass(frozen=True, slots=True)
 class Route:
     """One route of the JSON API, written once: the router serves `handler` at `method` `path`
-    and the document describes it with `operation`. A handler that is a method of RoomViews or
-    OfficeViews is bound to the app's instance when the routes are set up (api/routes.py)."""
+    and the document describes it with `operation`. A handler that is a method of a views class
+    (RoomViews, BookingViews, …) is bound to the app's instance of it when the routes are set up
+    (api/routes.py, api/bound.py)."""
 
     method: str
     path: str
@@ -544,7 +569,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/rooms/{room}",
-        admin.get_room,
+        AdminViews.get_room,
         operation(
             "adminGetRoom",
             "Every setting and counter of a room",
@@ -560,7 +585,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "PATCH",
         "/api/v1/admin/rooms/{room}",
-        admin.patch_room,
+        AdminViews.patch_room,
         operation(
             "adminPatchRoom",
             "Change a room's settings at run time",
@@ -579,7 +604,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "PUT",
         "/api/v1/admin/rooms/{room}/inventory",
-        admin.put_inventory,
+        AdminViews.put_inventory,
         operation(
             "adminPutInventory",
             "Tell the room how many places are left (0: sold out, null: unknown)",
@@ -597,7 +622,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/rooms/{room}/revoke",
-        admin.revoke,
+        AdminViews.revoke,
         operation(
             "adminRevoke",
             "End the session of an admission token now",
@@ -639,17 +664,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
             },
             parameters=[
                 ref("OfficeId", "parameters"),
-                {
-                    "name": "from",
-                    "in": "query",
-                    "description": "First date (default: today, office-local).",
-                    "schema": DATE,
-                },
-                {
-                    "name": "days",
-                    "in": "query",
-                    "schema": integer(minimum=1, maximum=MAX_DAYS, default=14),
-                },
+                *parameters(AvailabilityQuery, "query"),
             ],
         ),
     ),
@@ -668,7 +683,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/accounts",
-        accounts.register,
+        AccountViews.register,
         operation(
             "registerAccount",
             "Register; a verification code is e-mailed",
@@ -684,7 +699,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/accounts/verify",
-        accounts.verify,
+        AccountViews.verify,
         operation(
             "verifyAccount",
             "Verify the e-mail address with the code sent",
@@ -704,7 +719,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/accounts/verify/resend",
-        accounts.resend,
+        AccountViews.resend,
         operation(
             "resendVerification",
             "Mail a new verification code (at most one a minute per address)",
@@ -723,7 +738,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/login",
-        accounts.login,
+        AccountViews.login,
         operation(
             "login",
             "Log in: a session token and cookie (12 hours)",
@@ -746,7 +761,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/account",
-        accounts.profile,
+        AccountViews.profile,
         operation(
             "getAccount",
             "The logged-in account",
@@ -759,7 +774,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/logout",
-        accounts.logout,
+        AccountViews.logout,
         operation(
             "logout",
             "End the login session (idempotent; works without one)",
@@ -777,7 +792,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/bookings",
-        bookings.create,
+        BookingViews.create,
         operation(
             "createBooking",
             "Take a place, awaiting payment (admitted and logged in)",
@@ -814,7 +829,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/bookings",
-        bookings.index,
+        BookingViews.index,
         operation(
             "listBookings",
             "The account's bookings, newest first (at most 100)",
@@ -827,7 +842,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/bookings/{id}",
-        bookings.show,
+        BookingViews.show,
         operation(
             "getBooking",
             "One booking with its timeline and documents",
@@ -843,7 +858,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/bookings/{id}/documents",
-        bookings.documents,
+        BookingViews.documents,
         operation(
             "uploadDocuments",
             "Upload supporting documents (JPEG, PNG or PDF, 2 MB each)",
@@ -883,7 +898,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/bookings/{id}/reschedule",
-        bookings.reschedule,
+        BookingViews.reschedule,
         operation(
             "rescheduleBooking",
             "Move the booking once, until the day before (admitted and logged in)",
@@ -912,7 +927,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/bookings/{id}/cancel",
-        bookings.cancel,
+        BookingViews.cancel,
         operation(
             "cancelBooking",
             "Cancel an unpaid or confirmed booking; its place goes back to the pool",
@@ -929,7 +944,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/bookings/{id}/proof.pdf",
-        bookings.proof,
+        BookingViews.proof,
         operation(
             "getProof",
             "The printable proof of registration, once paid",
@@ -949,7 +964,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/payments/sandbox/pay",
-        payments.sandbox_pay,
+        PaymentViews.sandbox_pay,
         operation(
             "sandboxPay",
             "The sandbox bank: pay a billing code (calls the signed callback)",
@@ -972,7 +987,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/payments/callback",
-        payments.callback,
+        PaymentViews.callback,
         operation(
             "paymentCallback",
             "The bank reports a billing code paid (HMAC-signed; idempotent)",
@@ -994,7 +1009,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/bookings",
-        officers.lookup,
+        OfficerViews.lookup,
         operation(
             "officerLookup",
             "Find a booking by its booking code or its proof's QR text",
@@ -1003,22 +1018,14 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 200: ok(ref("BookingDetail")),
                 404: failure(404, "unknown_booking", note="Also for a forged QR text."),
             },
-            parameters=[
-                {
-                    "name": "code",
-                    "in": "query",
-                    "required": True,
-                    "description": "XXXX-XXXX-XXXXX, or ANTRI:<code>:<tag>.",
-                    "schema": string(),
-                },
-            ],
+            parameters=parameters(LookupQuery, "query"),
             security=ADMIN,
         ),
     ),
     Route(
         "POST",
         "/api/v1/admin/bookings/{id}/status",
-        officers.set_status,
+        OfficerViews.set_status,
         operation(
             "officerSetStatus",
             "Move a booking one step (check-in, interview, … collected)",
@@ -1037,7 +1044,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "PUT",
         "/api/v1/admin/offices/{id}/quota",
-        officers.set_quota,
+        OfficerViews.set_quota,
         operation(
             "setQuota",
             "Change one slot's quota (office, date, session, lane)",
@@ -1057,7 +1064,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/rooms",
-        events.list_rooms,
+        EventViews.list_rooms,
         operation(
             "adminListRooms",
             "Every room's settings and counters",
@@ -1069,7 +1076,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/events",
-        events.list_events,
+        EventViews.list_events,
         operation(
             "adminListEvents",
             "The release events of the next two weeks",
@@ -1081,7 +1088,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/events",
-        events.add_event,
+        EventViews.add_event,
         operation(
             "adminAddEvent",
             "Add a one-off release event",
@@ -1094,7 +1101,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/events/{id}/hold",
-        events.hold_event,
+        EventViews.hold_event,
         operation(
             "adminHoldEvent",
             "Hold a release event (it will not run) or let it go",
@@ -1105,7 +1112,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                 404: failure(404, "unknown_event"),
                 **INVALID,
             },
-            parameters=[{"name": "id", "in": "path", "required": True, "schema": integer()}],
+            parameters=[path_parameter(EventPath)],
             body=ref("EventHold"),
             security=ADMIN,
         ),
@@ -1113,23 +1120,14 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/audit/annotations",
-        audit_json.grafana_annotations,
+        AuditViews.grafana_annotations,
         operation(
             "auditAnnotations",
             "The audit trail in a time range, as Grafana annotations (newest first)",
             "admin",
             {200: ok(array(ref("Annotation"))), 403: failure(403, "forbidden"), **INVALID},
-            description="`from` and `to` in Unix milliseconds (Grafana's $__from and $__to),"
-            " `target` (e.g. room:antri) and `limit` (1 to 500, default 100) are optional.",
-            parameters=[
-                {"name": name, "in": "query", "required": False, "schema": schema}
-                for name, schema in (
-                    ("from", integer(minimum=0, maximum=LAST_MILLISECOND)),
-                    ("to", integer(minimum=0, maximum=LAST_MILLISECOND)),
-                    ("target", string()),
-                    ("limit", integer(minimum=1, maximum=500)),
-                )
-            ],
+            description="`from` and `to` are Grafana's $__from and $__to.",
+            parameters=parameters(AnnotationsQuery, "query"),
             security=ADMIN,
         ),
     ),
@@ -1137,7 +1135,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "POST",
         "/api/v1/admin/test-accounts",
-        load_accounts.create,
+        LoadAccountViews.create,
         operation(
             "createTestAccounts",
             "Make a batch of verified test accounts <prefix><n>@antri.test for a load test",
@@ -1150,7 +1148,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/api/v1/admin/test-accounts/{prefix}",
-        load_accounts.show,
+        LoadAccountViews.show,
         operation(
             "getTestAccounts",
             "A batch's accounts and its bookings that hold places",
@@ -1163,7 +1161,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "DELETE",
         "/api/v1/admin/test-accounts/{prefix}",
-        load_accounts.remove,
+        LoadAccountViews.remove,
         operation(
             "removeTestAccounts",
             "Delete a batch: its bookings (places given back), then its accounts",
@@ -1176,7 +1174,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "DELETE",
         "/api/v1/admin/test-accounts/{prefix}/bookings",
-        load_accounts.remove_bookings,
+        LoadAccountViews.remove_bookings,
         operation(
             "removeTestBookings",
             "Delete a batch's bookings, places given back; the accounts stay",
@@ -1201,7 +1199,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/healthz",
-        health.healthz,
+        HealthViews.healthz,
         operation(
             "healthz",
             "Liveness: the process answers",
@@ -1213,7 +1211,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/readyz",
-        health.readyz,
+        HealthViews.readyz,
         operation(
             "readyz",
             "Readiness: Redis and PostgreSQL answer",
@@ -1228,7 +1226,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
     Route(
         "GET",
         "/metrics",
-        health.metrics,
+        HealthViews.metrics,
         operation(
             "metrics",
             "Prometheus metrics",

@@ -4,15 +4,18 @@ token, each with its role checked against what the route needs."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import wraps
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
 from .appkeys import OPERATORS, SETTINGS
 from .errors import ApiError
 from .operators import ADMIN_TOKEN_ACTOR, Actor
-from .web import Handler, bearer_token
+from .web import bearer_token
+
+H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
 #: where a checked request keeps its actor
 ACTOR = web.RequestKey("actor", Actor)
@@ -30,21 +33,23 @@ async def bearer_actor(request: web.Request) -> Actor | None:
     return await request.config_dict[OPERATORS].by_token(given)
 
 
-def requires(permission: frozenset[str]) -> Callable[[Handler], Handler]:
-    """Refuse a caller without a token (401) or whose role lacks `permission` (403)."""
+def requires(permission: frozenset[str]) -> Callable[[H], H]:
+    """Refuse a caller without a token (401) or whose role lacks `permission` (403); for a
+    handler function or method whose last argument is the request."""
 
-    def decorate(handler: Handler) -> Handler:
+    def decorate(handler: H) -> H:
         @wraps(handler)
-        async def guarded(request: web.Request) -> web.StreamResponse:
+        async def guarded(*args: Any) -> web.StreamResponse:
+            request: web.Request = args[-1]
             actor = await bearer_actor(request)
             if actor is None:
                 raise ApiError(401, "unauthorized", "A valid admin or operator token is required.")
             if not actor.may(permission):
                 raise ApiError(403, "forbidden", f"The role {actor.role} may not do this.")
             request[ACTOR] = actor
-            return await handler(request)
+            return await handler(*args)
 
-        return guarded
+        return cast(H, guarded)
 
     return decorate
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
 from . import fast_routes, openapi
+from .bound import json_views, page_views
 from .cross_origin import cross_origin_checked
 from .errors import ApiError
 from .handlers import mailbox
@@ -64,10 +66,15 @@ def setup_routes(
     # The JSON API, from the OpenAPI document's table (the status poll first: the router tries
     # dynamic routes in order, and it is the busiest).
     views: dict[str, object] = {"RoomViews": rooms, "OfficeViews": offices}
+    views |= json_views(app) | page_views(app)
+
+    def bound(handler: Callable[..., Awaitable[web.StreamResponse]]) -> Handler:
+        """`handler`, or the app's views instance's method of that name."""
+        owner = handler.__qualname__.partition(".")[0]
+        return getattr(views[owner], handler.__name__) if owner in views else handler
+
     for route in openapi.OPERATIONS:
-        owner = route.handler.__qualname__.partition(".")[0]
-        handler = getattr(views[owner], route.handler.__name__) if owner in views else route.handler
-        add(route.method, route.path, handler)
+        add(route.method, route.path, bound(route.handler))
     add("GET", "/kotak-surat", mailbox.old_address)
     add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
     add("GET", "/antre/{room}", rooms.waiting_page)
@@ -75,7 +82,7 @@ def setup_routes(
     areas = (front, language, account_pages, apply, applications, bank, officer, console)
     for area in (*areas, console_rooms, console_releases, console_quotas):
         for method, path, handler in area.ROUTES:
-            add(method, path, handler)
+            add(method, path, bound(handler))
     app.router.add_static(
         "/static/", Path(__file__).parent / "static", append_version=True, name="static"
     )

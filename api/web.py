@@ -28,6 +28,11 @@ def bearer_token(request: web.Request) -> str | None:
     return header[7:].strip() or None
 
 
+def local_address(request: web.Request) -> object:
+    """The local address (socket name) of the connection `request` came in on."""
+    return request.transport.get_extra_info("sockname") if request.transport else None
+
+
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:

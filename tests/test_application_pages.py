@@ -8,8 +8,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from api.appkeys import SETTINGS, SLOTS, TEMPLATES
+from api.appkeys import ACCOUNTS, FLOW, SETTINGS, SLOTS, TEMPLATES
 from api.booking import calendar as rules
+from api.booking.calendar import iso_utc
 from api.gate import ADMISSION_COOKIE
 from api.pages import i18n
 from api.pages.calendar import office_calendar, parse_slot
@@ -289,3 +290,24 @@ async def test_english_labels(make_client: AppFactory) -> None:
     await pay(client, login, receipt)
     confirmation = await html(client, f"/akun/permohonan/{receipt['id']}", login)
     assert "Paid - scheduled" in confirmation and "Download proof (PDF)" in confirmation
+
+
+async def test_the_pages_get_bookings_typed_from_the_flow(make_client: AppFactory) -> None:
+    client = await make_client(**FAST_ROOM)
+    day = (await released_days(client))[0]
+    login, receipt = await signed_in_booking(client, day)
+    flow = client.server.app[FLOW]
+    account_id = await client.server.app[ACCOUNTS].account_id(login["X-Session-Token"])
+    assert account_id is not None
+    view = await flow.booking(account_id, receipt["id"])
+    # dates as dates and instants as aware datetimes: the pages format, they do not parse
+    assert view.date == date.fromisoformat(day) and view.applicant.birth_date.year > 1900
+    assert view.expires_at is not None and view.expires_at.utcoffset() == timedelta(0)
+    assert view.expires_at == datetime.fromisoformat(receipt["expires_at"])
+    assert all(step.at.tzinfo is not None for step in view.timeline)
+    (listed,) = await flow.bookings_of(account_id)
+    assert listed.date == view.date and listed.id == receipt["id"]
+    detail = await html(client, f"/akun/permohonan/{receipt['id']}", login)
+    created = iso_utc(view.timeline[0].at)
+    assert f'<time datetime="{created}">' in detail
+    assert f'data-countdown="{int(view.expires_at.timestamp())}"' in detail

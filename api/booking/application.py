@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from queue_engine.validation import Problems, Strict, validated
@@ -188,8 +188,25 @@ def _nik_form(nik: str) -> str:
 NIK_PATTERN: Final = "^[0-9]{16}$"
 #: a text that must be filled in; kept trimmed
 Text = Annotated[str, AfterValidator(_trimmed_text)]
+_WRITTEN_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _written_as_date(given: Any) -> Any:
+    """A text YYYY-MM-DD as its date: pydantic alone also reads "86400" as 2 January 1970 (a
+    Unix time of a midnight), which the schema's `format: date` forbids. Blank text and other
+    types go on to be refused as pydantic refuses them."""
+    if not isinstance(given, str) or not given.strip():
+        return given
+    try:
+        if not _WRITTEN_DATE.fullmatch(given):
+            raise ValueError(given)
+        return dt.date.fromisoformat(given)
+    except ValueError:
+        raise PydanticCustomError("date", "Must be a real date written YYYY-MM-DD.") from None
+
+
 #: a calendar date written YYYY-MM-DD
-Day = dt.date
+Day = Annotated[dt.date, BeforeValidator(_written_as_date)]
 Name = Annotated[
     str,
     Field(min_length=3, max_length=100, description="As on the KTP; letters, spaces and ' . - ,"),

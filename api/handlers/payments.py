@@ -3,53 +3,65 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
 from queue_engine.validation import Problems
 
-from ..appkeys import FLOW, SETTINGS
 from ..booking import signatures
+from ..caller import caller
 from ..errors import ApiError
+from ..flows import BookingFlow
 from ..models import PayBillingCode, PaymentNotice
-from ..sandbox_bank import amount_due, notify_paid, sandbox_bank, sandbox_transaction_id
-from ..web import json_response, read_model
+from ..sandbox_bank import SandboxBank, sandbox_transaction_id
+from ..web import json_response, local_address, read_model
 
 
-async def callback(request: web.Request) -> web.Response:
-    """POST /api/v1/payments/callback: the bank says a billing code was paid (HMAC-signed).
+@dataclass(frozen=True, slots=True)
+class PaymentViews:
+    """The bank's callback and the sandbox bank's route: bound to the flow and the bank."""
 
-    Idempotent: the same transaction again answers as the first time did.
-    """
-    raw = await request.read()
-    secret = request.config_dict[SETTINGS].payment_secret
-    header = request.headers.get(signatures.HEADER, "")
-    if not signatures.verify(secret, raw, header, time.time()):
-        raise ApiError(401, "bad_signature", "The callback's signature is missing or wrong.")
-    body = await read_model(request, PaymentNotice)
-    paid_at = _paid_at(body.paid_at)
-    paid = await request.config_dict[FLOW].confirm_payment(
-        body.billing_code, body.amount, body.transaction_id, paid_at
-    )
-    return json_response(
-        {
-            "status": "confirmed",
-            "booking_id": str(paid.booking_id),
-            "booking_code": paid.booking_code,
-            "replayed": paid.replayed,
-        }
-    )
+    flow: BookingFlow
+    bank: SandboxBank
+    payment_secret: bytes
 
+    async def callback(self, request: web.Request) -> web.Response:
+        """POST /api/v1/payments/callback: the bank says a billing code was paid (HMAC-signed).
 
-async def sandbox_pay(request: web.Request) -> web.Response:
-    """POST /api/v1/payments/sandbox/pay `{"billing_code"}`: the sandbox bank collects the
-    amount due and calls the payment callback, signed, as a real bank would."""
-    sandbox_bank(request)
-    code = (await read_model(request, PayBillingCode)).billing_code.strip()
-    amount = await amount_due(request, code)
-    answer = await notify_paid(request, code, amount, sandbox_transaction_id())
-    return json_response({"paid": True, "amount": amount, **answer})
+        Idempotent: the same transaction again answers as the first time did.
+        """
+        raw = await request.read()
+        secret = self.payment_secret
+        header = request.headers.get(signatures.HEADER, "")
+        if not signatures.verify(secret, raw, header, time.time()):
+            raise ApiError(401, "bad_signature", "The callback's signature is missing or wrong.")
+        body = await read_model(request, PaymentNotice)
+        paid_at = _paid_at(body.paid_at)
+        paid = await self.flow.confirm_payment(
+            body.billing_code, body.amount, body.transaction_id, paid_at
+        )
+        return json_response(
+            {
+                "status": "confirmed",
+                "booking_id": str(paid.booking_id),
+                "booking_code": paid.booking_code,
+                "replayed": paid.replayed,
+            }
+        )
+
+    async def sandbox_pay(self, request: web.Request) -> web.Response:
+        """POST /api/v1/payments/sandbox/pay `{"billing_code"}`: the sandbox bank collects the
+        amount due and calls the payment callback, signed, as a real bank would."""
+        bank = self.bank
+        bank.open()
+        code = (await read_model(request, PayBillingCode)).billing_code.strip()
+        amount = await bank.amount_due(code, caller(request))
+        answer = await bank.notify_paid(
+            code, amount, sandbox_transaction_id(), local_address(request)
+        )
+        return json_response({"paid": True, "amount": amount, **answer})
 
 
 def _paid_at(moment: datetime) -> datetime:

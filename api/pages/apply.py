@@ -8,7 +8,6 @@ the staged documents moved to it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +18,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
 
-from ..appkeys import ACCOUNTS, BOOKINGS, DOCUMENTS, DRAFTS, ENGINE, FLOW, SETTINGS, SLOTS
+from ..appkeys import ACCOUNTS, BOOKINGS, DRAFTS, ENGINE, FLOW, SETTINGS, SLOTS
 from ..booking.application import (
     MARITAL_STATUSES,
     PURPOSES,
@@ -279,8 +278,7 @@ async def start_over(request: web.Request) -> web.Response:
 
 async def _discard(wizard: Wizard) -> None:
     await wizard.request.config_dict[DRAFTS].clear(wizard.session)
-    store = wizard.request.config_dict[DOCUMENTS]
-    await asyncio.to_thread(store.discard, _staging(wizard.draft))
+    await wizard.request.config_dict[FLOW].discard_staged(_staging(wizard.draft))
 
 
 def _staging(draft: dict[str, Any]) -> str:
@@ -469,7 +467,7 @@ async def _stage_parts(
     wizard: Wizard, request: web.Request, checked: bool
 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[int, str]]]:
     """Store each file part under the draft; (saved by kind, refused by kind: (code, text))."""
-    store = request.config_dict[DOCUMENTS]
+    flow = request.config_dict[FLOW]
     kinds = {k.value: k for k in wizard.required()}
     saved: dict[str, dict[str, Any]] = {}
     errors: dict[str, tuple[int, str]] = {}
@@ -489,9 +487,7 @@ async def _stage_parts(
             chunks = await read_limited(part)
             if not part.filename and not any(chunks):
                 continue  # a file input left empty in the plain form
-            stored = await asyncio.to_thread(
-                store.save, _staging(wizard.draft), kinds[part.name], chunks
-            )
+            stored = await flow.stage_document(_staging(wizard.draft), kinds[part.name], chunks)
         except (DocumentRejected, ApiError) as refused:
             errors[part.name] = (refused.status, _document_problem(wizard._, refused.code))
             if refused.code == "too_large":
@@ -628,8 +624,7 @@ async def _review_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any
 async def _attach_documents(wizard: Wizard, booking_id: str) -> None:
     """Move the staged documents to the booking; one that fails stays to be uploaded again
     from the booking's page, and the booking stands."""
-    store = wizard.request.config_dict[DOCUMENTS]
-    bookings = wizard.request.config_dict[BOOKINGS]
+    flow = wizard.request.config_dict[FLOW]
     for kind, staged in wizard.draft.get("documents", {}).items():
         try:
             stored = StoredDocument(
@@ -637,10 +632,9 @@ async def _attach_documents(wizard: Wizard, booking_id: str) -> None:
                 media_type=staged["media_type"],
                 size=staged["size"],
                 sha256=staged["sha256"],
-                path=store.relative(staged["path"]),
+                path=flow.documents.relative(staged["path"]),
             )
-            moved = await asyncio.to_thread(store.move, stored, booking_id)
-            await bookings.record_document(booking_id, moved)
+            await flow.attach_document(booking_id, stored)
         except (OSError, KeyError, ValueError):
             log.exception("staged document %s of booking %s was not attached", kind, booking_id)
 

@@ -8,12 +8,15 @@ code travels in POST bodies only, never in a URL.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from ..booking.errors import Conflict, NotFound, Refused, TooManyAttempts
+from ..caller import caller
 from ..errors import ApiError
-from ..sandbox_bank import amount_due, notify_paid, sandbox_bank, sandbox_transaction_id
+from ..sandbox_bank import SandboxBank, sandbox_transaction_id
+from ..web import local_address
 from . import i18n
 from .csrf import checked_form
 from .guards import local_path
@@ -30,81 +33,88 @@ _TRANSACTION_ID = re.compile(r"^SBX-[0-9a-f]{32}$")
 _MAX_AMOUNT = 10**12
 
 
-async def bill_form(request: web.Request) -> web.Response:
-    """GET /bank: a form for the billing code."""
-    sandbox_bank(request)
-    return _entry_page(request, kembali=_return_path(request.query.get("kembali")))
+@dataclass(frozen=True, slots=True)
+class BankPages:
+    """The sandbox bank's pages: bound to the bank."""
 
+    bank: SandboxBank
 
-async def bill(request: web.Request) -> web.Response:
-    """POST /bank: the amount due for the billing code, and a button to pay it."""
-    sandbox_bank(request)
-    form = await checked_form(request)
-    kembali = _return_path(form.get("kembali"))
-    entered = form.get("billing_code", "")
-    code = _billing_code(entered)
-    if code is None:
-        message = _invalid_code_message(request)
-        return _entry_page(request, kembali, entered, message, 422, field_error=True)
-    try:
-        amount = await amount_due(request, code)
-    except TooManyAttempts as refusal:
-        return _too_many(request, kembali, code, refusal)
-    except Refused as refusal:
-        return _entry_page(request, kembali, code, *_refusal(request, refusal))
-    return _confirm_page(request, code, amount, sandbox_transaction_id(), kembali)
+    async def bill_form(self, request: web.Request) -> web.Response:
+        """GET /bank: a form for the billing code."""
+        self.bank.open()
+        return _entry_page(request, kembali=_return_path(request.query.get("kembali")))
 
+    async def bill(self, request: web.Request) -> web.Response:
+        """POST /bank: the amount due for the billing code, and a button to pay it."""
+        self.bank.open()
+        form = await checked_form(request)
+        kembali = _return_path(form.get("kembali"))
+        entered = form.get("billing_code", "")
+        code = _billing_code(entered)
+        if code is None:
+            message = _invalid_code_message(request)
+            return _entry_page(request, kembali, entered, message, 422, field_error=True)
+        try:
+            amount = await self.bank.amount_due(code, caller(request))
+        except TooManyAttempts as refusal:
+            return _too_many(request, kembali, code, refusal)
+        except Refused as refusal:
+            return _entry_page(request, kembali, code, *_refusal(request, refusal))
+        return _confirm_page(request, code, amount, sandbox_transaction_id(), kembali)
 
-async def pay(request: web.Request) -> web.Response:
-    """POST /bank/bayar: collect the amount and tell Antri (its signed callback); a receipt.
+    async def pay(self, request: web.Request) -> web.Response:
+        """POST /bank/bayar: collect the amount and tell Antri (its signed callback); a receipt.
 
-    The transaction id was issued with the confirmation page, so the same form sent twice (a
-    double tap, a reload) is the same transaction: Antri records it once and answers the second
-    notice as a replay, and the receipt shows again."""
-    sandbox_bank(request)
-    form = await checked_form(request)
-    kembali = _return_path(form.get("kembali"))
-    code = _billing_code(form.get("billing_code", ""))
-    transaction_id = form.get("transaksi", "")
-    if code is None or not _TRANSACTION_ID.match(transaction_id):
-        _ = i18n.for_visitor(request)
-        message = _("Formulir pembayaran tidak lengkap. Masukkan kode billing lagi.")
-        return _entry_page(request, kembali, code or "", message, 400)
-    try:
-        amount = await _amount_to_collect(request, code, form.get("jumlah", ""))
-    except TooManyAttempts as refusal:
-        return _too_many(request, kembali, code, refusal)
-    except Refused as refusal:
-        return _entry_page(request, kembali, code, *_refusal(request, refusal))
-    try:
-        answer = await notify_paid(request, code, amount, transaction_id)
-    except (ApiError, Refused) as refusal:
-        message, status = _refusal(request, refusal)
-        if refusal.code == "callback_failed":
-            # Nothing is known to be recorded: offer the same transaction again (safe to resend).
-            return _confirm_page(request, code, amount, transaction_id, kembali, message, status)
-        return _entry_page(request, kembali, code, message, status)
-    context = {
-        "amount": amount,
-        "billing_code": code,
-        "transaction_id": transaction_id,
-        "replayed": bool(answer.get("replayed")),
-        "kembali": kembali,
-    }
-    return page(request, "bank-lunas.html", context)
+        The transaction id was issued with the confirmation page, so the same form sent twice (a
+        double tap, a reload) is the same transaction: Antri records it once and answers the second
+        notice as a replay, and the receipt shows again."""
+        self.bank.open()
+        form = await checked_form(request)
+        kembali = _return_path(form.get("kembali"))
+        code = _billing_code(form.get("billing_code", ""))
+        transaction_id = form.get("transaksi", "")
+        if code is None or not _TRANSACTION_ID.match(transaction_id):
+            _ = i18n.for_visitor(request)
+            message = _("Formulir pembayaran tidak lengkap. Masukkan kode billing lagi.")
+            return _entry_page(request, kembali, code or "", message, 400)
+        try:
+            amount = await self._amount_to_collect(request, code, form.get("jumlah", ""))
+        except TooManyAttempts as refusal:
+            return _too_many(request, kembali, code, refusal)
+        except Refused as refusal:
+            return _entry_page(request, kembali, code, *_refusal(request, refusal))
+        try:
+            bank = self.bank
+            answer = await bank.notify_paid(code, amount, transaction_id, local_address(request))
+        except (ApiError, Refused) as refusal:
+            message, status = _refusal(request, refusal)
+            if refusal.code == "callback_failed":
+                # Nothing is known to be recorded: offer the same transaction again (safe
+                # to resend).
+                return _confirm_page(
+                    request, code, amount, transaction_id, kembali, message, status
+                )
+            return _entry_page(request, kembali, code, message, status)
+        context = {
+            "amount": amount,
+            "billing_code": code,
+            "transaction_id": transaction_id,
+            "replayed": bool(answer.get("replayed")),
+            "kembali": kembali,
+        }
+        return page(request, "bank-lunas.html", context)
 
-
-async def _amount_to_collect(request: web.Request, code: str, claimed_text: str) -> int:
-    """The amount due for `code`; for a code paid already, the amount this form confirmed, so
-    that its notice is sent again and Antri says whether it was this very transaction (then a
-    replay) or another one (refused as paid already)."""
-    try:
-        return await amount_due(request, code)
-    except Conflict as refusal:
-        claimed = _claimed(claimed_text)
-        if refusal.code != "already_paid" or claimed is None:
-            raise
-        return claimed
+    async def _amount_to_collect(self, request: web.Request, code: str, claimed_text: str) -> int:
+        """The amount due for `code`; for a code paid already, the amount this form confirmed, so
+        that its notice is sent again and Antri says whether it was this very transaction (then a
+        replay) or another one (refused as paid already)."""
+        try:
+            return await self.bank.amount_due(code, caller(request))
+        except Conflict as refusal:
+            claimed = _claimed(claimed_text)
+            if refusal.code != "already_paid" or claimed is None:
+                raise
+            return claimed
 
 
 def _entry_page(
@@ -207,7 +217,7 @@ def _refusal_messages(_: Translate) -> dict[str, str]:
 
 
 ROUTES: Routes = [
-    ("GET", "/bank", bill_form),
-    ("POST", "/bank", bill),
-    ("POST", "/bank/bayar", pay),
+    ("GET", "/bank", BankPages.bill_form),
+    ("POST", "/bank", BankPages.bill),
+    ("POST", "/bank/bayar", BankPages.pay),
 ]

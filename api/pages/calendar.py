@@ -13,12 +13,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ..booking import calendar as rules
 from ..booking.offices import Office
 from ..booking.slots import Slots
+from ..views import Availability, AvailableDate, SessionPlaces
 
 DayState = Literal["open", "full", "unreleased", "closed"]
 #: why a closed day is closed
@@ -127,12 +128,13 @@ async def office_calendar(
     office = slots.office(office if isinstance(office, str) else office.id)
     today = rules.local_today(office, now)
     first = start or today + timedelta(days=1)
-    availability = await slots.availability(office.id, first, days, now)
-    released_until = date.fromisoformat(availability["released_until"])
+    availability = Availability.model_validate(
+        await slots.availability(office.id, first, days, now)
+    )
     last_release = rules.last_release(office, now)
     built = tuple(
         _day(entry, lane, today, slots.holidays.names, office, last_release)
-        for entry in availability["dates"]
+        for entry in availability.dates
     )
     return Calendar(
         office_id=office.id,
@@ -140,47 +142,47 @@ async def office_calendar(
         lane=lane,
         zone=office.zone_label,
         timezone=office.timezone,
-        released_until=released_until,
+        released_until=availability.released_until,
         next_release=rules.next_release(office, now),
         days=built,
     )
 
 
 def _day(
-    entry: dict[str, Any],
+    entry: AvailableDate,
     lane: str,
     today: date,
     holidays: Mapping[date, str],
     office: Office,
     last_release: datetime,
 ) -> Day:
-    day = date.fromisoformat(entry["date"])
-    if not entry["open"] or day <= today:
+    day = entry.date
+    if not entry.open or day <= today:
         reason: ClosedReason = (
             "past" if day <= today else "holiday" if day in holidays else "weekend"
         )
         return Day(day, "closed", (), closed_reason=reason, holiday=holidays.get(day))
-    if not entry["released"]:
-        sessions = tuple(_session(day, s, lane, "unreleased") for s in entry["sessions"])
+    if not entry.released:
+        sessions = tuple(_session(day, s, lane, "unreleased") for s in entry.sessions)
         return Day(day, "unreleased", sessions, opens_at=_opens_at(office, day, last_release))
-    sessions = tuple(_session(day, s, lane, None) for s in entry["sessions"])
+    sessions = tuple(_session(day, s, lane, None) for s in entry.sessions)
     state: DayState = "open" if any(s.state == "open" for s in sessions) else "full"
     return Day(day, state, sessions)
 
 
-def _session(day: date, raw: dict[str, Any], lane: str, forced: DayState | None) -> Session:
+def _session(day: date, raw: SessionPlaces, lane: str, forced: DayState | None) -> Session:
     # A lane the office does not serve counts as a session without places.
-    places = raw["lanes"].get(lane, {"capacity": 0, "remaining": 0})
-    remaining = max(0, int(places["remaining"]))
+    places = next((quota for name, quota in raw.lanes.items() if name == lane), None)
+    capacity, remaining = (places.capacity, max(0, places.remaining)) if places else (0, 0)
     state: DayState = forced or ("open" if remaining > 0 else "full")
     return Session(
-        id=raw["id"],
-        start=raw["start"],
-        end=raw["end"],
-        capacity=int(places["capacity"]),
+        id=raw.id,
+        start=raw.start,
+        end=raw.end,
+        capacity=capacity,
         remaining=remaining,
         state=state,
-        value=slot_value(day, raw["id"]),
+        value=slot_value(day, raw.id),
     )
 
 

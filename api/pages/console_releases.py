@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import params
 from ..appkeys import ENGINE, RELEASES
 from ..booking.errors import Conflict, Invalid, NotFound
 from ..errors import ApiError
@@ -205,10 +206,10 @@ async def event_limits(request: web.Request) -> web.StreamResponse:
 
 
 def _event_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError:
-        raise ApiError(404, "unknown_event", "Rilis ini tidak ada.") from None
+    event_id = params.event_id(request.match_info)
+    if event_id is None:
+        raise ApiError(404, "unknown_event", "Rilis ini tidak ada.")
+    return event_id
 
 
 ROUTES: Routes = [

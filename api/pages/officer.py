@@ -10,17 +10,19 @@ Lookups are POSTs, so that QR texts and codes stay out of URLs and access logs.
 from __future__ import annotations
 
 import hmac
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from babel.dates import format_date
 
-from ..appkeys import BOOKINGS, OPERATORS, SETTINGS
+from ..appkeys import OPERATORS, SETTINGS
 from ..booking.accounts import LOGIN_FAILURES
-from ..booking.bookings import OFFICER_STEPS
+from ..booking.bookings import OFFICER_STEPS, Bookings
 from ..booking.errors import Invalid, Refused
-from ..operators import DESK, Actor
+from ..flows import BookingFlow, typed
+from ..operators import DESK, Actor, Operators
+from ..views import BookingDetail
 from ..web import bearer_token
 from . import i18n
 from .csrf import checked_form
@@ -89,90 +91,6 @@ def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
 # -- handlers -------------------------------------------------------------------------------------
 
 
-async def home(request: web.Request) -> web.Response:
-    """GET /petugas: the lookup form, or the login form for someone not logged in."""
-    if not await is_officer(request):
-        return _login_page(request)
-    return _desk(request)
-
-
-async def log_in(request: web.Request) -> web.StreamResponse:
-    """POST /petugas/masuk `email`, `password`: an officer account's login (the applicants'
-    limits: attempts counted before the password is checked), then the session cookie."""
-    _ = i18n.for_visitor(request)
-    wrong = _("E-mail atau kata sandi petugas salah. Periksa lagi lalu coba kembali.")
-    try:
-        session_id, actor, email = await operator_login(request, wrong)
-    except LoginRefused as refused:
-        return _login_page(request, refused.message, refused.status, refused.headers, refused.email)
-    if not actor.may(DESK):
-        await request.config_dict[OPERATORS].logout(session_id)
-        message = _("Akun ini bukan akun petugas loket.")
-        return _login_page(request, message, 403, email=email)
-    response = redirect(OFFICER_PATH)
-    response.headers.add("Set-Cookie", _officer_cookie(request, session_id, OFFICER_SECONDS))
-    raise response
-
-
-async def log_out(request: web.Request) -> web.StreamResponse:
-    """POST /petugas/keluar: end the officer's session, and forget its cookie."""
-    await checked_form(request)
-    await request.config_dict[OPERATORS].logout(request.cookies.get(OFFICER_COOKIE, ""))
-    response = redirect(OFFICER_PATH)
-    response.headers.add("Set-Cookie", _officer_cookie(request, "", 0))
-    raise response
-
-
-async def lookup(request: web.Request) -> web.Response:
-    """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""
-    form = await checked_form(request)
-    if not await is_officer(request):
-        return _login_page(request, status=401)
-    _ = i18n.for_visitor(request)
-    text = form.get("kode", "").strip()
-    bookings = request.config_dict[BOOKINGS]
-    code = bookings.code_from_qr(_as_booking_code(text)) if 0 < len(text) <= MAX_LOOKUP else None
-    if code is None:
-        if text.upper().startswith("ANTRI:"):
-            message = _("Kode QR ini tidak sah: bukan dari bukti pendaftaran Antri.")
-        else:
-            message = _("Masukkan kode booking atau pindai kode QR pada bukti pendaftaran.")
-        return _desk(request, error=message, entered=text[:MAX_LOOKUP], status=404 if text else 422)
-    try:
-        booking = await bookings.find_by_code(code)
-    except Refused:
-        message = _("Tidak ada permohonan dengan kode booking {kode}.", kode=code)
-        return _desk(request, error=message, entered=text[:MAX_LOOKUP], status=404)
-    return _desk(request, booking=booking)
-
-
-async def set_status(request: web.Request) -> web.Response:
-    """POST /petugas/status `booking_id`, `kode`, `status`, `catatan`?: the next step."""
-    form = await checked_form(request)
-    actor = await officer(request)
-    if actor is None:
-        return _login_page(request, status=401)
-    _ = i18n.for_visitor(request)
-    bookings = request.config_dict[BOOKINGS]
-    status = form.get("status", "")
-    note = " ".join(form.get("catatan", "").split())[:NOTE_LENGTH] or None
-    try:
-        booking = await bookings.set_status(form.get("booking_id", ""), status, note, actor)
-    except (Refused, Invalid) as refusal:
-        shown = await _booking_or_none(request, form.get("kode", ""))
-        if isinstance(refusal, Refused) and refusal.code == "unknown_booking":
-            message = _("Permohonan ini tidak ditemukan. Cari lagi dengan kode booking.")
-            return _desk(request, booking=shown, error=message, status=404)
-        message = _("Langkah itu tidak dapat dicatat untuk status permohonan saat ini.")
-        status_code = 422 if isinstance(refusal, Invalid) else 409
-        return _desk(request, booking=shown, error=message, status=status_code)
-    notice = _("Status dicatat: {status}.", status=status_labels(_).get(status, status))
-    return _desk(request, booking=booking, notice=notice)
-
-
-# -- pages ----------------------------------------------------------------------------------------
-
-
 def _login_page(
     request: web.Request,
     error: str | None = None,
@@ -193,78 +111,169 @@ def mailbox_login_page(request: web.Request) -> web.Response:
     return _login_page(request, message, 401)
 
 
-def _desk(
-    request: web.Request,
-    booking: dict[str, Any] | None = None,
-    error: str | None = None,
-    notice: str | None = None,
-    entered: str = "",
-    status: int = 200,
-) -> web.Response:
-    """The officer's desk: the lookup form, and the booking found (if any) with its next steps."""
-    _ = i18n.for_visitor(request)
-    context: dict[str, Any] = {
-        "booking": _shown(booking, _, i18n.language(request)) if booking else None,
-        "error": error,
-        "notice": notice,
-        "entered": entered,
-        "local_mailbox": request.config_dict[SETTINGS].smtp_url is None,
-    }
-    return page(request, "petugas.html", context, status)
-
-
-def _shown(booking: dict[str, Any], _: Translate, lang: str) -> dict[str, Any]:
+def _shown(booking: BookingDetail, _: Translate, lang: str) -> dict[str, Any]:
     """What the template needs beyond the booking's own view: labels, local times, steps."""
-    zone = booking["office"]["tz"]
+    zone = booking.office.tz
     labels = status_labels(_)
-    uploaded = {d["kind"]: d for d in booking.get("documents", [])}
-    kind = passport_labels(_).get(booking["passport"]["type"], booking["passport"]["type"])
-    years = booking["passport"]["validity_years"]
-    return booking | {
-        "day": date.fromisoformat(booking["date"]),
+    uploaded = {d.kind: d.uploaded_at for d in booking.documents}
+    kind = passport_labels(_).get(booking.passport.type, booking.passport.type)
+    years = booking.passport.validity_years
+    return dict(booking) | {
+        "day": booking.date,
         # A birth date without its weekday: "17 Mei 1990".
-        "birth_day": format_date(
-            date.fromisoformat(booking["applicant"]["birth_date"]), "long", locale=lang
-        ),
+        "birth_day": format_date(booking.applicant.birth_date, "long", locale=lang),
         "passport_label": _("{jenis}, berlaku {n} tahun", jenis=kind, n=years),
-        "status_label": labels.get(booking["status"], booking["status"]),
-        "lane_label": names(lane_labels(_)).get(booking["lane"], booking["lane"]),
-        "kind_label": names(kind_labels(_)).get(booking["application_kind"], ""),
+        "status_label": labels.get(booking.status, booking.status),
+        "lane_label": names(lane_labels(_)).get(booking.lane, booking.lane),
+        "kind_label": names(kind_labels(_)).get(booking.application_kind, ""),
         "steps": [
             {"status": step, "label": _step_labels(_).get(step, step)}
-            for step in OFFICER_STEPS.get(booking["status"], ())
+            for step in OFFICER_STEPS.get(booking.status, ())
         ],
         "events": [
             {
-                "label": labels.get(event["status"], event["status"]),
-                "at": i18n.date_time(_moment(event["at"]), lang, zone),
-                "note": event["note"],
+                "label": labels.get(event.status, event.status),
+                "at": i18n.date_time(event.at, lang, zone),
+                "note": event.note,
             }
-            for event in booking.get("timeline", [])
+            for event in booking.timeline
         ],
         "document_rows": [
             {
                 "label": names(document_labels(_)).get(kind, kind),
                 "uploaded_at": (
-                    i18n.date_time(_moment(uploaded[kind]["uploaded_at"]), lang, zone)
-                    if kind in uploaded
-                    else None
+                    i18n.date_time(at, lang, zone) if (at := uploaded.get(kind)) else None
                 ),
             }
-            for kind in booking["documents_required"]
+            for kind in booking.documents_required
         ],
     }
 
 
-async def _booking_or_none(request: web.Request, code: str) -> dict[str, Any] | None:
-    """The booking with this booking code, to show again after a refused step."""
-    found = request.config_dict[BOOKINGS].code_from_qr(code) if 0 < len(code) <= 40 else None
-    if found is None:
-        return None
-    try:
-        return await request.config_dict[BOOKINGS].find_by_code(found)
-    except Refused:
-        return None
+@dataclass(frozen=True, slots=True)
+class OfficerPages:
+    """The officer's desk: bound to the flow, the booking service and the operators."""
+
+    flow: BookingFlow
+    bookings: Bookings
+    operators: Operators
+    #: whether e-mail stays in the local outbox (the desk links to its mailbox)
+    local_mailbox: bool
+
+    async def home(self, request: web.Request) -> web.Response:
+        """GET /petugas: the lookup form, or the login form for someone not logged in."""
+        if not await is_officer(request):
+            return _login_page(request)
+        return self._desk(request)
+
+    async def log_in(self, request: web.Request) -> web.StreamResponse:
+        """POST /petugas/masuk `email`, `password`: an officer account's login (the applicants'
+        limits: attempts counted before the password is checked), then the session cookie."""
+        _ = i18n.for_visitor(request)
+        wrong = _("E-mail atau kata sandi petugas salah. Periksa lagi lalu coba kembali.")
+        try:
+            session_id, actor, email = await operator_login(request, wrong)
+        except LoginRefused as refused:
+            return _login_page(
+                request, refused.message, refused.status, refused.headers, refused.email
+            )
+        if not actor.may(DESK):
+            await self.operators.logout(session_id)
+            message = _("Akun ini bukan akun petugas loket.")
+            return _login_page(request, message, 403, email=email)
+        response = redirect(OFFICER_PATH)
+        response.headers.add("Set-Cookie", _officer_cookie(request, session_id, OFFICER_SECONDS))
+        raise response
+
+    async def log_out(self, request: web.Request) -> web.StreamResponse:
+        """POST /petugas/keluar: end the officer's session, and forget its cookie."""
+        await checked_form(request)
+        await self.operators.logout(request.cookies.get(OFFICER_COOKIE, ""))
+        response = redirect(OFFICER_PATH)
+        response.headers.add("Set-Cookie", _officer_cookie(request, "", 0))
+        raise response
+
+    async def lookup(self, request: web.Request) -> web.Response:
+        """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""
+        form = await checked_form(request)
+        if not await is_officer(request):
+            return _login_page(request, status=401)
+        _ = i18n.for_visitor(request)
+        text = form.get("kode", "").strip()
+        bookings = self.bookings
+        code = (
+            bookings.code_from_qr(_as_booking_code(text)) if 0 < len(text) <= MAX_LOOKUP else None
+        )
+        if code is None:
+            if text.upper().startswith("ANTRI:"):
+                message = _("Kode QR ini tidak sah: bukan dari bukti pendaftaran Antri.")
+            else:
+                message = _("Masukkan kode booking atau pindai kode QR pada bukti pendaftaran.")
+            return self._desk(
+                request, error=message, entered=text[:MAX_LOOKUP], status=404 if text else 422
+            )
+        try:
+            booking = await self.flow.found(code)
+        except Refused:
+            message = _("Tidak ada permohonan dengan kode booking {kode}.", kode=code)
+            return self._desk(request, error=message, entered=text[:MAX_LOOKUP], status=404)
+        return self._desk(request, booking=booking)
+
+    async def set_status(self, request: web.Request) -> web.Response:
+        """POST /petugas/status `booking_id`, `kode`, `status`, `catatan`?: the next step."""
+        form = await checked_form(request)
+        actor = await officer(request)
+        if actor is None:
+            return _login_page(request, status=401)
+        _ = i18n.for_visitor(request)
+        flow = self.flow
+        status = form.get("status", "")
+        note = " ".join(form.get("catatan", "").split())[:NOTE_LENGTH] or None
+        try:
+            booking = typed(await flow.set_status(form.get("booking_id", ""), status, note, actor))
+        except (Refused, Invalid) as refusal:
+            shown = await self._booking_or_none(request, form.get("kode", ""))
+            if isinstance(refusal, Refused) and refusal.code == "unknown_booking":
+                message = _("Permohonan ini tidak ditemukan. Cari lagi dengan kode booking.")
+                return self._desk(request, booking=shown, error=message, status=404)
+            message = _("Langkah itu tidak dapat dicatat untuk status permohonan saat ini.")
+            status_code = 422 if isinstance(refusal, Invalid) else 409
+            return self._desk(request, booking=shown, error=message, status=status_code)
+        notice = _("Status dicatat: {status}.", status=status_labels(_).get(status, status))
+        return self._desk(request, booking=booking, notice=notice)
+
+    # -- the desk's page ---------------------------------------------------------------------
+
+    def _desk(
+        self,
+        request: web.Request,
+        booking: BookingDetail | None = None,
+        error: str | None = None,
+        notice: str | None = None,
+        entered: str = "",
+        status: int = 200,
+    ) -> web.Response:
+        """The officer's desk: the lookup form, and the booking found (if any) with its next
+        steps."""
+        _ = i18n.for_visitor(request)
+        context: dict[str, Any] = {
+            "booking": _shown(booking, _, i18n.language(request)) if booking else None,
+            "error": error,
+            "notice": notice,
+            "entered": entered,
+            "local_mailbox": self.local_mailbox,
+        }
+        return page(request, "petugas.html", context, status)
+
+    async def _booking_or_none(self, request: web.Request, code: str) -> BookingDetail | None:
+        """The booking with this booking code, to show again after a refused step."""
+        found = self.bookings.code_from_qr(code) if 0 < len(code) <= 40 else None
+        if found is None:
+            return None
+        try:
+            return await self.flow.found(found)
+        except Refused:
+            return None
 
 
 def _as_booking_code(text: str) -> str:
@@ -275,10 +284,6 @@ def _as_booking_code(text: str) -> str:
         bare = bare.upper()
         return f"{bare[:4]}-{bare[4:8]}-{bare[8:]}"
     return text
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # -- labels (literal texts, so that the catalogue check finds each one) ------------------------
@@ -298,9 +303,9 @@ def _step_labels(_: Translate) -> dict[str, str]:
 
 
 ROUTES: Routes = [
-    ("GET", "/petugas", home),
-    ("POST", "/petugas/masuk", log_in),
-    ("POST", "/petugas/keluar", log_out),
-    ("POST", "/petugas/cari", lookup),
-    ("POST", "/petugas/status", set_status),
+    ("GET", "/petugas", OfficerPages.home),
+    ("POST", "/petugas/masuk", OfficerPages.log_in),
+    ("POST", "/petugas/keluar", OfficerPages.log_out),
+    ("POST", "/petugas/cari", OfficerPages.lookup),
+    ("POST", "/petugas/status", OfficerPages.set_status),
 ]

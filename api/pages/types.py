@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ..web import Handler
+from collections.abc import Awaitable, Callable
 
-#: (method, path, handler) of each page an area serves
-Routes = list[tuple[str, str, Handler]]
+from aiohttp import web
+
+#: (method, path, handler) of each page an area serves; a handler may be a method of a views
+#: class, bound to the app's instance when the routes are set up (api/routes.py, api/bound.py)
+Routes = list[tuple[str, str, Callable[..., Awaitable[web.StreamResponse]]]]
