@@ -49,6 +49,7 @@ from .multiprocess import GcCounts
 from .operators import Operators
 from .pages.drafts import Drafts
 from .pages.render import strict_transport
+from .redis_pool import bounded_redis
 from .releases import Releases
 from .rooms import RoomViews
 from .routes import setup_routes
@@ -73,7 +74,7 @@ def redis_client(url: str, cluster: bool = False) -> RedisClient:
     # new connection. Only for a broken connection, never a time-out: a script that timed out
     # may have run, and running a join twice would take two places.
     resend_once = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
-    pool = aioredis.BlockingConnectionPool.from_url(
+    return bounded_redis(
         url,
         max_connections=64,
         timeout=2.0,
@@ -81,7 +82,6 @@ def redis_client(url: str, cluster: bool = False) -> RedisClient:
         retry=resend_once,
         **timeouts,
     )
-    return aioredis.Redis(connection_pool=pool)
 
 
 def create_app(settings: Settings) -> web.Application:
