@@ -66,6 +66,8 @@ class BookingOptions:
     capacity: int = 100
     rounds: int = 5
     hello_seconds: float = 2.0
+    #: app processes (`antri up --processes N`): the target says "using both cores"
+    processes: int = 2
 
 
 @dataclass(frozen=True, slots=True)
