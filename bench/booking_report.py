@@ -37,8 +37,8 @@ def render_booking(rounds: list[Round], opts: BookingOptions) -> str:
     met = book.ok_rate >= TARGET_BOOKINGS_PER_SECOND
     clean = over == 0 and drift == 0 and booked == book.ok == places and book.server_errors == 0
     lines = [
-        f"Booking: {opts.clients} clients (one aiohttp process) into {opts.slots} slots of "
-        f"{opts.capacity} places, {len(rounds)} rounds, each after {opts.hello_seconds:g} s of "
+        f"Booking: {opts.clients} clients ({_processes(opts.processes)}) into {opts.slots} slots"
+        f" of {opts.capacity} places, {len(rounds)} rounds, each after {opts.hello_seconds:g} s of "
         "hello-world POSTs by the same clients",
         "",
         "| target | req/s | p50 ms | p99 ms | requests |",
@@ -67,3 +67,7 @@ def render_booking(rounds: list[Round], opts: BookingOptions) -> str:
         + ".",
     ]
     return "\n".join(lines)
+
+
+def _processes(n: int) -> str:
+    return "one aiohttp process" if n == 1 else f"antri up --processes {n}"

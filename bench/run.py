@@ -227,13 +227,23 @@ class Bench:
                                       "--workers", "0")]  # fmt: skip
         return await self._launch(name, port, argv, env, timeout=60.0)
 
+    async def start_booking_app(self, processes: int) -> Server:
+        """The booking part's app: `antri up --processes N` (no workers) on the run's Redis and
+        PostgreSQL, with the guard room that admits at once; `antri serve` for one process."""
+        port = free_port()
+        env = _app_env(self.redis_url, self.database_url, port, self.tmp / "antri-booking")
+        argv = _python_module("api.cli", "serve")
+        if processes > 1:
+            argv = _python_module("api.cli", "up", "--processes", str(processes), "--workers", "0")
+        return await self._launch("antri-booking", port, argv, env | booking.APP_ENV, 60.0)
+
     async def defences(self) -> Defences:
         """The front door's defences: join cost, one attacker, the honest visitor's proof."""
         return await DefencesBench(self.start_app, self.tmp, self.opts.load, log).run()
 
     async def booking(self) -> list[Round]:
         """The booking part, against an `antri serve` of its own and hello-world."""
-        app = await self.start_app("antri-booking", booking.APP_ENV)
+        app = await self.start_booking_app(self.opts.booking.processes)
         hello = await self.start_baseline("hello-world", "bench.hello")
         try:
             bench = BookingBench(
@@ -405,6 +415,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add("--booking-slots", type=int, default=10, help="slots booked into")
     add("--booking-capacity", type=int, default=100, help="places in each slot")
     add("--booking-rounds", type=int, default=5, help="booking rounds")
+    add("--booking-processes", type=int, default=2, help="app processes (antri up)")
     add("--hello-seconds", type=float, default=2.0, help="hello-world POSTs before each round")
     args = parser.parse_args(argv)
     load = Load(args.threads, args.connections, args.rounds, args.round_seconds, args.warmup)
@@ -414,6 +425,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         args.booking_capacity,
         args.booking_rounds,
         args.hello_seconds,
+        args.booking_processes,
     )
     return Options(load, args.visitors, args.fill, args.only, booking_opts)
 

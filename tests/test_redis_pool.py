@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import redis.asyncio as aioredis
@@ -84,3 +85,45 @@ def test_the_app_client_uses_it(redis_server: RedisServer) -> None:
     pool = client.connection_pool
     assert isinstance(pool, LeanBlockingPool) and pool.max_connections == 64
     assert pool.connection_class is LeanConnection
+
+
+def _lean_client(url: str, connections: int) -> aioredis.Redis:
+    pool = LeanBlockingPool.from_url(url, max_connections=connections, socket_timeout=5.0)
+    return aioredis.Redis(connection_pool=pool)
+
+
+async def test_connections_closed_by_redis_are_replaced(redis_server: RedisServer) -> None:
+    """The app's client (the lean pool with its one resend on a broken connection): every
+    pooled connection killed by Redis, and the next burst still answered in full."""
+    client = redis_client(redis_server.url)
+    try:
+        await asyncio.gather(*(client.ping() for _ in range(10)))
+        admin = aioredis.Redis.from_url(redis_server.url)
+        try:
+            assert await admin.client_kill_filter(_type="normal", skipme=True) >= 1
+        finally:
+            await admin.aclose()
+        await asyncio.sleep(0.05)  # the close reaches the pooled connections
+        assert await asyncio.gather(*(client.ping() for _ in range(10))) == [True] * 10
+    finally:
+        await client.aclose()
+
+
+async def test_a_cancelled_command_does_not_leave_its_reply_for_the_next(
+    redis_server: RedisServer,
+) -> None:
+    client = _lean_client(redis_server.url, connections=1)
+    key = f"pool-cancel-{time.monotonic_ns()}"
+    try:
+        await client.set(key, "mine")
+        slow = asyncio.create_task(client.execute_command("DEBUG", "SLEEP", "0.2"))
+        await asyncio.sleep(0.05)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        await asyncio.sleep(0.3)  # the late "+OK" has arrived by now, if anyone kept the socket
+        assert await client.get(key) == b"mine"
+        assert await client.ping()
+    finally:
+        await client.delete(key)
+        await client.aclose()
