@@ -38,9 +38,6 @@ APP_ENV = {
     "ANTRI_BURST": "1000",
     "ANTRI_SESSION_MINUTES": "240",
     "ANTRI_MAX_ACTIVE": "1000000",  # every round's turns are held at once
-    # No planned release events: near an office's weekly release the guard room would be in
-    # its pre-queue and admit nobody (the bench failed at 08:38 WIB on a Tuesday).
-    "ANTRI_PLAN_RELEASES": "0",
 }
 #: admissions taken at once while setting a round up
 TURNS_AT_ONCE = 50

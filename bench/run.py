@@ -133,6 +133,9 @@ def _app_env(redis_url: str, database_url: str, port: int, data_dir: Path) -> di
         # on their own (bench/defences.py).
         "ANTRI_POW_DIFFICULTY": "0",
         "ANTRI_JOINS_PER_MINUTE_PER_CLIENT": "0",
+        # Planned releases follow the real clock: in the half hour before an office's weekly
+        # release the guard room's pre-queue would admit nobody, and every part would stall.
+        "ANTRI_PLAN_RELEASES": "0",
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,21 @@ TEMPLATE_DATABASE = "antri_template"
 
 
 @pytest.fixture(scope="session")
+def antri_process_env(**settings: str) -> dict[str, str]:
+    """The environment of an `antri` process a test starts: this one without any ANTRI_*
+    setting or metrics folder, releases not planned, plus `settings`. Planned releases follow
+    the real clock (offices.json's weekly instants), and in the half hour before each one the
+    guard room's pre-queue holds every visitor: a test started then would see nobody admitted.
+    A process cannot run under a fixed clock, so none plans them (tests/test_releases.py
+    covers planning under fixed clocks)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ANTRI_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    return env | {"ANTRI_PLAN_RELEASES": "0"} | settings
+
+
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server

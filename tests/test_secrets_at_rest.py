@@ -27,7 +27,7 @@ from api.embedded import RedisServer
 from api.mail import read_outbox
 
 from .booking_support import booker, booking_body, pay, released_days
-from .conftest import AppFactory
+from .conftest import AppFactory, antri_process_env
 from .documents_support import jpeg
 from .test_accounts_and_jobs import worker_env
 
@@ -163,8 +163,7 @@ class Up:
 
     def __init__(self, data_dir: Path) -> None:
         self.port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTRI_")}
-        env |= {"ANTRI_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+        env = antri_process_env(ANTRI_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "up", "--port", str(self.port)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,

@@ -37,6 +37,7 @@ from api.mail import read_outbox
 from api.settings import Settings, SettingsError
 
 from .booking_support import booking_body
+from .conftest import antri_process_env
 from .conftest import test_settings as settings_for
 from .support import RedisClusterServers
 
@@ -52,14 +53,7 @@ ROOM = "paspor"
 START_SECONDS = 180.0  # under a loaded machine; the embedded PostgreSQL takes seconds
 
 
-def clean_env(**settings: str) -> dict[str, str]:
-    """This environment without any ANTRI_* setting or metrics folder, plus `settings`."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("ANTRI_") and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    return env | settings
+clean_env = antri_process_env
 
 
 class Antri:
