@@ -40,7 +40,6 @@ _database_names = itertools.count(1)
 TEMPLATE_DATABASE = "antri_template"
 
 
-@pytest.fixture(scope="session")
 def antri_process_env(**settings: str) -> dict[str, str]:
     """The environment of an `antri` process a test starts: this one without any ANTRI_*
     setting or metrics folder, releases not planned, plus `settings`. Planned releases follow
@@ -56,6 +55,7 @@ def antri_process_env(**settings: str) -> dict[str, str]:
     return env | {"ANTRI_PLAN_RELEASES": "0"} | settings
 
 
+@pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
