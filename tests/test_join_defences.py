@@ -161,6 +161,29 @@ async def test_rejoining_with_a_held_ticket_needs_no_new_proof(make_client: AppF
     assert (await admin_room(client, guard))["arrivals"] == 1
 
 
+async def test_a_proof_header_that_is_not_utf8_is_refused_not_an_error(
+    make_client: AppFactory,
+) -> None:
+    """Raw bytes a client library would not send: the header is refused as invalid (428),
+    never a 500, and takes no place."""
+    client = await make_client(pow_difficulty=DIFFICULTY)
+    guard, _ = rooms(client)
+    text = (await challenge_of(client, guard))["challenge"].encode()
+    for value in (b"\xff\xfe:1", text + b":\xff1", text[:-2] + b"\xc3\x28:1"):
+        reader, writer = await asyncio.open_connection(client.host, client.port)
+        writer.write(
+            b"POST " + join_url(guard).encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 0\r\nConnection: close\r\n" + PROOF_HEADER.encode() + b": "
+            + value + b"\r\n\r\n"
+        )  # fmt: skip
+        answer = await reader.read()
+        writer.close()
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 428"), answer[:300]
+        assert orjson.loads(body)["reason"] == "invalid"
+    assert (await admin_room(client, guard))["arrivals"] == 0
+
+
 async def test_one_solution_sent_250_times_at_once_joins_once(make_client: AppFactory) -> None:
     client = await make_client(pow_difficulty=DIFFICULTY)
     guard, _ = rooms(client)
