@@ -20,6 +20,7 @@ from .appkeys import (
     SCRAPED,
     SETTINGS,
     SLOTS,
+    SWEEPER,
 )
 from .handlers.accounts import AccountViews
 from .handlers.audit import AuditViews
@@ -32,6 +33,10 @@ from .load_accounts import LoadAccountViews
 from .pages.accounts import AccountPages
 from .pages.applications import ApplicationPages
 from .pages.bank import BankPages
+from .pages.console import ConsolePages
+from .pages.console_quotas import ConsoleQuotaPages
+from .pages.console_releases import ConsoleReleasePages
+from .pages.console_rooms import ConsoleRoomPages
 from .pages.officer import OfficerPages
 
 
@@ -61,6 +66,10 @@ def page_views(app: web.Application) -> dict[str, object]:
         AccountPages(flow, app[ACCOUNTS], app[DRAFTS]),
         ApplicationPages(flow, bookings.offices, app[SLOTS], settings.sandbox_payments),
         BankPages(app[BANK]),
+        ConsolePages(app[OPERATORS], bookings.pool),
+        ConsoleQuotaPages(app[SLOTS], app[SWEEPER]),
+        ConsoleReleasePages(app[RELEASES], app[ENGINE]),
+        ConsoleRoomPages(app[ENGINE], bookings.pool),
         OfficerPages(flow, bookings, app[OPERATORS], settings.smtp_url is None),
     ]
     return {type(view).__name__: view for view in views}

@@ -12,20 +12,22 @@ console_quotas.py.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from aiohttp import web
 
 from .. import audit
-from ..appkeys import BOOKINGS, OPERATORS
-from ..operators import READ, STEER, Actor
-from ..web import Handler
+from ..appkeys import OPERATORS
+from ..operators import READ, STEER, Actor, Operators
 from . import i18n
 from .csrf import checked_form
-from .operator_login import LoginRefused, operator_login
+from .operator_login import LoginRefused, login_form, operator_login
 from .render import page, redirect, secure_cookies
 from .types import Routes
 
@@ -36,6 +38,8 @@ CONSOLE_SECONDS = 8 * 3600
 REASON_LENGTH = 300
 #: where a checked request keeps its operator
 OPERATOR = web.RequestKey("console_operator", Actor)
+LOGIN_TEMPLATE = "konsol-masuk.html"
+H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
 
 def _cookie(request: web.Request, value: str, max_age: int) -> str:
@@ -48,7 +52,10 @@ def _cookie(request: web.Request, value: str, max_age: int) -> str:
 
 
 async def operator(request: web.Request) -> Actor | None:
-    """The operator of the console session the request carries, if it is live."""
+    """The operator of the console session the request carries, if it is live.
+
+    A request-level check (like the gate), used by every console area's `guard`: it reads the
+    app's operators itself rather than have each area's views carry them."""
     return await request.config_dict[OPERATORS].session(request.cookies.get(CONSOLE_COOKIE, ""))
 
 
@@ -78,17 +85,22 @@ class Refusal(Exception):
         self.response = response
 
 
-def guarded(handler: Handler) -> Handler:
-    """`handler`, answering a Refusal raised inside it with its page."""
+def guarded(handler: H) -> H:
+    """`handler` (a views method, or a function, whose last argument is the request), answering
+    a Refusal raised inside it with its page.
+
+    Put on the method itself, where it is defined: the route tables name methods, and
+    `routes.bound` takes the app's instance's method of that name, so a wrapper put around a
+    method in a route row would be skipped (tests/test_console_rights.py catches that)."""
 
     @wraps(handler)
-    async def run(request: web.Request) -> web.StreamResponse:
+    async def run(*args: Any) -> web.StreamResponse:
         try:
-            return await handler(request)
+            return await handler(*args)
         except Refusal as refusal:
             return refusal.response
 
-    return run
+    return cast(H, run)
 
 
 def reason_of(form: Any) -> str:
@@ -112,77 +124,67 @@ def console_page(
     return page(request, template, shared | context, status)
 
 
-# -- login ----------------------------------------------------------------------------------------
+# -- login and the audit trail -------------------------------------------------------------------
 
 
-async def home(request: web.Request) -> web.Response:
-    """GET /konsol: the login form, or the overview for the logged-in operator."""
-    actor = await operator(request)
-    if actor is None:
-        return _login_response(request)
-    request[OPERATOR] = actor
-    if not actor.may(READ):
+@dataclass(frozen=True, slots=True)
+class ConsolePages:
+    """The console's door (login, logout, the overview) and its audit trail: bound to the
+    operators and the database."""
+
+    operators: Operators
+    pool: asyncpg.Pool
+
+    async def home(self, request: web.Request) -> web.Response:
+        """GET /konsol: the login form, or the overview for the logged-in operator."""
+        actor = await operator(request)
+        if actor is None:
+            return login_form(request, LOGIN_TEMPLATE)
+        request[OPERATOR] = actor
+        if not actor.may(READ):
+            _ = i18n.for_visitor(request)
+            message = _("Akun petugas loket bekerja di meja petugas, bukan di konsol.")
+            return console_page(request, "konsol.html", {"desk_only": message})
+        return console_page(request, "konsol.html", {"desk_only": None})
+
+    async def log_in(self, request: web.Request) -> web.StreamResponse:
+        """POST /konsol/masuk `email`, `password`: the login (attempts counted before the
+        check)."""
         _ = i18n.for_visitor(request)
-        message = _("Akun petugas loket bekerja di meja petugas, bukan di konsol.")
-        return console_page(request, "konsol.html", {"desk_only": message})
-    return console_page(request, "konsol.html", {"desk_only": None})
+        wrong = _("E-mail atau kata sandi salah. Periksa lagi lalu coba kembali.")
+        try:
+            session_id, _actor, _email = await operator_login(request, wrong)
+        except LoginRefused as refused:
+            return login_form(request, LOGIN_TEMPLATE, refused)
+        response = redirect(CONSOLE_PATH)
+        response.headers.add("Set-Cookie", _cookie(request, session_id, CONSOLE_SECONDS))
+        raise response
 
+    async def log_out(self, request: web.Request) -> web.StreamResponse:
+        """POST /konsol/keluar: end the session on the server and forget the cookie."""
+        await checked_form(request)
+        await self.operators.logout(request.cookies.get(CONSOLE_COOKIE, ""))
+        response = redirect(CONSOLE_PATH)
+        response.headers.add("Set-Cookie", _cookie(request, "", 0))
+        raise response
 
-async def log_in(request: web.Request) -> web.StreamResponse:
-    """POST /konsol/masuk `email`, `password`: the login (attempts counted before the check)."""
-    _ = i18n.for_visitor(request)
-    wrong = _("E-mail atau kata sandi salah. Periksa lagi lalu coba kembali.")
-    try:
-        session_id, _actor, _email = await operator_login(request, wrong)
-    except LoginRefused as refused:
-        return _login_response(
-            request, refused.message, refused.status, refused.headers, refused.email
-        )
-    response = redirect(CONSOLE_PATH)
-    response.headers.add("Set-Cookie", _cookie(request, session_id, CONSOLE_SECONDS))
-    raise response
-
-
-async def log_out(request: web.Request) -> web.StreamResponse:
-    """POST /konsol/keluar: end the session on the server and forget the cookie."""
-    await checked_form(request)
-    await request.config_dict[OPERATORS].logout(request.cookies.get(CONSOLE_COOKIE, ""))
-    response = redirect(CONSOLE_PATH)
-    response.headers.add("Set-Cookie", _cookie(request, "", 0))
-    raise response
-
-
-def _login_response(
-    request: web.Request,
-    error: str | None = None,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-    email: str = "",
-) -> web.Response:
-    if status == 401 and error is None:
-        _ = i18n.for_visitor(request)
-        error = _("Sesi konsol sudah berakhir. Masuk lagi.")
-    return page(request, "konsol-masuk.html", {"error": error, "email": email}, status, headers)
-
-
-# -- the audit trail ------------------------------------------------------------------------------
-
-
-async def audit_page(request: web.Request) -> web.Response:
-    """GET /konsol/audit?target=…: the newest changes first, optionally of one target."""
-    await guard(request, READ)
-    target = request.query.get("target", "").strip()[:200] or None
-    rows = await audit.recent(request.config_dict[BOOKINGS].pool, 200, target=target)
-    lang = i18n.language(request)
-    shown = [
-        row
-        | {
-            "when": i18n.date_time(row["at"], lang, "Asia/Jakarta"),
-            "iso": row["at"].astimezone(UTC).isoformat(timespec="seconds"),
-        }
-        for row in rows
-    ]
-    return console_page(request, "konsol-audit.html", {"rows": shown, "target": target or ""})
+    @guarded
+    async def audit_page(self, request: web.Request) -> web.Response:
+        """GET /konsol/audit?target=…: the newest changes first, optionally of one target."""
+        await guard(request, READ)
+        target = request.query.get("target", "").strip()[:200] or None
+        rows = await audit.recent(self.pool, 200, target=target)
+        lang = i18n.language(request)
+        shown = [
+            row
+            | {
+                "when": i18n.date_time(row["at"], lang, "Asia/Jakarta"),
+                "iso": row["at"].astimezone(UTC).isoformat(timespec="seconds"),
+            }
+            for row in rows
+        ]
+        context = {"rows": shown, "target": target or ""}
+        return console_page(request, "konsol-audit.html", context)
 
 
 def parse_instant(text: str) -> datetime | None:
@@ -198,8 +200,8 @@ def parse_instant(text: str) -> datetime | None:
 
 
 ROUTES: Routes = [
-    ("GET", "/konsol", home),
-    ("POST", "/konsol/masuk", log_in),
-    ("POST", "/konsol/keluar", log_out),
-    ("GET", "/konsol/audit", guarded(audit_page)),
+    ("GET", "/konsol", ConsolePages.home),
+    ("POST", "/konsol/masuk", ConsolePages.log_in),
+    ("POST", "/konsol/keluar", ConsolePages.log_out),
+    ("GET", "/konsol/audit", ConsolePages.audit_page),
 ]

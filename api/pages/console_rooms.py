@@ -4,18 +4,20 @@ api/room_control.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from queue_engine.changes import InvalidChanges
+from queue_engine.engine import Engine
 from queue_engine.errors import StorageUnavailable, UnknownRoom
 from queue_engine.room import Room
 from queue_engine.settings import RoomState
 from queue_engine.shuffle import commitment
 
 from .. import room_control
-from ..appkeys import BOOKINGS, ENGINE
 from ..errors import ApiError
 from ..operators import READ, STEER
 from . import i18n
@@ -78,97 +80,102 @@ def _minutes_text(seconds: int, _: Translate) -> str:
     return _("{n} menit", n=round(seconds / 60))
 
 
-async def rooms_page(request: web.Request) -> web.Response:
-    """GET /konsol/ruang: every room this process serves."""
-    await guard(request, READ)
-    return _page(request)
+@dataclass(frozen=True, slots=True)
+class ConsoleRoomPages:
+    """The rooms page and its controls: bound to the engine and the database (the audit)."""
 
+    engine: Engine
+    pool: asyncpg.Pool
 
-def _page(
-    request: web.Request,
-    status: int = 200,
-    errors: dict[str, dict[str, str]] | None = None,
-    error: str | None = None,
-    notice: str | None = None,
-    entered: dict[str, dict[str, str]] | None = None,
-) -> web.Response:
-    _ = i18n.for_visitor(request)
-    rooms = []
-    for room in request.config_dict[ENGINE].rooms:
-        numbers = room_numbers(room)
-        if numbers is not None:
-            numbers["eta_text"] = _minutes_text(numbers["eta_last_seconds"], _)
-        rooms.append({"name": room.name, "numbers": numbers})
-    context = {
-        "rooms": rooms,
-        "states": state_labels(_),
-        "errors": errors or {},
-        "entered": entered or {},
-        "error": error,
-        "notice": notice,
-    }
-    return console_page(request, "konsol-ruang.html", context, status)
+    @guarded
+    async def rooms_page(self, request: web.Request) -> web.Response:
+        """GET /konsol/ruang: every room this process serves."""
+        await guard(request, READ)
+        return self._page(request)
 
+    def _page(
+        self,
+        request: web.Request,
+        status: int = 200,
+        errors: dict[str, dict[str, str]] | None = None,
+        error: str | None = None,
+        notice: str | None = None,
+        entered: dict[str, dict[str, str]] | None = None,
+    ) -> web.Response:
+        _ = i18n.for_visitor(request)
+        rooms = []
+        for room in self.engine.rooms:
+            numbers = room_numbers(room)
+            if numbers is not None:
+                numbers["eta_text"] = _minutes_text(numbers["eta_last_seconds"], _)
+            rooms.append({"name": room.name, "numbers": numbers})
+        context = {
+            "rooms": rooms,
+            "states": state_labels(_),
+            "errors": errors or {},
+            "entered": entered or {},
+            "error": error,
+            "notice": notice,
+        }
+        return console_page(request, "konsol-ruang.html", context, status)
 
-def _room(request: web.Request) -> Room:
-    try:
-        return request.config_dict[ENGINE].room(request.match_info["room"])
-    except UnknownRoom:
-        raise ApiError(404, "unknown_room", "Ruang tunggu ini tidak ada.") from None
-
-
-async def set_state(request: web.Request) -> web.StreamResponse:
-    """POST /konsol/ruang/{room}/keadaan `state`, `alasan`: pause, resume, close, queue all."""
-    form = await checked_form(request)
-    actor = await guard(request, STEER)
-    room = _room(request)
-    _ = i18n.for_visitor(request)
-    state = form.get("state", "")
-    if state not in {s.value for s in RoomState}:
-        return _page(request, 422, error=_("Pilih keadaan ruang yang dikenal."))
-    reason = reason_of(form)
-    if not reason:
-        message = _("Tulis alasan perubahan (untuk jejak audit).")
-        return _page(request, 422, {room.name: {"alasan": message}}, message)
-    pool = request.config_dict[BOOKINGS].pool
-    await room_control.configure(pool, room, {"state": state}, actor, reason, "room.state")
-    raise redirect(f"/konsol/ruang#ruang-{room.name}")
-
-
-async def set_limits(request: web.Request) -> web.StreamResponse:
-    """POST /konsol/ruang/{room}/atur: rate, burst, cap, session length, proof of work; each
-    refused value is named on the page (422), nothing is changed then."""
-    form = await checked_form(request)
-    actor = await guard(request, STEER)
-    room = _room(request)
-    _ = i18n.for_visitor(request)
-    entered = {name: form.get(name, "").strip()[:20] for name in EDITED}
-    errors: dict[str, str] = {}
-    raw: dict[str, object] = {}
-    for name, text in entered.items():
-        if text == "":
-            continue
+    def _room(self, request: web.Request) -> Room:
         try:
-            raw[name] = float(text) if name == "session_minutes" and "." in text else int(text)
-        except ValueError:
-            errors[name] = _("Isi dengan angka.")
-    reason = reason_of(form)
-    if not reason:
-        errors["alasan"] = _("Tulis alasan perubahan (untuk jejak audit).")
-    if not raw and not errors:
-        errors["rate_per_minute"] = _("Tidak ada yang diubah.")
-    if not errors:
-        try:
-            pool = request.config_dict[BOOKINGS].pool
-            changed = await room_control.configure(pool, room, raw, actor, reason)
-        except InvalidChanges as exc:
-            errors = {name: _limit_message(name, text, _) for name, text in exc.fields.items()}
-        else:
-            if not changed:
-                return _page(request, notice=_("Tidak ada yang berubah."))
-            raise redirect(f"/konsol/ruang#ruang-{room.name}")
-    message = _("Perubahan ditolak; periksa isian yang ditandai.")
-    return _page(request, 422, {room.name: errors}, message, entered={room.name: entered})
+            return self.engine.room(request.match_info["room"])
+        except UnknownRoom:
+            raise ApiError(404, "unknown_room", "Ruang tunggu ini tidak ada.") from None
+
+    @guarded
+    async def set_state(self, request: web.Request) -> web.StreamResponse:
+        """POST /konsol/ruang/{room}/keadaan `state`, `alasan`: pause, resume, close, queue all."""
+        form = await checked_form(request)
+        actor = await guard(request, STEER)
+        room = self._room(request)
+        _ = i18n.for_visitor(request)
+        state = form.get("state", "")
+        if state not in {s.value for s in RoomState}:
+            return self._page(request, 422, error=_("Pilih keadaan ruang yang dikenal."))
+        reason = reason_of(form)
+        if not reason:
+            message = _("Tulis alasan perubahan (untuk jejak audit).")
+            return self._page(request, 422, {room.name: {"alasan": message}}, message)
+        await room_control.configure(self.pool, room, {"state": state}, actor, reason, "room.state")
+        raise redirect(f"/konsol/ruang#ruang-{room.name}")
+
+    @guarded
+    async def set_limits(self, request: web.Request) -> web.StreamResponse:
+        """POST /konsol/ruang/{room}/atur: rate, burst, cap, session length, proof of work; each
+        refused value is named on the page (422), nothing is changed then."""
+        form = await checked_form(request)
+        actor = await guard(request, STEER)
+        room = self._room(request)
+        _ = i18n.for_visitor(request)
+        entered = {name: form.get(name, "").strip()[:20] for name in EDITED}
+        errors: dict[str, str] = {}
+        raw: dict[str, object] = {}
+        for name, text in entered.items():
+            if text == "":
+                continue
+            try:
+                raw[name] = float(text) if name == "session_minutes" and "." in text else int(text)
+            except ValueError:
+                errors[name] = _("Isi dengan angka.")
+        reason = reason_of(form)
+        if not reason:
+            errors["alasan"] = _("Tulis alasan perubahan (untuk jejak audit).")
+        if not raw and not errors:
+            errors["rate_per_minute"] = _("Tidak ada yang diubah.")
+        if not errors:
+            try:
+                changed = await room_control.configure(self.pool, room, raw, actor, reason)
+            except InvalidChanges as exc:
+                errors = {name: _limit_message(name, text, _) for name, text in exc.fields.items()}
+            else:
+                if not changed:
+                    return self._page(request, notice=_("Tidak ada yang berubah."))
+                raise redirect(f"/konsol/ruang#ruang-{room.name}")
+        message = _("Perubahan ditolak; periksa isian yang ditandai.")
+        return self._page(request, 422, {room.name: errors}, message, entered={room.name: entered})
 
 
 def _limit_message(name: str, engine_text: str, _: Translate) -> str:
@@ -184,7 +191,7 @@ def _limit_message(name: str, engine_text: str, _: Translate) -> str:
 
 
 ROUTES: Routes = [
-    ("GET", "/konsol/ruang", guarded(rooms_page)),
-    ("POST", "/konsol/ruang/{room}/keadaan", guarded(set_state)),
-    ("POST", "/konsol/ruang/{room}/atur", guarded(set_limits)),
+    ("GET", "/konsol/ruang", ConsoleRoomPages.rooms_page),
+    ("POST", "/konsol/ruang/{room}/keadaan", ConsoleRoomPages.set_state),
+    ("POST", "/konsol/ruang/{room}/atur", ConsoleRoomPages.set_limits),
 ]

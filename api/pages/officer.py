@@ -35,13 +35,14 @@ from .labels import (
     passport_labels,
     status_labels,
 )
-from .operator_login import LoginRefused, operator_login
+from .operator_login import LoginRefused, login_form, operator_login
 from .render import page, redirect, secure_cookies
 from .types import Routes
 
 OFFICER_COOKIE = "antri_officer"
 OFFICER_SECONDS = 8 * 3600
 OFFICER_PATH = "/petugas"
+LOGIN_TEMPLATE = "petugas-masuk.html"
 #: failed logins per account and client address before that address must wait (the applicants')
 MAX_FAILURES = LOGIN_FAILURES
 #: no booking code or QR text is longer; anything longer is not worth looking up
@@ -50,6 +51,8 @@ NOTE_LENGTH = 500
 
 
 # -- the officer's cookie -------------------------------------------------------------------------
+# Request-level checks (like the gate), also used by the mailbox page: they read the app's
+# operators and settings themselves rather than have each caller pass them in.
 
 
 async def officer(request: web.Request) -> Actor | None:
@@ -91,24 +94,22 @@ def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
 # -- handlers -------------------------------------------------------------------------------------
 
 
-def _login_page(
-    request: web.Request,
-    error: str | None = None,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-    email: str = "",
-) -> web.Response:
-    if status == 401 and error is None:
-        _ = i18n.for_visitor(request)
-        error = _("Sesi petugas sudah berakhir. Masuk lagi dengan akun petugas.")
-    return page(request, "petugas-masuk.html", {"error": error, "email": email}, status, headers)
+def _login_page(request: web.Request, refused: LoginRefused | None = None) -> web.Response:
+    return login_form(request, LOGIN_TEMPLATE, refused)
+
+
+def _session_ended(request: web.Request) -> web.Response:
+    """The login form (401) for a desk form posted without a live officer's session."""
+    _ = i18n.for_visitor(request)
+    message = _("Sesi petugas sudah berakhir. Masuk lagi dengan akun petugas.")
+    return _login_page(request, LoginRefused(message, 401, ""))
 
 
 def mailbox_login_page(request: web.Request) -> web.Response:
     """The login form, for someone not logged in who opened the local mailbox."""
     _ = i18n.for_visitor(request)
     message = _("Kotak surat lokal hanya untuk petugas. Masuk dengan akun petugas.")
-    return _login_page(request, message, 401)
+    return _login_page(request, LoginRefused(message, 401, ""))
 
 
 def _shown(booking: BookingDetail, _: Translate, lang: str) -> dict[str, Any]:
@@ -174,13 +175,11 @@ class OfficerPages:
         try:
             session_id, actor, email = await operator_login(request, wrong)
         except LoginRefused as refused:
-            return _login_page(
-                request, refused.message, refused.status, refused.headers, refused.email
-            )
+            return _login_page(request, refused)
         if not actor.may(DESK):
             await self.operators.logout(session_id)
             message = _("Akun ini bukan akun petugas loket.")
-            return _login_page(request, message, 403, email=email)
+            return _login_page(request, LoginRefused(message, 403, email))
         response = redirect(OFFICER_PATH)
         response.headers.add("Set-Cookie", _officer_cookie(request, session_id, OFFICER_SECONDS))
         raise response
@@ -197,7 +196,7 @@ class OfficerPages:
         """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""
         form = await checked_form(request)
         if not await is_officer(request):
-            return _login_page(request, status=401)
+            return _session_ended(request)
         _ = i18n.for_visitor(request)
         text = form.get("kode", "").strip()
         bookings = self.bookings
@@ -224,7 +223,7 @@ class OfficerPages:
         form = await checked_form(request)
         actor = await officer(request)
         if actor is None:
-            return _login_page(request, status=401)
+            return _session_ended(request)
         _ = i18n.for_visitor(request)
         flow = self.flow
         status = form.get("status", "")

@@ -1,5 +1,6 @@
 """The login form shared by the console (/konsol) and the officer desk (/petugas): one operator
-account system, so one way to read the form, count the attempt and word the refusal."""
+account system, so one way to read the form, count the attempt, word the refusal and show the
+form again."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..caller import caller
 from ..operators import Actor
 from . import i18n
 from .csrf import checked_form
+from .render import page
 
 #: seconds a wrong password waits before its answer (slows a script, not a person)
 FAILURE_DELAY = 0.5
@@ -29,6 +31,17 @@ class LoginRefused(Exception):
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def login_form(
+    request: web.Request, template: str, refused: LoginRefused | None = None
+) -> web.Response:
+    """The login form in `template` (the console's or the desk's), empty, or again with why the
+    last attempt was refused (its status and headers, the e-mail typed)."""
+    if refused is None:
+        return page(request, template, {"error": None, "email": ""})
+    context = {"error": refused.message, "email": refused.email}
+    return page(request, template, context, refused.status, refused.headers)
+
+
 async def operator_login(request: web.Request, wrong_password: str) -> tuple[str, Actor, str]:
     """The session id, the operator and the e-mail of a valid login form; raises LoginRefused
     (429 past the limits, counted before the check; 401 with `wrong_password`)."""
@@ -36,6 +49,8 @@ async def operator_login(request: web.Request, wrong_password: str) -> tuple[str
     _ = i18n.for_visitor(request)
     email = form.get("email", "").strip()[:254]
     try:
+        # A request-level helper of two views classes (like the gate): it reads the app's
+        # operators itself rather than have each caller pass them in.
         session_id, actor = await request.config_dict[OPERATORS].login(
             email, form.get("password", "")[:128], caller(request)
         )
