@@ -32,6 +32,7 @@ from .health import HealthViews
 from .load_accounts import LoadAccountViews
 from .pages.accounts import AccountPages
 from .pages.applications import ApplicationPages
+from .pages.apply import WizardPages
 from .pages.bank import BankPages
 from .pages.console import ConsolePages
 from .pages.console_quotas import ConsoleQuotaPages
@@ -71,5 +72,14 @@ def page_views(app: web.Application) -> dict[str, object]:
         ConsoleReleasePages(app[RELEASES], app[ENGINE]),
         ConsoleRoomPages(app[ENGINE], bookings.pool),
         OfficerPages(flow, bookings, app[OPERATORS], settings.smtp_url is None),
+        WizardPages(
+            flow,
+            app[ACCOUNTS],
+            app[DRAFTS],
+            app[SLOTS],
+            bookings.fees,
+            app[ENGINE],
+            settings.secret,
+        ),
     ]
     return {type(view).__name__: view for view in views}

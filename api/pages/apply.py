@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +19,9 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
 
-from ..appkeys import ACCOUNTS, BOOKINGS, DRAFTS, ENGINE, FLOW, SETTINGS, SLOTS
+from queue_engine.engine import Engine
+
+from ..booking.accounts import Accounts
 from ..booking.application import (
     MARITAL_STATUSES,
     PURPOSES,
@@ -35,9 +38,11 @@ from ..booking.documents import (
     required_documents,
 )
 from ..booking.errors import Conflict, Invalid
-from ..booking.fees import APPLICATION_KINDS, FeeTable
+from ..booking.fees import APPLICATION_KINDS, FeeSchedule, FeeTable
 from ..booking.offices import LANES, Office
+from ..booking.slots import Slots
 from ..errors import AdmissionRequired, ApiError
+from ..flows import BookingFlow
 from ..gate import ADMISSION_COOKIE, end_turn, gated, require_admission
 from ..handlers.bookings import read_limited
 from ..login import session_token
@@ -45,7 +50,7 @@ from ..web import json_response
 from . import i18n
 from .calendar import office_calendar, parse_slot
 from .csrf import CSRF_FIELD, CSRF_HEADER, check_csrf, checked_form
-from .drafts import UNREADABLE
+from .drafts import UNREADABLE, Drafts
 from .guards import account_or_login
 from .labels import (
     document_labels,
@@ -82,71 +87,175 @@ def _step_url(step: str, reason: str | None = None) -> str:
     return f"{WIZARD}/{step}" + (f"?alasan={quote(reason)}" if reason else "")
 
 
-# -- the hub and the end of the turn --------------------------------------------------------
+# -- the pages: the hub, the end of the turn and the wizard's steps --------------------------
 
 
-@gated
-async def admitted(request: web.Request) -> web.Response:
-    """GET /permohonan: where an admitted visitor lands: log in, then apply."""
-    token = session_token(request)
-    account_id = await request.config_dict[ACCOUNTS].account_id(token) if token else None
-    context: dict[str, Any] = {"account_id": account_id}
-    if account_id is not None:
-        profile = await request.config_dict[ACCOUNTS].profile(account_id)
-        context["people"] = profile["applicants"]
-        context["max_people"] = MAX_PEOPLE_PER_ACCOUNT
-    return page(request, "permohonan.html", context)
+@dataclass(frozen=True, slots=True)
+class WizardPages:
+    """The hub and the booking wizard: bound to the flow, the accounts, the drafts, the slots,
+    the fees, the engine (to give a turn back) and the secret that keys a booking's request
+    hash."""
 
+    flow: BookingFlow
+    accounts: Accounts
+    drafts: Drafts
+    slots: Slots
+    fees: FeeSchedule
+    engine: Engine
+    secret: bytes
 
-async def leave(request: web.Request) -> web.Response:
-    """POST /permohonan/selesai: end the turn now so that the next person in line comes in.
+    @gated
+    async def admitted(self, request: web.Request) -> web.Response:
+        """GET /permohonan: where an admitted visitor lands: log in, then apply."""
+        token = session_token(request)
+        account_id = await self.accounts.account_id(token) if token else None
+        context: dict[str, Any] = {"account_id": account_id}
+        if account_id is not None:
+            profile = await self.accounts.profile(account_id)
+            context["people"] = profile["applicants"]
+            context["max_people"] = MAX_PEOPLE_PER_ACCOUNT
+        return page(request, "permohonan.html", context)
 
-    Not gated: a turn that has already ended is simply forgotten, rather than sending its
-    holder back into the line."""
-    await checked_form(request)
-    try:
-        # Not bound on the way out: an account holding another turn may still give this back.
-        admission = await require_admission(request, bind=False)
-    except AdmissionRequired:
-        pass
-    else:
-        await request.config_dict[ENGINE].room(admission.room).release(admission.token_id)
-    response = web.HTTPSeeOther("/akun/permohonan")
-    response.del_cookie(ADMISSION_COOKIE)
-    raise response
+    async def leave(self, request: web.Request) -> web.Response:
+        """POST /permohonan/selesai: end the turn now so that the next person in line comes in.
+
+        Not gated: a turn that has already ended is simply forgotten, rather than sending its
+        holder back into the line."""
+        await checked_form(request)
+        try:
+            # Not bound on the way out: an account holding another turn may still give this back.
+            admission = await require_admission(request, bind=False)
+        except AdmissionRequired:
+            pass
+        else:
+            await self.engine.room(admission.room).release(admission.token_id)
+        response = web.HTTPSeeOther("/akun/permohonan")
+        response.del_cookie(ADMISSION_COOKIE)
+        raise response
+
+    @gated
+    async def start(self, request: web.Request) -> web.Response:
+        """GET /permohonan/baru: on to the first step not yet done."""
+        wizard = await Wizard.open(self, request)
+        raise web.HTTPSeeOther(_step_url(wizard.first_incomplete()))
+
+    @gated
+    async def show_step(self, request: web.Request) -> web.Response:
+        """GET /permohonan/baru/{step}."""
+        step = request.match_info["step"]
+        if step not in STEPS:
+            raise ApiError(404, "not_found", "There is no such step.")
+        wizard = await Wizard.open(self, request)
+        _require_earlier_steps(wizard, step)
+        return wizard.render(step, await _STEP_VIEWS[step](wizard))
+
+    @gated
+    async def save_step(self, request: web.Request) -> web.Response:
+        """POST /permohonan/baru/{step}: check this step's part, keep it, go on (or show what is
+        wrong). The review step's POST makes the booking."""
+        step = request.match_info["step"]
+        if step not in STEPS:
+            raise ApiError(404, "not_found", "There is no such step.")
+        form = await checked_form(request)
+        wizard = await Wizard.open(self, request)
+        _require_earlier_steps(wizard, step)
+        errors = await _STEP_SAVES[step](wizard, form)
+        if errors is not None:
+            context = await _STEP_VIEWS[step](wizard)
+            return wizard.render(step, {**context, **errors}, 422)
+        await wizard.save()
+        next_step = STEPS[STEPS.index(step) + 1]
+        raise web.HTTPSeeOther(
+            _step_url(next_step if not wizard.complete(next_step) else wizard.first_incomplete())
+        )
+
+    @gated
+    async def start_over(self, request: web.Request) -> web.Response:
+        """POST /permohonan/ulang: forget the draft and its staged documents."""
+        await checked_form(request)
+        wizard = await Wizard.open(self, request)
+        await _discard(wizard)
+        raise web.HTTPSeeOther(_step_url("kantor"))
+
+    @gated
+    async def upload(self, request: web.Request) -> web.StreamResponse:
+        """POST /permohonan/baru/dokumen/unggah (multipart): stage one or more documents.
+
+        From the page's script (one file, progress shown, `X-CSRF-Token`, JSON answer) or from the
+        plain form without JavaScript (the `csrf` field first, then the files; a page answer)."""
+        wizard = await Wizard.open(self, request)
+        wants_json = "application/json" in request.headers.get("Accept", "")
+        header_token = request.headers.get(CSRF_HEADER)
+        if header_token is not None:
+            check_csrf(request, header_token)
+        if not request.content_type.startswith("multipart/"):
+            raise ApiError(415, "unsupported_type", "Send the documents as multipart/form-data.")
+        try:
+            saved, errors = await _stage_parts(wizard, request, checked=header_token is not None)
+        except (ValueError, HttpProcessingError):
+            raise ApiError(
+                400, "bad_multipart", "The upload is not well-formed multipart."
+            ) from None
+        if saved:
+            await wizard.save()
+        if wants_json:
+            # The worst refusal's status (413 over 415), else 201 for a saved file, 422 for none.
+            status = max((code for code, _text in errors.values()), default=201 if saved else 422)
+            return json_response(
+                {
+                    "saved": {k: _uploaded_text(wizard, v) for k, v in saved.items()},
+                    "errors": {k: text for k, (_code, text) in errors.items()},
+                },
+                status,
+            )
+        if errors:
+            context = await _documents_view(wizard)
+            return wizard.render(
+                "dokumen",
+                {**context, "errors": {k: text for k, (_code, text) in errors.items()}},
+                422,
+            )
+        raise web.HTTPSeeOther(_step_url("dokumen"))
 
 
 # -- the wizard -------------------------------------------------------------------------------
 
 
 class Wizard:
-    """One request's view of the wizard: the account, its draft and the services."""
+    """One request's view of the wizard: the account, its draft, and the services of the pages'
+    instance that opened it."""
 
     def __init__(
-        self, request: web.Request, session: str, account_id: int, draft: dict[str, Any]
+        self,
+        services: WizardPages,
+        request: web.Request,
+        session: str,
+        account_id: int,
+        draft: dict[str, Any],
     ) -> None:
+        self.services = services
         self.request = request
         self.session = session
         self.account_id = account_id
         self.draft = draft
-        self.offices: Mapping[str, Office] = request.config_dict[SLOTS].offices
+        self.offices: Mapping[str, Office] = services.slots.offices
         self._ = i18n.for_visitor(request)
 
     @classmethod
-    async def open(cls, request: web.Request) -> Wizard:
+    async def open(cls, services: WizardPages, request: web.Request) -> Wizard:
         """The wizard of the logged-in visitor (else a redirect to the login page)."""
         account_id = await account_or_login(request)
         session = session_token(request)
         assert session is not None  # logged in
-        draft = await request.config_dict[DRAFTS].load(session, account_id)
+        draft = await services.drafts.load(session, account_id)
         if draft.pop(UNREADABLE, False) and request.method == "GET":
             # Sealed under an earlier data key: start over, saying why (a POST just goes on
             # with the new draft, and its step checks what came before).
             raise web.HTTPSeeOther(_step_url("kantor", "draft_unreadable"))
-        return cls(request, session, account_id, draft)
+        return cls(services, request, session, account_id, draft)
 
     async def save(self) -> None:
-        await self.request.config_dict[DRAFTS].save(self.session, self.account_id, self.draft)
+        await self.services.drafts.save(self.session, self.account_id, self.draft)
 
     @property
     def office(self) -> Office | None:
@@ -171,7 +280,7 @@ class Wizard:
         return next(step for step in STEPS if not self.complete(step))
 
     def fee_table(self) -> FeeTable:
-        return self.request.config_dict[BOOKINGS].fees.in_force(datetime.now(UTC).date())
+        return self.services.fees.in_force(datetime.now(UTC).date())
 
     def body(self) -> dict[str, Any]:
         """The booking body the draft makes, as the JSON API takes it; without a chosen slot,
@@ -221,24 +330,6 @@ def _step_titles(_: i18n.Translate) -> dict[str, str]:
     }
 
 
-@gated
-async def start(request: web.Request) -> web.Response:
-    """GET /permohonan/baru: on to the first step not yet done."""
-    wizard = await Wizard.open(request)
-    raise web.HTTPSeeOther(_step_url(wizard.first_incomplete()))
-
-
-@gated
-async def show_step(request: web.Request) -> web.Response:
-    """GET /permohonan/baru/{step}."""
-    step = request.match_info["step"]
-    if step not in STEPS:
-        raise ApiError(404, "not_found", "There is no such step.")
-    wizard = await Wizard.open(request)
-    _require_earlier_steps(wizard, step)
-    return wizard.render(step, await _STEP_VIEWS[step](wizard))
-
-
 def _require_earlier_steps(wizard: Wizard, step: str) -> None:
     """Send the applicant back to the first step before `step` that is not done yet."""
     missing = next((s for s in STEPS[: STEPS.index(step)] if not wizard.complete(s)), None)
@@ -246,39 +337,9 @@ def _require_earlier_steps(wizard: Wizard, step: str) -> None:
         raise web.HTTPSeeOther(_step_url(missing))
 
 
-@gated
-async def save_step(request: web.Request) -> web.Response:
-    """POST /permohonan/baru/{step}: check this step's part, keep it, go on (or show what is
-    wrong). The review step's POST makes the booking."""
-    step = request.match_info["step"]
-    if step not in STEPS:
-        raise ApiError(404, "not_found", "There is no such step.")
-    form = await checked_form(request)
-    wizard = await Wizard.open(request)
-    _require_earlier_steps(wizard, step)
-    errors = await _STEP_SAVES[step](wizard, form)
-    if errors is not None:
-        context = await _STEP_VIEWS[step](wizard)
-        return wizard.render(step, {**context, **errors}, 422)
-    await wizard.save()
-    next_step = STEPS[STEPS.index(step) + 1]
-    raise web.HTTPSeeOther(
-        _step_url(next_step if not wizard.complete(next_step) else wizard.first_incomplete())
-    )
-
-
-@gated
-async def start_over(request: web.Request) -> web.Response:
-    """POST /permohonan/ulang: forget the draft and its staged documents."""
-    await checked_form(request)
-    wizard = await Wizard.open(request)
-    await _discard(wizard)
-    raise web.HTTPSeeOther(_step_url("kantor"))
-
-
 async def _discard(wizard: Wizard) -> None:
-    await wizard.request.config_dict[DRAFTS].clear(wizard.session)
-    await wizard.request.config_dict[FLOW].discard_staged(_staging(wizard.draft))
+    await wizard.services.drafts.clear(wizard.session)
+    await wizard.services.flow.discard_staged(_staging(wizard.draft))
 
 
 def _staging(draft: dict[str, Any]) -> str:
@@ -426,48 +487,11 @@ async def _documents_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, 
     return None
 
 
-@gated
-async def upload(request: web.Request) -> web.StreamResponse:
-    """POST /permohonan/baru/dokumen/unggah (multipart): stage one or more documents.
-
-    From the page's script (one file, progress shown, `X-CSRF-Token`, JSON answer) or from the
-    plain form without JavaScript (the `csrf` field first, then the files; a page answer)."""
-    wizard = await Wizard.open(request)
-    wants_json = "application/json" in request.headers.get("Accept", "")
-    header_token = request.headers.get(CSRF_HEADER)
-    if header_token is not None:
-        check_csrf(request, header_token)
-    if not request.content_type.startswith("multipart/"):
-        raise ApiError(415, "unsupported_type", "Send the documents as multipart/form-data.")
-    try:
-        saved, errors = await _stage_parts(wizard, request, checked=header_token is not None)
-    except (ValueError, HttpProcessingError):
-        raise ApiError(400, "bad_multipart", "The upload is not well-formed multipart.") from None
-    if saved:
-        await wizard.save()
-    if wants_json:
-        # The worst refusal's status (413 over 415), else 201 for a saved file, 422 for none.
-        status = max((code for code, _text in errors.values()), default=201 if saved else 422)
-        return json_response(
-            {
-                "saved": {k: _uploaded_text(wizard, v) for k, v in saved.items()},
-                "errors": {k: text for k, (_code, text) in errors.items()},
-            },
-            status,
-        )
-    if errors:
-        context = await _documents_view(wizard)
-        return wizard.render(
-            "dokumen", {**context, "errors": {k: text for k, (_code, text) in errors.items()}}, 422
-        )
-    raise web.HTTPSeeOther(_step_url("dokumen"))
-
-
 async def _stage_parts(
     wizard: Wizard, request: web.Request, checked: bool
 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[int, str]]]:
     """Store each file part under the draft; (saved by kind, refused by kind: (code, text))."""
-    flow = request.config_dict[FLOW]
+    flow = wizard.services.flow
     kinds = {k.value: k for k in wizard.required()}
     saved: dict[str, dict[str, Any]] = {}
     errors: dict[str, tuple[int, str]] = {}
@@ -534,7 +558,7 @@ async def _schedule_view(wizard: Wizard) -> dict[str, Any]:
     office = wizard.office
     assert office is not None  # the office step comes first
     cal = await office_calendar(
-        wizard.request.config_dict[SLOTS], office, wizard.draft["lane"], datetime.now(UTC)
+        wizard.services.slots, office, wizard.draft["lane"], datetime.now(UTC)
     )
     lane_label = lane_labels(wizard._)[wizard.draft["lane"]][0]
     return {"calendar": cal, "selected": wizard.draft.get("slot"), "lane_label": lane_label}
@@ -596,13 +620,12 @@ async def _review_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any
         raise web.HTTPSeeOther(_step_url(_STEP_OF_FIELD.get(first, "pemohon")))
     now = datetime.now(UTC)
     booking = parse_booking_request(body, wizard.offices, now.date())
-    settings = wizard.request.config_dict[SETTINGS]
     # One key per attempt: a double click makes one booking, and after a refusal the next try
     # (with another session, say) is a new request.
     key = f"wizard-{wizard.draft['id']}-{wizard.draft.get('attempt', 0)}"
     try:
-        made = await wizard.request.config_dict[FLOW].place(
-            wizard.account_id, booking, now, (key, booking_hash(settings.secret, body))
+        made = await wizard.services.flow.place(
+            wizard.account_id, booking, now, (key, booking_hash(wizard.services.secret, body))
         )
         await end_turn(wizard.request)  # one booking per turn
     except Conflict as refusal:
@@ -624,7 +647,7 @@ async def _review_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any
 async def _attach_documents(wizard: Wizard, booking_id: str) -> None:
     """Move the staged documents to the booking; one that fails stays to be uploaded again
     from the booking's page, and the booking stands."""
-    flow = wizard.request.config_dict[FLOW]
+    flow = wizard.services.flow
     for kind, staged in wizard.draft.get("documents", {}).items():
         try:
             stored = StoredDocument(
@@ -657,11 +680,11 @@ _STEP_SAVES = {
 }
 
 ROUTES: Routes = [
-    ("GET", "/permohonan", admitted),
-    ("POST", "/permohonan/selesai", leave),
-    ("POST", "/permohonan/ulang", start_over),
-    ("GET", WIZARD, start),
-    ("POST", f"{WIZARD}/dokumen/unggah", upload),
-    ("GET", WIZARD + "/{step}", show_step),
-    ("POST", WIZARD + "/{step}", save_step),
+    ("GET", "/permohonan", WizardPages.admitted),
+    ("POST", "/permohonan/selesai", WizardPages.leave),
+    ("POST", "/permohonan/ulang", WizardPages.start_over),
+    ("GET", WIZARD, WizardPages.start),
+    ("POST", f"{WIZARD}/dokumen/unggah", WizardPages.upload),
+    ("GET", WIZARD + "/{step}", WizardPages.show_step),
+    ("POST", WIZARD + "/{step}", WizardPages.save_step),
 ]
