@@ -38,6 +38,7 @@ from .pages.console import ConsolePages
 from .pages.console_quotas import ConsoleQuotaPages
 from .pages.console_releases import ConsoleReleasePages
 from .pages.console_rooms import ConsoleRoomPages
+from .pages.front import FrontPages
 from .pages.officer import OfficerPages
 
 
@@ -71,6 +72,7 @@ def page_views(app: web.Application) -> dict[str, object]:
         ConsoleQuotaPages(app[SLOTS], app[SWEEPER]),
         ConsoleReleasePages(app[RELEASES], app[ENGINE]),
         ConsoleRoomPages(app[ENGINE], bookings.pool),
+        FrontPages(app[SLOTS], bookings.fees, app[ENGINE], settings),
         OfficerPages(flow, bookings, app[OPERATORS], settings.smtp_url is None),
         WizardPages(
             flow,

@@ -13,7 +13,7 @@ import secrets
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
@@ -21,16 +21,17 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel.dates import format_time
 
+from queue_engine.engine import Engine
 from queue_engine.errors import StorageUnavailable, UnknownRoom
 
-from ..appkeys import BOOKINGS, ENGINE, SETTINGS, SLOTS
 from ..booking import calendar
-from ..booking.fees import PASSPORT_TYPES, VALIDITY_YEARS, FeeTable
+from ..booking.fees import PASSPORT_TYPES, VALIDITY_YEARS, FeeSchedule, FeeTable
 from ..booking.offices import ZONE_LABELS, Office
 from ..booking.slots import OpenDate, Slots
 from ..gate import ADMISSION_COOKIE
 from ..login import SESSION_COOKIE
 from ..observed import STORE_UNAVAILABLE
+from ..settings import Settings
 from . import i18n
 from .csrf import CSRF_COOKIE, CSRF_SECONDS, csrf_token
 from .render import html, page, set_cookie
@@ -84,24 +85,18 @@ class _Shared(Generic[T]):
             raise
 
 
-#: per process and per application (tests run several apps in one process), by Slots
+#: per process and per application (tests run several apps in one process), by Slots: shared by
+#: the home page and the waiting room's sold-out page
 _open_dates: weakref.WeakKeyDictionary[Slots, _Shared[dict[str, OpenDate]]] = (
-    weakref.WeakKeyDictionary()
-)
-#: the home page as rendered for visitors who are not logged in, by Slots, language and whether
-#: the visitor holds a turn (the banner): the same page for each of them but for the CSRF token,
-#: which is rendered as CSRF_SLOT and filled in per visitor
-_home_pages: weakref.WeakKeyDictionary[Slots, dict[tuple[str, bool], _Shared[str]]] = (
     weakref.WeakKeyDictionary()
 )
 #: stands for the visitor's CSRF token in a shared page (random: no visitor can type it)
 CSRF_SLOT = "csrf-" + secrets.token_hex(16)
 
 
-async def open_dates(request: web.Request) -> dict[str, OpenDate] | None:
+async def open_dates(slots: Slots) -> dict[str, OpenDate] | None:
     """Each office's first open date (recent to within CACHE_SECONDS), or None when the database
     cannot answer now: the pages then show everything else."""
-    slots = request.config_dict[SLOTS]
     shared = _open_dates.setdefault(slots, _Shared())
     try:
         return await shared.get(lambda: slots.open_dates(datetime.now(UTC)))
@@ -110,16 +105,16 @@ async def open_dates(request: web.Request) -> dict[str, OpenDate] | None:
         return None
 
 
-async def outlooks(request: web.Request, now: datetime) -> list[Outlook]:
+async def outlooks(slots: Slots, now: datetime) -> list[Outlook]:
     """Every office, in the offices' list order, with its first open date and next release."""
-    found = await open_dates(request)
+    found = await open_dates(slots)
     return [
         Outlook(
             office,
             None if found is None else found.get(office.id, OpenDate(None, 0)),
             calendar.next_release(office, now),
         )
-        for office in request.config_dict[SLOTS].offices.values()
+        for office in slots.offices.values()
     ]
 
 
@@ -189,66 +184,79 @@ def fee_view(table: FeeTable, lang: str) -> dict[str, Any]:
     }
 
 
-def room_release(request: web.Request) -> datetime | None:
-    """When the waiting room's next fair start is, if one is set in the future (from this
-    process's recent view of the room: nothing is asked of Redis; None if it is not known)."""
-    try:
-        room = request.config_dict[ENGINE].room(request.config_dict[SETTINGS].guard_room)
-        starts = room.view().event_starts_ms
-    except (StorageUnavailable, UnknownRoom):
-        return None
-    if starts is None or starts / 1000 <= room.now():
-        return None
-    return datetime.fromtimestamp(starts / 1000, ZoneInfo(NATIONAL_ZONE))
+@dataclass(frozen=True, slots=True)
+class FrontPages:
+    """The home page: bound to the slots (the offices, their open dates), the fees, the engine
+    (the waiting room's fair start) and the settings."""
+
+    slots: Slots
+    fees: FeeSchedule
+    engine: Engine
+    settings: Settings
+    #: the home page as rendered for visitors who are not logged in, by language and whether the
+    #: visitor holds a turn (the banner): the same page for each of them but for the CSRF token,
+    #: which is rendered as CSRF_SLOT and filled in per visitor
+    rendered: dict[tuple[str, bool], _Shared[str]] = field(default_factory=dict)
+
+    async def home(self, request: web.Request) -> web.Response:
+        """GET /: the mission, the fees in force, each office's first open date, the next
+        release.
+
+        A release's stampede lands here: for visitors who are not logged in (all of them see the
+        same page but for their own CSRF token, filled in per visitor) it is rendered at most
+        once every CACHE_SECONDS per language and per whether the visitor holds a turn (the
+        banner), and requests that arrive while it renders wait for that render (BENCHMARKS.md,
+        pages, shows the tail this removed)."""
+        lang = i18n.language(request)
+        if SESSION_COOKIE in request.cookies:
+            return await self._render_home(request, lang)
+        key = (lang, ADMISSION_COOKIE in request.cookies)
+        shared = self.rendered.setdefault(key, _Shared())
+        body = await shared.get(lambda: self._home_body(request, lang))
+        # The one part that differs between these visitors: their own CSRF token.
+        token, new = csrf_token(request)
+        response = html(body.replace(CSRF_SLOT, token))
+        if new:
+            set_cookie(response, request, CSRF_COOKIE, token, CSRF_SECONDS)
+        return response
+
+    async def _home_body(self, request: web.Request, lang: str) -> str:
+        body = (await self._render_home(request, lang, {"csrf": CSRF_SLOT})).text
+        assert body is not None  # a rendered page is text
+        return body
+
+    async def _render_home(
+        self, request: web.Request, lang: str, shared: dict[str, Any] | None = None
+    ) -> web.Response:
+        now = datetime.now(UTC)
+        settings = self.settings
+        items = await outlooks(self.slots, now)
+        today = now.astimezone(ZoneInfo(NATIONAL_ZONE)).date()
+        context = {
+            "room": settings.guard_room,
+            "fees": fee_view(self.fees.in_force(today), lang),
+            "provinces": by_province(items),
+            "dates_known": any(item.open is not None for item in items),
+            "release": soonest_release(items),
+            "room_release": self._room_release(),
+            "payment_hours": max(1, settings.payment_window_seconds // 3600),
+            "when": moment_formatter(lang),
+            "in_zones": lambda moment: in_zones(moment, lang),
+        }
+        return page(request, "home.html", context | (shared or {}))
+
+    def _room_release(self) -> datetime | None:
+        """When the waiting room's next fair start is, if one is set in the future (from this
+        process's recent view of the room: nothing is asked of Redis; None if it is not
+        known)."""
+        try:
+            room = self.engine.room(self.settings.guard_room)
+            starts = room.view().event_starts_ms
+        except (StorageUnavailable, UnknownRoom):
+            return None
+        if starts is None or starts / 1000 <= room.now():
+            return None
+        return datetime.fromtimestamp(starts / 1000, ZoneInfo(NATIONAL_ZONE))
 
 
-async def home(request: web.Request) -> web.Response:
-    """GET /: the mission, the fees in force, each office's first open date, the next release.
-
-    A release's stampede lands here: for visitors who are not logged in (all of them see the
-    same page but for their own CSRF token, filled in per visitor) it is rendered at most once
-    every CACHE_SECONDS per language and per whether the visitor holds a turn (the banner), and
-    requests that arrive while it renders wait for that render (BENCHMARKS.md, pages, shows the
-    tail this removed)."""
-    lang = i18n.language(request)
-    if SESSION_COOKIE in request.cookies:
-        return await _render_home(request, lang)
-    key = (lang, ADMISSION_COOKIE in request.cookies)
-    shared = _home_pages.setdefault(request.config_dict[SLOTS], {}).setdefault(key, _Shared())
-    body = await shared.get(lambda: _home_body(request, lang))
-    # The one part that differs between these visitors: their own CSRF token.
-    token, new = csrf_token(request)
-    response = html(body.replace(CSRF_SLOT, token))
-    if new:
-        set_cookie(response, request, CSRF_COOKIE, token, CSRF_SECONDS)
-    return response
-
-
-async def _home_body(request: web.Request, lang: str) -> str:
-    body = (await _render_home(request, lang, {"csrf": CSRF_SLOT})).text
-    assert body is not None  # a rendered page is text
-    return body
-
-
-async def _render_home(
-    request: web.Request, lang: str, shared: dict[str, Any] | None = None
-) -> web.Response:
-    now = datetime.now(UTC)
-    settings = request.config_dict[SETTINGS]
-    items = await outlooks(request, now)
-    today = now.astimezone(ZoneInfo(NATIONAL_ZONE)).date()
-    context = {
-        "room": settings.guard_room,
-        "fees": fee_view(request.config_dict[BOOKINGS].fees.in_force(today), lang),
-        "provinces": by_province(items),
-        "dates_known": any(item.open is not None for item in items),
-        "release": soonest_release(items),
-        "room_release": room_release(request),
-        "payment_hours": max(1, settings.payment_window_seconds // 3600),
-        "when": moment_formatter(lang),
-        "in_zones": lambda moment: in_zones(moment, lang),
-    }
-    return page(request, "home.html", context | (shared or {}))
-
-
-ROUTES: Routes = [("GET", "/", home)]
+ROUTES: Routes = [("GET", "/", FrontPages.home)]

@@ -19,6 +19,7 @@ from babel.dates import format_time
 from queue_engine.room import Room, Status, VisitState
 from queue_engine.shuffle import commitment
 
+from ..appkeys import SLOTS
 from ..booking.calendar import iso_utc
 from . import front, i18n
 from .render import countdown
@@ -73,7 +74,9 @@ async def waiting_context(request: web.Request, room: Room, status: Status) -> d
             "commitment": commitment(view.seed),
         }
     if status.state in (VisitState.SOLD_OUT, VisitState.CLOSED):
-        items = await front.outlooks(request, datetime.now(UTC))
+        # Read from the app here, not bound: RoomViews (api/rooms.py) serves the hot status
+        # poll and is given only what that needs; this rare page is the one use of the slots.
+        items = await front.outlooks(request.config_dict[SLOTS], datetime.now(UTC))
         context |= {
             "release": front.soonest_release(items),
             "alternatives": front.with_places(items)[:ALTERNATIVES_SHOWN],
