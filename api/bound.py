@@ -26,6 +26,7 @@ from .handlers.accounts import AccountViews
 from .handlers.audit import AuditViews
 from .handlers.bookings import BookingViews
 from .handlers.events import EventViews
+from .handlers.mailbox import MailboxPages
 from .handlers.officers import OfficerViews
 from .handlers.payments import PaymentViews
 from .health import HealthViews
@@ -73,6 +74,7 @@ def page_views(app: web.Application) -> dict[str, object]:
         ConsoleReleasePages(app[RELEASES], app[ENGINE]),
         ConsoleRoomPages(app[ENGINE], bookings.pool),
         FrontPages(app[SLOTS], bookings.fees, app[ENGINE], settings),
+        MailboxPages(settings.outbox, settings.smtp_url is not None),
         OfficerPages(flow, bookings, app[OPERATORS], settings.smtp_url is None),
         WizardPages(
             flow,

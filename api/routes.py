@@ -75,8 +75,8 @@ def setup_routes(
 
     for route in openapi.OPERATIONS:
         add(route.method, route.path, bound(route.handler))
-    add("GET", "/kotak-surat", mailbox.old_address)
-    add("GET", mailbox.MAILBOX_PATH, mailbox.mailbox)
+    for method, path, handler in mailbox.ROUTES:
+        add(method, path, bound(handler))
     add("GET", "/antre/{room}", rooms.waiting_page)
     add("POST", "/antre/{room}", rooms.join_from_page)
     areas = (front, language, account_pages, apply, applications, bank, officer, console)
