@@ -45,7 +45,7 @@ from ..errors import AdmissionRequired, ApiError
 from ..flows import BookingFlow
 from ..gate import ADMISSION_COOKIE, end_turn, gated, require_admission
 from ..handlers.bookings import read_limited
-from ..login import session_token
+from ..login import logged_in_account, session_token
 from ..web import json_response
 from . import i18n
 from .calendar import office_calendar, parse_slot
@@ -107,8 +107,7 @@ class WizardPages:
     @gated
     async def admitted(self, request: web.Request) -> web.Response:
         """GET /permohonan: where an admitted visitor lands: log in, then apply."""
-        token = session_token(request)
-        account_id = await self.accounts.account_id(token) if token else None
+        account_id = await logged_in_account(request)
         context: dict[str, Any] = {"account_id": account_id}
         if account_id is not None:
             profile = await self.accounts.profile(account_id)

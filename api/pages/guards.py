@@ -6,8 +6,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 
-from ..appkeys import ACCOUNTS
-from ..login import LOGGED_IN, session_token
+from ..login import logged_in_account
 
 LOGIN_PAGE = "/masuk"
 
@@ -36,10 +35,7 @@ def local_path(value: str | None, default: str = "/") -> str:
 async def account_or_login(request: web.Request) -> int:
     """The logged-in account's id; otherwise a redirect to the login page, which comes back
     here afterwards."""
-    if LOGGED_IN in request:
-        return request[LOGGED_IN]
-    token = session_token(request)
-    account_id = await request.config_dict[ACCOUNTS].account_id(token) if token else None
+    account_id = await logged_in_account(request)
     if account_id is None:
         raise web.HTTPSeeOther(f"{LOGIN_PAGE}?lanjut={quote(request.path)}")
     return account_id
