@@ -20,7 +20,6 @@ from .appkeys import (
     SCRAPED,
     SETTINGS,
     SLOTS,
-    SWEEPER,
 )
 from .handlers.accounts import AccountViews
 from .handlers.audit import AuditViews
@@ -70,7 +69,7 @@ def page_views(app: web.Application) -> dict[str, object]:
         ApplicationPages(flow, bookings.offices, app[SLOTS], settings.sandbox_payments),
         BankPages(app[BANK]),
         ConsolePages(app[OPERATORS], bookings.pool),
-        ConsoleQuotaPages(app[SLOTS], app[SWEEPER]),
+        ConsoleQuotaPages(app[SLOTS], flow),
         ConsoleReleasePages(app[RELEASES], app[ENGINE]),
         ConsoleRoomPages(app[ENGINE], bookings.pool),
         FrontPages(app[SLOTS], bookings.fees, app[ENGINE], settings),

@@ -27,6 +27,7 @@ from .booking.bookings import Bookings, Created
 from .booking.documents import DocumentKind, DocumentStore, StoredDocument
 from .booking.errors import Conflict, Refused
 from .booking.payments import Paid, Payments
+from .booking.quotas import Cell, Quotas
 from .booking.slots import Slots
 from .jobs import JobQueue
 from .metrics import BookingMetrics
@@ -166,6 +167,24 @@ class BookingFlow:
         )
         self.sweeper.poke()
         return slot
+
+    async def set_quotas(
+        self,
+        office_id: str,
+        first: date,
+        last: date,
+        lane: str,
+        capacity: int,
+        actor: Actor,
+        reason: str,
+    ) -> list[Cell]:
+        """An operator changes the quota of a lane's slots over a range of dates, all or none
+        (never below what is booked; audited); the waiting room's inventory follows now."""
+        cells = await Quotas(self.slots).set_many(
+            office_id, first, last, lane, capacity, actor, reason
+        )
+        self.sweeper.poke()
+        return cells
 
     async def confirm_payment(
         self, code: str, amount: int, transaction_id: str, paid_at: datetime

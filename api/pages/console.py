@@ -21,14 +21,15 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from .. import audit
 from ..appkeys import OPERATORS
 from ..operators import READ, STEER, Actor, Operators
 from . import i18n
 from .csrf import checked_form
-from .operator_login import LoginRefused, login_form, operator_login
-from .render import page, redirect, secure_cookies
+from .operator_login import LoginRefused, log_out, logged_in, login_form, operator_login
+from .render import page, redirect
 from .types import Routes
 
 CONSOLE_COOKIE = "antri_konsol"
@@ -40,15 +41,6 @@ REASON_LENGTH = 300
 OPERATOR = web.RequestKey("console_operator", Actor)
 LOGIN_TEMPLATE = "konsol-masuk.html"
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
-
-
-def _cookie(request: web.Request, value: str, max_age: int) -> str:
-    """Set-Cookie for the console: HttpOnly, SameSite=Strict, only under /konsol."""
-    secure = "; Secure" if secure_cookies(request) else ""
-    return (
-        f"{CONSOLE_COOKIE}={value}; Max-Age={max_age}; Path={CONSOLE_PATH}; HttpOnly;"
-        f" SameSite=Strict{secure}"
-    )
 
 
 async def operator(request: web.Request) -> Actor | None:
@@ -75,6 +67,13 @@ async def guard(request: web.Request, permission: frozenset[str]) -> Actor:
         raise Refusal(console_page(request, "konsol-tolak.html", {"refusal": message}, 403))
     request[OPERATOR] = actor
     return actor
+
+
+async def change_form(request: web.Request) -> tuple[MultiDictProxy[str], Actor]:
+    """The form of a change and its operator: the CSRF token (and Origin) checked first, then
+    the operator's right to steer (`guard`), in that order for every console change."""
+    form = await checked_form(request)
+    return form, await guard(request, STEER)
 
 
 class Refusal(Exception):
@@ -156,17 +155,11 @@ class ConsolePages:
             session_id, _actor, _email = await operator_login(request, wrong)
         except LoginRefused as refused:
             return login_form(request, LOGIN_TEMPLATE, refused)
-        response = redirect(CONSOLE_PATH)
-        response.headers.add("Set-Cookie", _cookie(request, session_id, CONSOLE_SECONDS))
-        raise response
+        logged_in(request, CONSOLE_COOKIE, CONSOLE_PATH, session_id, CONSOLE_SECONDS)
 
     async def log_out(self, request: web.Request) -> web.StreamResponse:
         """POST /konsol/keluar: end the session on the server and forget the cookie."""
-        await checked_form(request)
-        await self.operators.logout(request.cookies.get(CONSOLE_COOKIE, ""))
-        response = redirect(CONSOLE_PATH)
-        response.headers.add("Set-Cookie", _cookie(request, "", 0))
-        raise response
+        await log_out(request, self.operators, CONSOLE_COOKIE, CONSOLE_PATH)
 
     @guarded
     async def audit_page(self, request: web.Request) -> web.Response:

@@ -13,11 +13,10 @@ from ..booking import calendar
 from ..booking.errors import Invalid, NotFound
 from ..booking.quotas import MAX_DAYS, BelowBooked, Quotas, days_between
 from ..booking.slots import Slots
-from ..operators import READ, STEER
-from ..sweeper import Sweeper
+from ..flows import BookingFlow
+from ..operators import READ
 from . import i18n
-from .console import console_page, guard, guarded, reason_of
-from .csrf import checked_form
+from .console import change_form, console_page, guard, guarded, reason_of
 from .labels import lane_labels, names
 from .render import redirect
 from .types import Routes
@@ -35,11 +34,11 @@ def _day(text: str) -> date | None:
 
 @dataclass(frozen=True, slots=True)
 class ConsoleQuotaPages:
-    """The quota grid and its bulk change: bound to the slots (the quotas) and the sweeper
-    (poked after a change, so a waiting room's inventory follows it)."""
+    """The quota grid and its bulk change: bound to the slots (the offices, the grid) and the
+    flow (the change, which the waiting room's inventory then follows)."""
 
     slots: Slots
-    sweeper: Sweeper
+    flow: BookingFlow
 
     @guarded
     async def quota_page(self, request: web.Request) -> web.Response:
@@ -104,8 +103,7 @@ class ConsoleQuotaPages:
     @guarded
     async def bulk_change(self, request: web.Request) -> web.StreamResponse:
         """POST /konsol/kuota `kantor`, `dari`, `sampai`, `jalur`, `kapasitas`, `alasan`."""
-        form = await checked_form(request)
-        actor = await guard(request, STEER)
+        form, actor = await change_form(request)
         _ = i18n.for_visitor(request)
         asked = {k: form.get(k, "").strip()[:40] for k in ("kantor", "dari", "sampai", "jalur",
                                                           "kapasitas")}  # fmt: skip
@@ -128,7 +126,7 @@ class ConsoleQuotaPages:
             return await self._page(request, asked, 422, errors, refusal)
         assert first is not None and last is not None
         try:
-            changed = await Quotas(self.slots).set_many(
+            changed = await self.flow.set_quotas(
                 asked["kantor"], first, last, asked["jalur"], capacity, actor, reason
             )
         except NotFound:
@@ -155,7 +153,6 @@ class ConsoleQuotaPages:
                 n=capacity,
             )
             return await self._page(request, asked, 409, {"kapasitas": message}, message, over)
-        self.sweeper.poke()
         raise redirect(
             f"/konsol/kuota?kantor={asked['kantor']}&dari={first}&sampai={last}&diubah={len(changed)}"
         )

@@ -14,11 +14,10 @@ from queue_engine.engine import Engine
 from .. import params
 from ..booking.errors import Conflict, Invalid, NotFound
 from ..errors import ApiError
-from ..operators import READ, STEER
+from ..operators import READ
 from ..releases import Releases
 from . import i18n
-from .console import console_page, guard, guarded, parse_instant, reason_of
-from .csrf import checked_form
+from .console import change_form, console_page, guard, guarded, parse_instant, reason_of
 from .i18n import Translate
 from .render import redirect
 from .types import Routes
@@ -92,8 +91,7 @@ class ConsoleReleasePages:
     @guarded
     async def add_event(self, request: web.Request) -> web.StreamResponse:
         """POST /konsol/rilis: a one-off release event."""
-        form = await checked_form(request)
-        actor = await guard(request, STEER)
+        form, actor = await change_form(request)
         _ = i18n.for_visitor(request)
         entered = {
             name: form.get(name, "").strip()[:100]
@@ -142,8 +140,7 @@ class ConsoleReleasePages:
     @guarded
     async def hold_event(self, request: web.Request) -> web.StreamResponse:
         """POST /konsol/rilis/{id}/tahan `held` (1 or 0), `alasan`: hold a release or let it go."""
-        form = await checked_form(request)
-        actor = await guard(request, STEER)
+        form, actor = await change_form(request)
         _ = i18n.for_visitor(request)
         event_id = _event_id(request)
         reason = reason_of(form)
@@ -162,8 +159,7 @@ class ConsoleReleasePages:
     async def event_limits(self, request: web.Request) -> web.StreamResponse:
         """POST /konsol/rilis/{id}/atur `rate_per_minute`, `max_active`, `alasan`: the rate and cap
         a release not yet armed will open the room with."""
-        form = await checked_form(request)
-        actor = await guard(request, STEER)
+        form, actor = await change_form(request)
         _ = i18n.for_visitor(request)
         event_id = _event_id(request)
         rate = _number(form.get("rate_per_minute", ""))

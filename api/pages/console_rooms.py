@@ -19,10 +19,9 @@ from queue_engine.shuffle import commitment
 
 from .. import room_control
 from ..errors import ApiError
-from ..operators import READ, STEER
+from ..operators import READ
 from . import i18n
-from .console import console_page, guard, guarded, reason_of
-from .csrf import checked_form
+from .console import change_form, console_page, guard, guarded, reason_of
 from .i18n import Translate
 from .render import redirect
 from .types import Routes
@@ -128,8 +127,7 @@ class ConsoleRoomPages:
     @guarded
     async def set_state(self, request: web.Request) -> web.StreamResponse:
         """POST /konsol/ruang/{room}/keadaan `state`, `alasan`: pause, resume, close, queue all."""
-        form = await checked_form(request)
-        actor = await guard(request, STEER)
+        form, actor = await change_form(request)
         room = self._room(request)
         _ = i18n.for_visitor(request)
         state = form.get("state", "")
@@ -146,8 +144,7 @@ class ConsoleRoomPages:
     async def set_limits(self, request: web.Request) -> web.StreamResponse:
         """POST /konsol/ruang/{room}/atur: rate, burst, cap, session length, proof of work; each
         refused value is named on the page (422), nothing is changed then."""
-        form = await checked_form(request)
-        actor = await guard(request, STEER)
+        form, actor = await change_form(request)
         room = self._room(request)
         _ = i18n.for_visitor(request)
         entered = {name: form.get(name, "").strip()[:20] for name in EDITED}

@@ -35,8 +35,8 @@ from .labels import (
     passport_labels,
     status_labels,
 )
-from .operator_login import LoginRefused, login_form, operator_login
-from .render import page, redirect, secure_cookies
+from .operator_login import LoginRefused, log_out, logged_in, login_form, operator_login
+from .render import page
 from .types import Routes
 
 OFFICER_COOKIE = "antri_officer"
@@ -80,15 +80,6 @@ def is_admin(request: web.Request) -> bool:
 async def is_operator(request: web.Request) -> bool:
     """The admin token in the header, or an officer's session."""
     return is_admin(request) or await is_officer(request)
-
-
-def _officer_cookie(request: web.Request, value: str, max_age: int) -> str:
-    """Set-Cookie for the officer: HttpOnly, SameSite=Strict, only under /petugas."""
-    secure = "; Secure" if secure_cookies(request) else ""
-    return (
-        f"{OFFICER_COOKIE}={value}; Max-Age={max_age}; Path={OFFICER_PATH}; HttpOnly;"
-        f" SameSite=Strict{secure}"
-    )
 
 
 # -- handlers -------------------------------------------------------------------------------------
@@ -180,17 +171,11 @@ class OfficerPages:
             await self.operators.logout(session_id)
             message = _("Akun ini bukan akun petugas loket.")
             return _login_page(request, LoginRefused(message, 403, email))
-        response = redirect(OFFICER_PATH)
-        response.headers.add("Set-Cookie", _officer_cookie(request, session_id, OFFICER_SECONDS))
-        raise response
+        logged_in(request, OFFICER_COOKIE, OFFICER_PATH, session_id, OFFICER_SECONDS)
 
     async def log_out(self, request: web.Request) -> web.StreamResponse:
         """POST /petugas/keluar: end the officer's session, and forget its cookie."""
-        await checked_form(request)
-        await self.operators.logout(request.cookies.get(OFFICER_COOKIE, ""))
-        response = redirect(OFFICER_PATH)
-        response.headers.add("Set-Cookie", _officer_cookie(request, "", 0))
-        raise response
+        await log_out(request, self.operators, OFFICER_COOKIE, OFFICER_PATH)
 
     async def lookup(self, request: web.Request) -> web.Response:
         """POST /petugas/cari `kode`: a booking by its booking code or its proof's QR text."""

@@ -1,21 +1,22 @@
-"""The login form shared by the console (/konsol) and the officer desk (/petugas): one operator
-account system, so one way to read the form, count the attempt, word the refusal and show the
-form again."""
+"""The login shared by the console (/konsol) and the officer desk (/petugas): one operator
+account system, so one way to read the form, count the attempt, word the refusal, show the form
+again, and set and clear the session's cookie (each area's own, sent only under its path)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from aiohttp import web
 
 from ..appkeys import OPERATORS
 from ..booking.errors import TooManyAttempts, Unauthenticated
 from ..caller import caller
-from ..operators import Actor
+from ..operators import Actor, Operators
 from . import i18n
 from .csrf import checked_form
-from .render import page
+from .render import page, redirect, secure_cookies
 
 #: seconds a wrong password waits before its answer (slows a script, not a person)
 FAILURE_DELAY = 0.5
@@ -62,3 +63,29 @@ async def operator_login(request: web.Request, wrong_password: str) -> tuple[str
         await asyncio.sleep(FAILURE_DELAY)
         raise LoginRefused(wrong_password, 401, email) from None
     return session_id, actor, email
+
+
+def session_cookie(request: web.Request, name: str, path: str, value: str, max_age: int) -> str:
+    """Set-Cookie for an operator's session: HttpOnly, SameSite=Strict, sent only under `path`
+    (the console's or the desk's)."""
+    secure = "; Secure" if secure_cookies(request) else ""
+    return f"{name}={value}; Max-Age={max_age}; Path={path}; HttpOnly; SameSite=Strict{secure}"
+
+
+def logged_in(
+    request: web.Request, name: str, path: str, session_id: str, seconds: int
+) -> NoReturn:
+    """Raise the redirect to `path` that sets the session's cookie `name`."""
+    response = redirect(path)
+    response.headers.add("Set-Cookie", session_cookie(request, name, path, session_id, seconds))
+    raise response
+
+
+async def log_out(request: web.Request, operators: Operators, name: str, path: str) -> NoReturn:
+    """End the session of cookie `name` on the server (a copied cookie stops working), then
+    raise the redirect to `path` that forgets the cookie."""
+    await checked_form(request)
+    await operators.logout(request.cookies.get(name, ""))
+    response = redirect(path)
+    response.headers.add("Set-Cookie", session_cookie(request, name, path, "", 0))
+    raise response
