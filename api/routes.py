@@ -71,7 +71,14 @@ def setup_routes(
     def bound(handler: Callable[..., Awaitable[web.StreamResponse]]) -> Handler:
         """`handler`, or the app's views instance's method of that name."""
         owner = handler.__qualname__.partition(".")[0]
-        return getattr(views[owner], handler.__name__) if owner in views else handler
+        if owner not in views:
+            return handler
+        if getattr(type(views[owner]), handler.__name__) is not handler:
+            # A wrapper put around a method in a route row (a guard, say) would be skipped here:
+            # decorate the method itself where it is defined.
+            raise TypeError(f"route row wraps {handler.__qualname__}; decorate the method")
+        method: Handler = getattr(views[owner], handler.__name__)
+        return method
 
     for route in openapi.OPERATIONS:
         add(route.method, route.path, bound(route.handler))

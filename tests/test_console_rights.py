@@ -4,9 +4,12 @@ role without the right with its refusal page (403), never with an error page or 
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from api.appkeys import SETTINGS
+from api.pages import console_rooms
+from api.pages.console import guarded
 
 from .conftest import AppFactory
 from .operator_support import console_login, new_operator
@@ -56,3 +59,15 @@ async def test_every_console_page_refuses_what_the_role_may_not(make_client: App
             token = await csrf_of(anonymous, "/konsol")
             out = await anonymous.post(path, data={"csrf": token}, allow_redirects=False)
         assert out.status == 303 and out.headers["Location"] == "/konsol", path
+
+
+async def test_a_guard_put_around_a_method_in_a_route_row_stops_the_start(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Route rows name views methods and the app binds its instance's method of that name, so a
+    # wrapper in the row itself would be skipped: the app refuses to start rather than serve the
+    # page unguarded.
+    method, path, handler = console_rooms.ROUTES[0]
+    monkeypatch.setattr(console_rooms, "ROUTES", [(method, path, guarded(handler))])
+    with pytest.raises(TypeError, match="decorate the method"):
+        await make_client()

@@ -90,7 +90,7 @@ def guarded(handler: H) -> H:
 
     Put on the method itself, where it is defined: the route tables name methods, and
     `routes.bound` takes the app's instance's method of that name, so a wrapper put around a
-    method in a route row would be skipped (tests/test_console_rights.py catches that)."""
+    method in a route row would be skipped (the app refuses to start with one)."""
 
     @wraps(handler)
     async def run(*args: Any) -> web.StreamResponse:
