@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 
 from queue_engine.engine import Engine
@@ -21,6 +22,7 @@ from .joining import JoinChecks
 from .pages.joining import join_form, joining_page
 from .pages.render import page
 from .pages.waiting import NEXT_PAGE, waiting_context
+from .prepared import API_JSON, PreparedResponse
 from .settings import Settings
 from .web import cookie_header, json_response
 
@@ -119,7 +121,7 @@ class RoomViews:
         body = self.checks.challenge(self._room(request))
         return json_response(body, headers={"Cache-Control": "no-store"})
 
-    async def status(self, request: web.Request) -> web.Response:
+    async def status(self, request: web.Request) -> web.StreamResponse:
         """GET /api/v1/rooms/{room}/status: where the held ticket stands (no Redis, usually)."""
         room = self.engine.room(request.match_info["room"])
         text = _ticket_text(request)
@@ -128,8 +130,9 @@ class RoomViews:
         ticket = room.signer.read_ticket(text)
         status = room.poll(ticket) or await room.status(ticket)
         if status.ticket is ticket and status.admission is None:
-            # The usual poll: the ticket as held, nothing to sign, no cookie to set.
-            return json_response(_status_body(text, status))
+            # The usual poll: the ticket as held, nothing to sign, no cookie to set; the answer
+            # with its head written once (api/prepared.py).
+            return PreparedResponse(orjson.dumps(_status_body(text, status)), API_JSON)
         return self._status_response(request, room, status, ticket, text)
 
     async def room_state(self, request: web.Request) -> web.Response:
