@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.compression_utils import MAX_SYNC_CHUNK_SIZE
 from aiohttp.helpers import must_be_empty_body, rfc822_formatted_time
-from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion, HttpVersion10, HttpVersion11
 from multidict import CIMultiDict
 
 _SERVER = f"\r\nServer: {SERVER_SOFTWARE}".encode()
@@ -108,10 +108,12 @@ class PreparedResponse(web.Response):
             return await super().prepare(request)
         body = self._body
         assert isinstance(body, bytes)
+        head = _status_lines.get((version, self._status, self._reason, self.lines))
+        if head is None:
+            head = _status_line(version, self._status, self._reason, self.lines)
         self._wire = b"".join(
             (
-                f"HTTP/{version[0]}.{version[1]} {self._status} {self._reason}\r\n".encode(),
-                self.lines.lines,
+                head,
                 f"Content-Length: {len(body)}\r\nDate: {rfc822_formatted_time()}".encode(),
                 _SERVER,
                 connection,
@@ -141,5 +143,21 @@ class PreparedResponse(web.Response):
 
 def _prepare_receivers(request: web.BaseRequest) -> bool:
     """Whether any app of the request's route listens to `on_response_prepare`."""
-    match_info = request.match_info if isinstance(request, web.Request) else None
-    return match_info is not None and any(app.on_response_prepare for app in match_info.apps)
+    if not isinstance(request, web.Request):
+        return False
+    for app in request.match_info.apps:  # noqa: SIM110 (a loop: any() and its generator cost more)
+        if app.on_response_prepare:
+            return True
+    return False
+
+
+Head = tuple[HttpVersion, int, str, HeaderLines]
+#: status lines followed by the fixed headers, as met (a handful: one per kind of answer)
+_status_lines: dict[Head, bytes] = {}
+
+
+def _status_line(version: HttpVersion, status: int, reason: str, lines: HeaderLines) -> bytes:
+    head = f"HTTP/{version[0]}.{version[1]} {status} {reason}\r\n".encode() + lines.lines
+    if len(_status_lines) < 64:
+        _status_lines[(version, status, reason, lines)] = head
+    return head
