@@ -15,6 +15,7 @@ TLS), headers read or changed after the response was made, cookies, compression,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -58,7 +59,14 @@ def has_api_head(response: web.StreamResponse) -> bool:
 class PreparedResponse(web.Response):
     """A response of fixed `lines` and `body`; see the module docstring."""
 
-    def __init__(self, body: bytes, lines: HeaderLines, status: int = 200) -> None:
+    def __init__(
+        self,
+        body: bytes,
+        lines: HeaderLines,
+        status: int = 200,
+        extra: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """`extra`: this answer's own headers (its cookies), written after `lines`."""
         # Not Response.__init__: its header dict is what this class saves. The attributes set
         # here are the instance attributes StreamResponse and Response set; the rest are class
         # defaults of theirs.
@@ -68,6 +76,7 @@ class PreparedResponse(web.Response):
         self._zlib_executor_size = MAX_SYNC_CHUNK_SIZE
         self._zlib_executor = None
         self.lines = lines
+        self.extra = HeaderLines(*extra) if extra else None
         self._materialized: CIMultiDict[str] | None = None
         self._wire: bytes | None = None
 
@@ -78,6 +87,8 @@ class PreparedResponse(web.Response):
         headers = self._materialized
         if headers is None:
             headers = self._materialized = CIMultiDict(self.lines.pairs)
+            if self.extra is not None:
+                headers.extend(self.extra.pairs)
         return headers
 
     @_headers.setter
@@ -111,6 +122,8 @@ class PreparedResponse(web.Response):
         head = _status_lines.get((version, self._status, self._reason, self.lines))
         if head is None:
             head = _status_line(version, self._status, self._reason, self.lines)
+        if self.extra is not None:
+            head += self.extra.lines
         self._wire = b"".join(
             (
                 head,

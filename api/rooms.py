@@ -27,6 +27,7 @@ from .settings import Settings
 from .web import cookie_header, json_response
 
 TICKET_COOKIE_SECONDS = 86_400
+SET_COOKIE = "Set-Cookie"
 
 
 def _iso(unix: float) -> str:
@@ -96,16 +97,19 @@ class RoomViews:
         status: Status,
         held: Ticket | None,
         held_text: str | None,
-    ) -> web.Response:
+    ) -> web.StreamResponse:
         """The status JSON, with the cookies of `_tokens`."""
         text, token, cookies = self._tokens(request, room, status, held, held_text)
         body = _status_body(text, status)
         if status.admission is not None:
             body["admission_token"] = token
             body["session_expires_at"] = _iso(status.admission.expires_at)
-        return _with_cookies(json_response(body), cookies)
+        # The answer's head written once but for its cookies (api/prepared.py).
+        return PreparedResponse(
+            orjson.dumps(body), API_JSON, extra=[(SET_COOKIE, c) for c in cookies]
+        )
 
-    async def join(self, request: web.Request) -> web.Response:
+    async def join(self, request: web.Request) -> web.StreamResponse:
         """POST /api/v1/rooms/{room}/join: a place in line (the same one for a ticket held)."""
         room = self._room(request)
         held, text = self._held_ticket(request, room)

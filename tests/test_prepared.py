@@ -159,3 +159,42 @@ def test_the_headers_read_back_as_a_dict() -> None:
 def test_a_header_line_cannot_be_split() -> None:
     with pytest.raises(ValueError, match="not a header line"):
         HeaderLines(("X-Bad", "a\r\nSet-Cookie: x=1"))
+
+
+async def test_its_own_headers_after_the_fixed_ones(serve: Callable[..., object]) -> None:
+    """Cookies (a join's ticket) are written after the fixed lines, as aiohttp writes them when
+    added in that order, several of one name kept apart."""
+    cookies = [("Set-Cookie", "a=1; Path=/; HttpOnly"), ("Set-Cookie", "b=2; Path=/")]
+
+    async def prepared(request: web.Request) -> web.StreamResponse:
+        return PreparedResponse(BODY, API_JSON, extra=cookies)
+
+    async def reference(request: web.Request) -> web.StreamResponse:
+        response = _reference()
+        for name, value in cookies:
+            response.headers.add(name, value)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/prepared", prepared)
+    app.router.add_get("/reference", reference)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        assert site._server is not None
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        request = REQUESTS["keep-alive"]
+        answer = await _raw(port, request.replace(b"{}", b"prepared"))
+        assert b"\r\nSet-Cookie: a=1; Path=/; HttpOnly\r\nSet-Cookie: b=2; Path=/\r\n" in answer
+        reference_answer = await _raw(port, request.replace(b"{}", b"reference"))
+        assert _same_second(answer) == _same_second(reference_answer)
+    finally:
+        await runner.cleanup()
+    assert PreparedResponse(BODY, API_JSON, extra=cookies).headers.getall("Set-Cookie") == [
+        "a=1; Path=/; HttpOnly",
+        "b=2; Path=/",
+    ]
+    with pytest.raises(ValueError, match="not a header line"):
+        PreparedResponse(BODY, API_JSON, extra=[("Set-Cookie", "a=1\r\nX-Evil: 1")])
