@@ -27,6 +27,7 @@ from .booking.errors import Refused, TooManyAttempts
 from .errors import AdmissionRequired, ApiError, TurnUsed, refusal_status
 from .metrics import HttpMetrics
 from .pages.render import page
+from .prepared import has_api_head
 from .refusals import UnavailableLog
 from .web import Handler, json_response
 
@@ -168,7 +169,9 @@ def observed(
                 raise
             if response.status == 503 and refusals is not None:
                 refusals.refused(route, exc)
-        if api or (api is None and request.path.startswith("/api/")):
+        if (api or (api is None and request.path.startswith("/api/"))) and not has_api_head(
+            response
+        ):
             # The JSON API's answers hold personal data, tokens or live state: no cache (shared
             # or the browser's) keeps them, no browser reads them as anything but JSON. Item by
             # item: a tenth of the cost of headers.update() on the status poll's path.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 
 from queue_engine.engine import Engine
@@ -21,10 +22,12 @@ from .joining import JoinChecks
 from .pages.joining import join_form, joining_page
 from .pages.render import page
 from .pages.waiting import NEXT_PAGE, waiting_context
+from .prepared import API_JSON, PreparedResponse
 from .settings import Settings
 from .web import cookie_header, json_response
 
 TICKET_COOKIE_SECONDS = 86_400
+SET_COOKIE = "Set-Cookie"
 
 
 def _iso(unix: float) -> str:
@@ -94,16 +97,19 @@ class RoomViews:
         status: Status,
         held: Ticket | None,
         held_text: str | None,
-    ) -> web.Response:
+    ) -> web.StreamResponse:
         """The status JSON, with the cookies of `_tokens`."""
         text, token, cookies = self._tokens(request, room, status, held, held_text)
         body = _status_body(text, status)
         if status.admission is not None:
             body["admission_token"] = token
             body["session_expires_at"] = _iso(status.admission.expires_at)
-        return _with_cookies(json_response(body), cookies)
+        # The answer's head written once but for its cookies (api/prepared.py).
+        return PreparedResponse(
+            orjson.dumps(body), API_JSON, extra=[(SET_COOKIE, c) for c in cookies]
+        )
 
-    async def join(self, request: web.Request) -> web.Response:
+    async def join(self, request: web.Request) -> web.StreamResponse:
         """POST /api/v1/rooms/{room}/join: a place in line (the same one for a ticket held)."""
         room = self._room(request)
         held, text = self._held_ticket(request, room)
@@ -119,7 +125,7 @@ class RoomViews:
         body = self.checks.challenge(self._room(request))
         return json_response(body, headers={"Cache-Control": "no-store"})
 
-    async def status(self, request: web.Request) -> web.Response:
+    async def status(self, request: web.Request) -> web.StreamResponse:
         """GET /api/v1/rooms/{room}/status: where the held ticket stands (no Redis, usually)."""
         room = self.engine.room(request.match_info["room"])
         text = _ticket_text(request)
@@ -128,8 +134,9 @@ class RoomViews:
         ticket = room.signer.read_ticket(text)
         status = room.poll(ticket) or await room.status(ticket)
         if status.ticket is ticket and status.admission is None:
-            # The usual poll: the ticket as held, nothing to sign, no cookie to set.
-            return json_response(_status_body(text, status))
+            # The usual poll: the ticket as held, nothing to sign, no cookie to set; the answer
+            # with its head written once (api/prepared.py).
+            return PreparedResponse(orjson.dumps(_status_body(text, status)), API_JSON)
         return self._status_response(request, room, status, ticket, text)
 
     async def room_state(self, request: web.Request) -> web.Response:

@@ -29,12 +29,40 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class LeanConnection(aioredis.Connection):
-    """redis-py's TCP connection, writing under a time-out scope instead of `wait_for`."""
+    """redis-py's TCP connection, writing under a time-out scope instead of `wait_for`, and
+    only when there is something to wait for."""
 
     async def send_packed_command(
         self, command: bytes | str | Iterable[bytes], check_health: bool = True
     ) -> None:
         timeout = self.socket_timeout
+        writer = self._writer
+        if timeout and writer is not None and not (check_health and self._health_check_due()):
+            # The usual command: connected, no health check due. The bytes go to the socket
+            # at once; only what it did not take yet is waited for, under the time-out.
+            try:
+                if isinstance(command, str):
+                    command = command.encode()
+                if isinstance(command, bytes):
+                    writer.write(command)
+                else:
+                    writer.writelines(command)
+                if writer.transport.get_write_buffer_size():
+                    async with asyncio.timeout(timeout):
+                        await writer.drain()
+                else:
+                    await writer.drain()  # nothing buffered: returns at once (or says it broke)
+            except BaseException as exc:
+                await self.disconnect(nowait=True)
+                if isinstance(exc, TimeoutError):
+                    raise RedisTimeoutError("Timeout writing to socket") from None
+                if isinstance(exc, OSError):  # worded as redis-py words it
+                    number, message = ("UNKNOWN", *exc.args) if len(exc.args) == 1 else exc.args[:2]
+                    raise RedisConnectionError(
+                        f"Error {number} while writing to socket. {message}."
+                    ) from exc
+                raise
+            return
         if not timeout:
             await super().send_packed_command(command, check_health)
             return
@@ -49,6 +77,11 @@ class LeanConnection(aioredis.Connection):
             raise RedisTimeoutError("Timeout writing to socket") from None
         finally:
             self.socket_timeout = timeout
+
+    def _health_check_due(self) -> bool:
+        return bool(self.health_check_interval) and (
+            asyncio.get_running_loop().time() > self.next_health_check
+        )
 
 
 class LeanBlockingPool(aioredis.ConnectionPool):
@@ -74,6 +107,17 @@ class LeanBlockingPool(aioredis.ConnectionPool):
             await self.release(connection)
             raise
         return connection
+
+    async def ensure_connection(self, connection: AbstractConnection) -> None:
+        """redis-py's check that a pooled connection is open and clean, without its connect
+        call (a retry wrapper and two coroutines) when the connection is plainly open."""
+        if connection.is_connected:
+            try:
+                if not await connection.can_read():
+                    return
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                pass  # redis-py's own check below reconnects
+        await super().ensure_connection(connection)
 
     async def _wait_for_free(self) -> None:
         loop = asyncio.get_running_loop()

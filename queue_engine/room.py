@@ -13,7 +13,7 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
@@ -95,6 +95,23 @@ class RoomView:
     joins_per_minute_per_client: int = 0
     #: admissions one account may take per epoch (0: no cap)
     turns_per_account: int = 0
+    #: derived in __post_init__, for the usual poll: the room is open and not sold out ...
+    usual: bool = field(init=False)
+    #: ... and the rates `eta` divides by (offers per second), fastest and slowest
+    eta_fast: float = field(init=False)
+    eta_slow: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        offer, measured = self.offer_rate, self.measured_rate
+        if measured is None:
+            # Nothing measured yet (the first seconds of a crowd): the cap may hold the line
+            # back more than the rate does, so promise no more than half the rate.
+            fast, slow = offer, offer / 2
+        else:
+            fast, slow = max(offer, measured), min(offer, measured)
+        object.__setattr__(self, "eta_fast", fast)
+        object.__setattr__(self, "eta_slow", slow)
+        object.__setattr__(self, "usual", self.state is _OPEN and not self.sold_out)
 
     @classmethod
     def parse(cls, f: dict[str, str], local_now: float) -> RoomView:
@@ -159,14 +176,7 @@ class RoomView:
 
     def eta(self, position: int) -> tuple[int, int]:
         """Seconds until `position` is offered: a range between the modelled and measured rate."""
-        offer, measured = self.offer_rate, self.measured_rate
-        if measured is None:
-            # Nothing measured yet (the first seconds of a crowd): the cap may hold the line
-            # back more than the rate does, so promise no more than half the rate.
-            fast, slow = offer, offer / 2
-        else:
-            fast, slow = max(offer, measured), min(offer, measured)
-        return int(position / fast * 0.9), int(position / slow * 1.1) + 2
+        return int(position / self.eta_fast * 0.9), int(position / self.eta_slow * 1.1) + 2
 
 
 class Status(NamedTuple):
@@ -356,12 +366,15 @@ class Room:
 
     def _waiting_status(self, ticket: Ticket, position: int | None, view: RoomView) -> Status:
         settings = self._settings
-        if view.state is _OPEN and position is not None and not view.sold_out:
-            # The usual poll, answered first: in line in an open room.
-            place = max(1, position - view.serving)
-            eta = view.eta(place)
+        if view.usual and position is not None:
+            # The usual poll, answered first: in line in an open room (view.eta, inlined).
+            place = position - view.serving
+            if place < 1:
+                place = 1
+            low = int(place / view.eta_fast * 0.9)
             # Far from the front, poll seldom; near it, often (a tenth of the expected wait).
-            poll = min(settings.poll_ceiling, max(settings.poll_floor, eta[0] / 10))
+            poll = min(settings.poll_ceiling, max(settings.poll_floor, low / 10))
+            eta = (low, int(place / view.eta_slow * 1.1) + 2)
             return Status(_WAITING, ticket, place, eta, _jitter(poll))
         ceiling = settings.poll_ceiling
         if view.state is RoomState.CLOSED:

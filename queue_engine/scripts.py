@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 from .errors import StorageUnavailable
 from .keys import RoomKeys
+from .lean_script import LeanScript, lean_pool
 
 RedisClient = aioredis.Redis | aioredis.RedisCluster
 
@@ -41,11 +42,19 @@ class Scripts:
     """The registered scripts of one Redis client."""
 
     def __init__(self, client: RedisClient) -> None:
-        self._join = client.register_script(script_source("join"))
-        self._tick = client.register_script(script_source("tick"))
-        self._claim = client.register_script(script_source("claim"))
-        self._configure = client.register_script(script_source("configure"))
-        self._bind = client.register_script(script_source("bind"))
+        pool = lean_pool(client)
+
+        def register(name: str) -> Any:
+            # On the app's lean pool, without redis-py's command path (queue_engine/lean_script.py)
+            if pool is not None and isinstance(client, aioredis.Redis):
+                return LeanScript(client, pool, script_source(name))
+            return client.register_script(script_source(name))
+
+        self._join = register("join")
+        self._tick = register("tick")
+        self._claim = register("claim")
+        self._configure = register("configure")
+        self._bind = register("bind")
 
     async def join(
         self, keys: RoomKeys, entry: JoinEntry = ANONYMOUS, seen: tuple[int, str] = (0, "")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
+from api.appkeys import SETTINGS
+
 from .booking_support import OFFICE, new_account
 from .conftest import AppFactory
 
@@ -122,3 +124,31 @@ async def test_strict_transport_security_when_cookies_are_secure(make_client: Ap
     static = client.server.app.router["static"]
     response = await client.get(str(static.url_for(filename="front.css")))
     assert response.status == 200 and "Strict-Transport-Security" in response.headers
+
+
+@pytest.mark.parametrize("secure", [False, True])
+async def test_the_waiting_rooms_busiest_answers_keep_every_header(
+    make_client: AppFactory, secure: bool
+) -> None:
+    """The join and the usual status poll are written by api/prepared.py, not aiohttp's
+    Response: still JSON, never cached nor sniffed, the ticket cookie on the join, HSTS when
+    cookies are Secure (the prepare signal), and a HEAD is refused as before."""
+    client = await make_client(changes={"cookie_secure": secure})
+    guard = client.server.app[SETTINGS].rooms[0]
+    joined = await client.post(f"/api/v1/rooms/{guard}/join")
+    ticket = (await joined.json())["ticket"]
+    polled = await client.get(f"/api/v1/rooms/{guard}/status", headers={"X-Antri-Ticket": ticket})
+    for response in (joined, polled):
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.headers.get("Cache-Control") == "no-store"
+        assert response.headers.get("X-Content-Type-Options") == "nosniff"
+        assert response.headers["Content-Length"] == str(len(await response.read()))
+        hsts = response.headers.get("Strict-Transport-Security", "")
+        assert hsts.startswith("max-age=") if secure else not hsts
+    cookie = joined.headers["Set-Cookie"]
+    assert cookie.startswith(f"antri_ticket={ticket};") and "HttpOnly" in cookie
+    assert ("; Secure" in cookie) is secure
+    assert "Set-Cookie" not in polled.headers  # the ticket as held: nothing to set
+    head = await client.head(f"/api/v1/rooms/{guard}/status", headers={"X-Antri-Ticket": ticket})
+    assert head.status == 405
