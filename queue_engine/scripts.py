@@ -45,7 +45,8 @@ class Scripts:
         self._tick = client.register_script(script_source("tick"))
         self._claim = client.register_script(script_source("claim"))
         self._configure = client.register_script(script_source("configure"))
-        self._bind = client.register_script(script_source("bind"))
+        self._hold = client.register_script(script_source("hold"))
+        self._finish = client.register_script(script_source("finish"))
 
     async def join(
         self, keys: RoomKeys, entry: JoinEntry = ANONYMOUS, seen: tuple[int, str] = (0, "")
@@ -87,19 +88,40 @@ class Scripts:
         previous = dict(zip(flat[::2], flat[1::2], strict=True))
         return previous, int(previous.pop("#"))
 
-    async def bind(
-        self, keys: RoomKeys, epoch: str, token_id: str, account: str
-    ) -> tuple[str, int]:
-        """Bind admission `token_id` to `account`: (verdict, expires_ms); see bind.lua."""
+    async def hold(
+        self,
+        keys: RoomKeys,
+        epoch: str,
+        token_id: str,
+        *,
+        login_key: str | None = None,
+        account: str = "",
+        bind: bool,
+    ) -> tuple[int, str, str, str, int]:
+        """Admission `token_id`'s session end, owner, the account (read from `login_key`, else
+        `account`), and, with `bind`, the binding of a live unbound admission to that account:
+        (expires_ms, owner, account, verdict, until_ms); see hold.lua."""
         own_keys = [
             keys.room,
             keys.sessions,
             keys.owner(epoch, token_id),
-            keys.turn(epoch, account),
+            keys.turns,
             keys.turn_counts,
         ]
-        verdict, expires = await _run(self._bind, keys, [token_id, account], own_keys=own_keys)
-        return verdict, int(expires)
+        if login_key is not None:
+            own_keys.append(login_key)
+        args = [token_id, "1" if bind else "0", account]
+        expires, owner, found, verdict, until = await _run(
+            self._hold, keys, args, own_keys=own_keys
+        )
+        return int(expires), owner, found, verdict, int(until)
+
+    async def finish(
+        self, keys: RoomKeys, epoch: str, token_id: str, account: str, mark: str, keep_ms: int
+    ) -> None:
+        """End admission `token_id`'s turn, its work done by `account`; see finish.lua."""
+        own_keys = [keys.sessions, keys.owner(epoch, token_id), keys.turns]
+        await _run(self._finish, keys, [token_id, account, mark, keep_ms], own_keys=own_keys)
 
 
 async def _run(
