@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .batched import ScriptBatch
 from .errors import StorageUnavailable
 from .keys import RoomKeys
 
@@ -45,6 +46,8 @@ class Scripts:
         self._tick = client.register_script(script_source("tick"))
         self._claim = client.register_script(script_source("claim"))
         self._configure = client.register_script(script_source("configure"))
+        # The gate's and the turn's calls, made by every booking, share round trips under load.
+        self._batch = ScriptBatch(client) if isinstance(client, aioredis.Redis) else None
         self._hold = client.register_script(script_source("hold"))
         self._finish = client.register_script(script_source("finish"))
 
@@ -112,7 +115,7 @@ class Scripts:
             own_keys.append(login_key)
         args = [token_id, "1" if bind else "0", account]
         expires, owner, found, verdict, until = await _run(
-            self._hold, keys, args, own_keys=own_keys
+            self._hold, keys, args, own_keys=own_keys, batch=self._batch
         )
         return int(expires), owner, found, verdict, int(until)
 
@@ -121,7 +124,8 @@ class Scripts:
     ) -> None:
         """End admission `token_id`'s turn, its work done by `account`; see finish.lua."""
         own_keys = [keys.sessions, keys.owner(epoch, token_id), keys.turns]
-        await _run(self._finish, keys, [token_id, account, mark, keep_ms], own_keys=own_keys)
+        args = [token_id, account, mark, keep_ms]
+        await _run(self._finish, keys, args, own_keys=own_keys, batch=self._batch)
 
 
 async def _run(
@@ -130,11 +134,16 @@ async def _run(
     args: list[Any],
     extra_keys: list[str] | None = None,
     own_keys: list[str] | None = None,
+    batch: ScriptBatch | None = None,
 ) -> Any:
-    """`script` on the room's keys (and `extra_keys` after them), or on `own_keys` alone."""
+    """`script` on the room's keys (and `extra_keys` after them), or on `own_keys` alone; sent
+    with other calls of the same step of the event loop if `batch` is given."""
     try:
         keys_given = keys.all() + (extra_keys or []) if own_keys is None else own_keys
-        result = await script(keys=keys_given, args=args)
+        if batch is not None:
+            result = await batch.call(script, keys_given, args)
+        else:
+            result = await script(keys=keys_given, args=args)
     except RedisError as exc:
         raise StorageUnavailable(str(exc)) from exc
     # Scripts return flat lists; decode here so the engine works with any client setting.
