@@ -1,7 +1,8 @@
 """The gate: routes the waiting room guards accept only a live admission token, presented by its
 holder: with the ticket it was claimed with, and (from the first request that carries a login
-session) by the account it is then bound to. One pipelined Redis round trip checks the session,
-the binding and the login together; the first logged-in request pays one more, to bind."""
+session) by the account it is then bound to. One Redis script call checks the session, the
+binding and the login together, and binds the admission on the first logged-in request (on a
+Redis Cluster the login, in another slot, is read first: one call more)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ async def require_admission(request: web.Request, *, bind: bool = True) -> Admis
     login = session_token(request)
     login_key = request.config_dict[ACCOUNTS].session_key(login) if login else None
     try:
-        holding = await room.holding(text, ticket_text(request), login_key)
+        holding = await room.holding(text, ticket_text(request), login_key, bind=bind)
         account = holding.also
         if account is None and login and holding.owner is not None:
             # A bound turn whose login Redis does not know: it may have lost it (a lost AOF
@@ -62,7 +63,11 @@ async def require_admission(request: web.Request, *, bind: bool = True) -> Admis
             raise NotYours("the admission is another account's turn")
         if not holding.live:
             raise InvalidToken("used" if holding.finished else "revoked")
+        if holding.refused is not None:
+            raise holding.refused
         if holding.owner is None and account is not None and bind:
+            # Bound in the same call unless the account came from PostgreSQL (then the
+            # admission had an owner already) or the session ended meanwhile.
             await room.bind(holding.admission, account)
     except MalformedToken:
         raise AdmissionRequired(room.name, "not an admission token") from None

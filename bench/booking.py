@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,8 @@ class Round:
     hello: Run
     booking: Run
     check: Check
+    #: CPU seconds the app's processes used during the booking run (0: not measured)
+    app_cpu: float = 0.0
 
 
 async def released_slots(app_url: str, count: int) -> list[tuple[str, str]]:
@@ -265,8 +268,16 @@ class BookingBench:
     """The booking phase against one `antri serve` and the hello-world baseline."""
 
     def __init__(
-        self, app_url: str, hello_url: str, database_url: str, redis_url: str, directory: Path
+        self,
+        app_url: str,
+        hello_url: str,
+        database_url: str,
+        redis_url: str,
+        directory: Path,
+        app_cpu: Callable[[], float] = lambda: 0.0,
     ) -> None:
+        """`app_cpu`: the CPU seconds the app's processes have used so far."""
+        self.app_cpu = app_cpu
         self.app_url = app_url
         self.hello_url = hello_url
         self.database_url = database_url
@@ -307,11 +318,14 @@ class BookingBench:
                     "sessions": await login_sessions(pool, self.redis_url, accounts),
                     "turns": await admissions(self.app_url, accounts),
                 }
+                cpu_before = self.app_cpu()
                 booking_run = await run_clients(book | fresh, self.directory, f"book-{n}")
-                done = Round(hello_run, booking_run, await check(pool, slots))
+                cpu = self.app_cpu() - cpu_before
+                done = Round(hello_run, booking_run, await check(pool, slots), cpu)
                 log(
                     f"round {n + 1}: {booking_run.ok} bookings in {booking_run.ok_seconds:.2f} s"
                     f" ({booking_run.ok_rate:,.0f}/s), hello {hello_run.rate:,.0f} req/s;"
+                    f" app CPU {1000 * cpu / max(1, booking_run.ok):.2f} ms a booking;"
                     f" {done.check}"
                 )
                 rounds.append(done)

@@ -66,6 +66,13 @@ def render_booking(rounds: list[Round], opts: BookingOptions) -> str:
         + ("" if clean else " — **CHECK FAILED**")
         + ".",
     ]
+    cpu = sum(r.app_cpu for r in rounds)
+    if cpu:
+        per_round = ", ".join(f"{1000 * r.app_cpu / max(1, r.booking.ok):.2f}" for r in rounds)
+        lines.append(
+            f"App CPU (all its processes, user + system, during the booking runs): "
+            f"{1000 * cpu / max(1, book.ok):.2f} ms a booking (rounds: {per_round})."
+        )
     return "\n".join(lines)
 
 

@@ -76,6 +76,30 @@ class Server:
         fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def tree_cpu_seconds(self) -> float:
+        """User plus system CPU time used so far by the process and its live descendants (an
+        `antri up`'s app processes), 0 if stopped. Descendants that ended are not counted."""
+        if self._process is None:
+            return 0.0
+        children: dict[int, list[int]] = {}
+        times: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            pid = int(entry.name)
+            children.setdefault(int(fields[1]), []).append(pid)
+            times[pid] = int(fields[11]) + int(fields[12])
+        total, todo = 0, [self._process.pid]
+        while todo:
+            pid = todo.pop()
+            total += times.get(pid, 0)
+            todo += children.get(pid, [])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def _log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

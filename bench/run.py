@@ -250,7 +250,12 @@ class Bench:
         hello = await self.start_baseline("hello-world", "bench.hello")
         try:
             bench = BookingBench(
-                app.url, hello.url, self.database_url, self.redis_url, self.tmp / "booking"
+                app.url,
+                hello.url,
+                self.database_url,
+                self.redis_url,
+                self.tmp / "booking",
+                app.tree_cpu_seconds,
             )
             return await bench.run(self.opts.booking, log)
         finally:

@@ -47,15 +47,18 @@ class RoomKeys:
         """Admissions bound per account in the current epoch (emptied by a reset)."""
         return f"{self._base}:turn-counts"
 
-    # Owners and turns are one short-lived key each (they expire a minute after their session),
-    # named by epoch, so nothing has to sweep them.
+    @property
+    def turns(self) -> str:
+        """The admission each account holds (a hash, so that the gate's script, which learns the
+        account only from the login it reads, names every key it touches; emptied by a reset,
+        an entry removed when its turn is finished)."""
+        return f"{self._base}:turns"
+
+    # Owners are one short-lived key each (they expire a minute after their session), named by
+    # epoch, so nothing has to sweep them.
     def owner(self, epoch: str, token_id: str) -> str:
         """The account an admission is bound to."""
         return f"{self._base}:owner:{epoch}:{token_id}"
-
-    def turn(self, epoch: str, account: str) -> str:
-        """The admission an account holds."""
-        return f"{self._base}:turn:{epoch}:{account}"
 
     def all(self) -> list[str]:
         """The keys in the order every script expects them in KEYS."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .errors import (
@@ -210,6 +211,8 @@ class Holding(NamedTuple):
     owner: str | None  #: the account it is bound to, if any
     finished: bool  #: ended by `finish`: its work was done (not lost, revoked or expired)
     also: str | None  #: the value of the key the caller asked to read in the same round trip
+    #: why the bind asked for in the same call was refused (None: bound, or nothing to bind)
+    refused: TurnRefused | None = None
 
 
 class Room:
@@ -237,6 +240,9 @@ class Room:
         #: the epoch and the highest place number this process handed out in it: a Redis that
         #: comes back behind it (a lost AOF tail) is moved past it by the next join
         self._highest = ("", 0)
+        #: on a cluster a login session lives in another slot than the room: the gate reads it
+        #: in a call of its own before the room's script
+        self._cluster = isinstance(client, aioredis.RedisCluster)
 
     async def create(self, defaults: RoomSettings) -> None:
         """Create the room in Redis unless it exists; existing settings are kept."""
@@ -258,7 +264,7 @@ class Room:
 
     async def reset(self, defaults: RoomSettings) -> None:
         """Empty the room and start a new epoch: every ticket and token issued before is void."""
-        every = [*self.keys.all(), self.keys.turn_counts]
+        every = [*self.keys.all(), self.keys.turn_counts, self.keys.turns]
         await self._counted("reset", _wrapped(self._client.delete(*every)))
         await self.create(defaults)
         await self.refresh()
@@ -451,28 +457,48 @@ class Room:
         return admission
 
     async def holding(
-        self, text: str, ticket_text: str | None, also_read: str | None = None
+        self,
+        text: str,
+        ticket_text: str | None,
+        also_read: str | None = None,
+        *,
+        bind: bool = False,
     ) -> Holding:
         """The admission behind `text`, which must come with the ticket it was claimed with (else
-        NotYours): whether its session is live and the account it is bound to, in one pipelined
-        round trip, which also reads the key `also_read` (the gate's login session) for the
-        caller. The owner is told even after the session ended, so a copy hears it is a copy."""
+        NotYours): whether its session is live and the account it is bound to, in one script
+        call, which also reads the key `also_read` (the gate's login session, whose value is an
+        account) and, with `bind`, binds a live unbound admission to that account at once (a
+        refusal in `refused`). On a cluster the login is read first, in a call of its own (it
+        lives in another slot). The owner is told even after the session ended, so a copy
+        hears it is a copy."""
         admission = self._current_admission(text)
         if not self._claimed_with(admission, ticket_text):
             raise NotYours("the admission was claimed with another ticket")
-        pipe = self._client.pipeline(transaction=False)
-        pipe.zscore(self.keys.sessions, admission.token_id)
-        pipe.get(self.keys.owner(admission.epoch, admission.token_id))
-        if also_read is not None:
-            pipe.get(also_read)
-        replies = await self._counted("session", _wrapped(pipe.execute()))
-        expires, owner = replies[0], _text(replies[1])
-        live = isinstance(expires, float) and expires > self.now() * 1000
-        finished = owner is not None and owner.endswith(FINISHED)
-        if finished and owner is not None:
-            owner = owner.removesuffix(FINISHED)
-        also = _text(replies[2]) if also_read is not None else None
-        return Holding(admission, live, owner, finished, also)
+        login_key, account = also_read, ""
+        if also_read is not None and self._cluster:
+            login = self._client.get(also_read)
+            account = _text(await self._counted("session", _wrapped(login))) or ""
+            login_key = None
+        hold = self._scripts.hold(
+            self.keys,
+            admission.epoch,
+            admission.token_id,
+            login_key=login_key,
+            account=account,
+            bind=bind,
+        )
+        expires, owner, found, verdict, until = await self._counted("session", hold)
+        live = expires > self.now() * 1000
+        finished = owner.endswith(FINISHED)
+        refused = (
+            TurnRefused(verdict, until / 1000 if until else None)
+            if verdict[:5] == "turn_"
+            else None
+        )
+        also = (found or None) if also_read is not None else None
+        return Holding(
+            admission, live, owner.removesuffix(FINISHED) or None, finished, also, refused
+        )
 
     def _claimed_with(self, admission: Admission, ticket_text: str | None) -> bool:
         """Whether `ticket_text` is the ticket `admission` was claimed with (a check of its
@@ -494,27 +520,29 @@ class Room:
         """Make `admission` the turn of `account`, atomically: raises NotYours when another
         account took it first, TurnRefused when the account holds another live turn or used its
         turns this epoch, InvalidToken when the session has ended."""
-        verdict, expires_ms = await self._counted(
-            "bind", self._scripts.bind(self.keys, admission.epoch, admission.token_id, account)
+        hold = self._scripts.hold(
+            self.keys, admission.epoch, admission.token_id, account=account, bind=True
         )
+        expires, owner, _, verdict, until = await self._counted("bind", hold)
         if verdict == "bound":
             return
-        if verdict == "not_yours":
-            raise NotYours("the admission is another account's turn")
-        if verdict == "revoked":
+        if verdict:
+            raise TurnRefused(verdict, until / 1000 if until else None)
+        # Nothing bound: the session has ended, or the admission has an owner already.
+        if expires <= self.now() * 1000 or not owner or owner.endswith(FINISHED):
             raise InvalidToken("revoked")
-        raise TurnRefused(verdict, expires_ms / 1000 if expires_ms else None)
+        if owner != account:
+            raise NotYours("the admission is another account's turn")
 
     async def finish(self, admission: Admission, account: str) -> None:
         """End `account`'s turn because its work is done (its booking made): the place goes
         back to the line at once, and a late copy of the same request is told the turn was
         used rather than lost."""
-        pipe = self._client.pipeline(transaction=False)
-        pipe.zrem(self.keys.sessions, admission.token_id)
-        keep = max(1, int(admission.expires_at - self.now()) + 60)
-        owner = self.keys.owner(admission.epoch, admission.token_id)
-        pipe.set(owner, account + FINISHED, ex=keep)
-        await self._counted("release", _wrapped(pipe.execute()))
+        keep_ms = max(1, int(admission.expires_at - self.now()) + 60) * 1000
+        finish = self._scripts.finish(
+            self.keys, admission.epoch, admission.token_id, account, FINISHED, keep_ms
+        )
+        await self._counted("release", finish)
 
     async def release(self, token_id: str) -> bool:
         """End a session now, freeing its place (also how an operator revokes a token)."""

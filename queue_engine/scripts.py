@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .batched import ScriptBatch
 from .errors import StorageUnavailable
 from .keys import RoomKeys
 from .lean_script import LeanScript, lean_pool
@@ -54,7 +55,10 @@ class Scripts:
         self._tick = register("tick")
         self._claim = register("claim")
         self._configure = register("configure")
-        self._bind = register("bind")
+        # The gate's and the turn's calls, made by every booking, share round trips under load.
+        self._batch = ScriptBatch(client) if isinstance(client, aioredis.Redis) else None
+        self._hold = register("hold")
+        self._finish = register("finish")
 
     async def join(
         self, keys: RoomKeys, entry: JoinEntry = ANONYMOUS, seen: tuple[int, str] = (0, "")
@@ -96,19 +100,41 @@ class Scripts:
         previous = dict(zip(flat[::2], flat[1::2], strict=True))
         return previous, int(previous.pop("#"))
 
-    async def bind(
-        self, keys: RoomKeys, epoch: str, token_id: str, account: str
-    ) -> tuple[str, int]:
-        """Bind admission `token_id` to `account`: (verdict, expires_ms); see bind.lua."""
+    async def hold(
+        self,
+        keys: RoomKeys,
+        epoch: str,
+        token_id: str,
+        *,
+        login_key: str | None = None,
+        account: str = "",
+        bind: bool,
+    ) -> tuple[int, str, str, str, int]:
+        """Admission `token_id`'s session end, owner, the account (read from `login_key`, else
+        `account`), and, with `bind`, the binding of a live unbound admission to that account:
+        (expires_ms, owner, account, verdict, until_ms); see hold.lua."""
         own_keys = [
             keys.room,
             keys.sessions,
             keys.owner(epoch, token_id),
-            keys.turn(epoch, account),
+            keys.turns,
             keys.turn_counts,
         ]
-        verdict, expires = await _run(self._bind, keys, [token_id, account], own_keys=own_keys)
-        return verdict, int(expires)
+        if login_key is not None:
+            own_keys.append(login_key)
+        args = [token_id, "1" if bind else "0", account]
+        expires, owner, found, verdict, until = await _run(
+            self._hold, keys, args, own_keys=own_keys, batch=self._batch
+        )
+        return int(expires), owner, found, verdict, int(until)
+
+    async def finish(
+        self, keys: RoomKeys, epoch: str, token_id: str, account: str, mark: str, keep_ms: int
+    ) -> None:
+        """End admission `token_id`'s turn, its work done by `account`; see finish.lua."""
+        own_keys = [keys.sessions, keys.owner(epoch, token_id), keys.turns]
+        args = [token_id, account, mark, keep_ms]
+        await _run(self._finish, keys, args, own_keys=own_keys, batch=self._batch)
 
 
 async def _run(
@@ -117,11 +143,16 @@ async def _run(
     args: list[Any],
     extra_keys: list[str] | None = None,
     own_keys: list[str] | None = None,
+    batch: ScriptBatch | None = None,
 ) -> Any:
-    """`script` on the room's keys (and `extra_keys` after them), or on `own_keys` alone."""
+    """`script` on the room's keys (and `extra_keys` after them), or on `own_keys` alone; sent
+    with other calls of the same step of the event loop if `batch` is given."""
     try:
         keys_given = keys.all() + (extra_keys or []) if own_keys is None else own_keys
-        result = await script(keys=keys_given, args=args)
+        if batch is not None:
+            result = await batch.call(script, keys_given, args)
+        else:
+            result = await script(keys=keys_given, args=args)
     except RedisError as exc:
         raise StorageUnavailable(str(exc)) from exc
     # Scripts return flat lists; decode here so the engine works with any client setting.

@@ -7,6 +7,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from api.appkeys import ENGINE, SETTINGS
@@ -272,3 +273,24 @@ async def test_a_second_turn_can_be_given_back_from_the_page(make_client: AppFac
     assert location(given_back) == "/akun/permohonan"
     assert await active(client) == 1, "this browser's turn went back to the line"
     assert (await client.get("/api/v1/session", headers=elsewhere | login)).status == 200
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open bug: every request passes the gate before the first booking ends the turn, so"
+    " one turn makes up to 5 bookings (the per-account limit); a fix needs the turn claimed"
+    " atomically with the booking (e.g. PostgreSQL keyed by the turn) without breaking"
+    " test_idempotency_keys' 50 concurrent copies of one keyed request",
+)
+async def test_one_turn_books_once_however_many_requests_race(make_client: AppFactory) -> None:
+    """250 bookings at once on one admission and one login (each for another applicant): the
+    turn makes one booking (README: "A turn makes one booking")."""
+    client = await make_client(**FAST_ROOM)
+    day = await first_day(client)
+    holder = await turn(client)
+    _, login = await new_account(client)
+    outcomes = await asyncio.gather(*(book(client, holder | login, day) for _ in range(250)))
+    answers = Counter([await answer(r) for r in outcomes])
+    assert answers[(201, "")] == 1, answers
+    assert all(status < 500 for status, _ in answers), answers
+    assert await active(client) == 0, "the place went back to the line"
