@@ -73,12 +73,13 @@ class BookingFlow:
         booking: BookingRequest,
         now: datetime,
         idempotency: tuple[str, bytes] | None,
+        turn: str | None = None,
     ) -> dict[str, Any]:
         """Take a place for `booking` (the API's and the wizard's one way): counted, its expiry
-        scheduled, the room told at once when the slot's last place went. The booking's body
-        (a replay's, for a key used before)."""
+        scheduled, the room told at once when the slot's last place went; `turn` (the waiting
+        room's) makes one booking. The booking's body (a replay's, for a key used before)."""
         try:
-            result = await self.bookings.create(account_id, booking, now, idempotency)
+            result = await self.bookings.create(account_id, booking, now, idempotency, turn)
         except Conflict as refusal:
             self.metrics.bookings.labels(refusal.code).inc()
             raise

@@ -812,6 +812,7 @@ OPERATIONS: Final[tuple[Route, ...]] = (
                     "nik_has_active_booking",
                     "turn_already_held",
                     "turn_limit_reached",
+                    "turn_used",
                 ),
                 422: failure(
                     422,

@@ -50,6 +50,11 @@ class Admission(NamedTuple):
         """The id under which the session is recorded, released and revoked."""
         return str(self.position)
 
+    @property
+    def turn(self) -> str:
+        """The turn's name across rooms and their resets (the booking it makes records it)."""
+        return f"{self.room}:{self.epoch}:{self.position}"
+
 
 T = TypeVar("T", Ticket, Admission)
 

@@ -60,6 +60,19 @@ LABELS: Mapping[str, str] = {
     "collected": "Sudah diambil", "rejected": "Ditolak",
 }  # fmt: skip
 
+_CREATE_BOOKING = (
+    "SELECT * FROM create_booking($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+    " $15, $16, $17)"
+)
+#: the booking and its turn in one statement (migration 009): a second booking of the turn waits
+#: for the first's commit, then violates turn_bookings' key and is undone with its place
+_CREATE_TURNS_BOOKING = (
+    f"WITH made AS ({_CREATE_BOOKING}),"
+    " taken AS (INSERT INTO turn_bookings (turn, booking_id)"
+    " SELECT $18, booking_id FROM made WHERE outcome = 'ok')"
+    " SELECT * FROM made"
+)
+
 _BOOKING_COLUMNS = """
     b.id, b.account_id, b.status, b.application_kind, b.passport_type, b.validity_years,
     b.nik_masked, b.applicant, b.amount, b.fee_lines, b.billing_code, b.expires_at, b.paid_at,
@@ -116,14 +129,17 @@ class Bookings:
         request: BookingRequest,
         now: datetime,
         idempotency: tuple[str, bytes] | None = None,
+        turn: str | None = None,
     ) -> Created | dict[str, Any]:
         """Take a place for `request`, awaiting payment. With `idempotency` (key, request hash),
-        the first outcome for the key is replayed: a dict body, or the same Conflict."""
+        the first outcome for the key is replayed: a dict body, or the same Conflict. With
+        `turn` (the waiting room's turn that admitted the request), the turn makes one booking:
+        another, made at the same time, is refused `turn_used`."""
         office = self.slots.office(request.office_id)
         self.slots.check_bookable(office, request.date, now)
         if idempotency is None:
             async with self.pool.acquire() as conn:
-                return await self._take(conn, account_id, office, request, now)
+                return await self._take(conn, account_id, office, request, now, turn)
         key, digest = idempotency
         async with self.pool.acquire() as conn, conn.transaction():
             # A concurrent request with the same key waits here until the first one commits,
@@ -140,7 +156,7 @@ class Bookings:
             created: Created | None = None
             try:
                 async with conn.transaction():  # a savepoint: a refusal undoes only the booking
-                    created = await self._take(conn, account_id, office, request, now)
+                    created = await self._take(conn, account_id, office, request, now, turn)
                     stored: dict[str, Any] = created.body
             except Conflict as refusal:
                 stored = {"error": refusal.code, "message": refusal.message}
@@ -194,6 +210,7 @@ class Bookings:
         office: Office,
         request: BookingRequest,
         now: datetime,
+        turn: str | None = None,
     ) -> Created:
         applicant = request.applicant
         quote = self.fees.in_force(calendar.local_today(office, now)).quote(
@@ -212,8 +229,7 @@ class Bookings:
         code = billing_code()
         try:
             row = await conn.fetchrow(
-                "SELECT * FROM create_booking($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-                " $13, $14, $15, $16, $17)",
+                _CREATE_BOOKING if turn is None else _CREATE_TURNS_BOOKING,
                 account_id,
                 office.id,
                 request.date,
@@ -231,10 +247,13 @@ class Bookings:
                 orjson.dumps(fee_lines).decode(),
                 code,
                 expires_at,
+                *(() if turn is None else (turn,)),
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "bookings_one_active_per_nik":
                 raise _nik_has_active_booking() from None
+            if exc.constraint_name == "turn_bookings_pkey":
+                raise Conflict("turn_used", "This turn has already made its booking.") from None
             raise
         if row["outcome"] == "nik_has_active_booking":
             raise _nik_has_active_booking()
@@ -621,6 +640,9 @@ class Bookings:
         """Drop idempotency keys older than 24 hours."""
         result = await self.pool.execute(
             "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
+        )
+        await self.pool.execute(
+            "DELETE FROM turn_bookings WHERE made_at < now() - interval '24 hours'"
         )
         return int(result.split()[-1])
 

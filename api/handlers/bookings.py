@@ -66,7 +66,7 @@ class BookingViews:
         idempotency = None
         if key is not None:
             idempotency = (key, booking_hash(self.secret, body))
-        made = await self.flow.place(account_id, booking, now, idempotency)
+        made = await self.flow.place(account_id, booking, now, idempotency, request[ADMISSION].turn)
         await end_turn(request)  # one booking per turn: the place goes back to the line at once
         return json_response(made, 201)
 

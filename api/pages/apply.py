@@ -43,7 +43,7 @@ from ..booking.offices import LANES, Office
 from ..booking.slots import Slots
 from ..errors import AdmissionRequired, ApiError
 from ..flows import BookingFlow
-from ..gate import ADMISSION_COOKIE, end_turn, gated, require_admission
+from ..gate import ADMISSION, ADMISSION_COOKIE, end_turn, gated, require_admission
 from ..handlers.bookings import read_limited
 from ..login import logged_in_account, session_token
 from ..web import json_response
@@ -624,7 +624,11 @@ async def _review_save(wizard: Wizard, form: MultiMapping[str]) -> dict[str, Any
     key = f"wizard-{wizard.draft['id']}-{wizard.draft.get('attempt', 0)}"
     try:
         made = await wizard.services.flow.place(
-            wizard.account_id, booking, now, (key, booking_hash(wizard.services.secret, body))
+            wizard.account_id,
+            booking,
+            now,
+            (key, booking_hash(wizard.services.secret, body)),
+            wizard.request[ADMISSION].turn,  # the step is gated: the turn makes one booking
         )
         await end_turn(wizard.request)  # one booking per turn
     except Conflict as refusal:

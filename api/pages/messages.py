@@ -27,6 +27,7 @@ def refusal_text(_: Translate, code: str, fallback: str) -> str:
         "not_released": _("Kuota tanggal itu belum dibuka. Pilih tanggal yang sudah dibuka."),
         "nik_has_active_booking": _("NIK ini sudah memiliki permohonan yang aktif."),
         "too_many_applicants": _("Satu akun dapat mengajukan paling banyak 5 pemohon."),
+        "turn_used": _("Giliran ini sudah dipakai untuk satu permohonan."),
         "already_rescheduled": _("Jadwal hanya dapat diubah satu kali."),
         "same_slot": _("Itu jadwal Anda saat ini. Pilih jadwal lain."),
         "too_late": _("Jadwal hanya dapat diubah paling lambat sehari sebelumnya (H-1)."),
