@@ -7,13 +7,7 @@
 -- Returns {verdict, number, epoch}: verdict is 'joined', 'closed' (no number), 'unknown',
 --   'proof_required' (number: the room's difficulty), 'replayed' (the challenge was used) or
 --   'busy' (the address spent its budget; number: ms until it may join again).
--- The clock is read only when a rule needs it (the budget, the cohort not yet fixed): TIME is a
--- call of its own, a sixth of the script's work in Redis when neither applies.
-local now
-local function clock()
-  if not now then now = now_ms() end
-  return now
-end
+local now = now_ms()
 local room = load_fields(KEYS[1], {'state', 'epoch', 'event_starts_at', 'cohort_hi', 'arrivals',
   'pow_difficulty', 'joins_per_minute_per_client'})
 if not room then return {'unknown', '0', ''} end
@@ -29,7 +23,7 @@ local budget = tonumber(room.joins_per_minute_per_client or '0')
 local budget_at
 if budget > 0 then
   local interval = 60000 / budget
-  local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), clock())
+  local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now)
   budget_at = tat + interval
   local allowed_at = budget_at - budget * interval
   if allowed_at > now then return {'busy', fmt(math.ceil(allowed_at - now)), room.epoch} end
@@ -39,7 +33,7 @@ if shown >= 0 and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then
 end
 if budget_at then redis.call('SET', KEYS[3], fmt(budget_at), 'PX', fmt(math.ceil(budget_at - now))) end
 -- A join at the release instant must land behind the cohort, never inside it.
-if room.cohort_hi == '' then fix_cohort(KEYS[1], room, clock()) end
+fix_cohort(KEYS[1], room, now)
 local number = redis.call('HINCRBY', KEYS[1], 'arrivals', 1)
 -- A Redis that lost the tail of its append-only file (a power cut under `appendfsync
 -- everysec`) comes back with the counter behind numbers already handed out; two visitors would
