@@ -65,9 +65,10 @@ class Scripts:
     ) -> tuple[str, int, str]:
         """Take the next number, above `seen` (the highest number the caller has seen, and its
         epoch): (verdict, number, epoch); see join.lua for the verdicts."""
-        extra = [keys.challenge(entry.challenge_id), keys.client(entry.client)]
+        # Only the three keys the script touches, not the room's whole key list.
+        own = [keys.room, keys.challenge(entry.challenge_id), keys.client(entry.client)]
         args = [entry.difficulty, entry.challenge_ttl_ms, seen[0], seen[1]]
-        verdict, number, epoch = await _run(self._join, keys, args, extra)
+        verdict, number, epoch = await _run(self._join, keys, args, own_keys=own)
         return verdict, int(number), epoch
 
     async def tick(self, keys: RoomKeys, schedule_ahead_ms: int) -> dict[str, str]:
@@ -141,14 +142,13 @@ async def _run(
     script: Any,
     keys: RoomKeys,
     args: list[Any],
-    extra_keys: list[str] | None = None,
     own_keys: list[str] | None = None,
     batch: ScriptBatch | None = None,
 ) -> Any:
-    """`script` on the room's keys (and `extra_keys` after them), or on `own_keys` alone; sent
+    """`script` on the room's keys, or on `own_keys` alone; sent
     with other calls of the same step of the event loop if `batch` is given."""
     try:
-        keys_given = keys.all() + (extra_keys or []) if own_keys is None else own_keys
+        keys_given = keys.all() if own_keys is None else own_keys
         if batch is not None:
             result = await batch.call(script, keys_given, args)
         else:

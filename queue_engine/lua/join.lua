@@ -1,6 +1,6 @@
 -- Give a visitor the next number in the room's line.
--- KEYS: room hash, sessions zset, offers zset, claimed bitmap, recent-claims zset,
---       then the challenge's single-use key and the client address's join budget key
+-- KEYS: room hash, the challenge's single-use key, the client address's join budget key
+--       (only the keys it touches: each key given costs Redis work on every join)
 -- ARGV[1] the difficulty of the verified challenge presented, or -1 when none was;
 --      [2] how long the challenge's key must outlive its use, ms;
 --      [3] the highest number the calling process has seen in epoch [4] (0: none)
@@ -23,15 +23,15 @@ local budget = tonumber(room.joins_per_minute_per_client or '0')
 local budget_at
 if budget > 0 then
   local interval = 60000 / budget
-  local tat = math.max(tonumber(redis.call('GET', KEYS[7]) or '0'), now)
+  local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now)
   budget_at = tat + interval
   local allowed_at = budget_at - budget * interval
   if allowed_at > now then return {'busy', fmt(math.ceil(allowed_at - now)), room.epoch} end
 end
-if shown >= 0 and not redis.call('SET', KEYS[6], '1', 'NX', 'PX', ARGV[2]) then
+if shown >= 0 and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then
   return {'replayed', '0', room.epoch}
 end
-if budget_at then redis.call('SET', KEYS[7], fmt(budget_at), 'PX', fmt(math.ceil(budget_at - now))) end
+if budget_at then redis.call('SET', KEYS[3], fmt(budget_at), 'PX', fmt(math.ceil(budget_at - now))) end
 -- A join at the release instant must land behind the cohort, never inside it.
 fix_cohort(KEYS[1], room, now)
 local number = redis.call('HINCRBY', KEYS[1], 'arrivals', 1)
