@@ -213,7 +213,7 @@ def sweep(resend_after_seconds: float = 120) -> dict[str, int]:
         resent = sum(_requeue(jobs, send_confirmation, f"confirm-{b}", str(b)) for b in unsent)
         # A receipt job that failed all its retries is owed too, even once the e-mail went out.
         receipts = sum(_requeue(jobs, write_receipt, f"receipt-{b}", str(b)) for b in owed)
-        forgotten = await services.bookings.forget_idempotency_keys()
+        forgotten = await services.bookings.forget_old_keys()
         sessions = await services.accounts.forget_expired_sessions()
         slots = await services.slots.sync(now)
         # A wizard left half-way leaves its uploads staged; its draft lives DRAFT_SECONDS.

@@ -380,6 +380,32 @@ async def test_reschedule_once_into_a_released_place(
     await assert_invariants(client)
 
 
+async def test_day_old_keys_and_turn_records_are_forgotten_and_fresh_ones_kept(
+    make_client: AppFactory,
+) -> None:
+    from api.appkeys import BOOKINGS
+
+    client = await make_client(**FAST_ROOM)
+    day = await first_day(client)
+    headers = await booker(client)
+    for key in ("old", "fresh"):
+        made = await book(client, headers | {"Idempotency-Key": key}, booking_body(day))
+        assert made.status == 201, await made.text()
+        headers = await new_turn(client, headers)
+    db = pool(client)
+    assert await db.fetchval("SELECT count(*) FROM turn_bookings") == 2
+    await db.execute(
+        "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'"
+    )
+    await db.execute(
+        "UPDATE turn_bookings SET made_at = now() - interval '25 hours' WHERE booking_id ="
+        " (SELECT min(booking_id::text)::uuid FROM turn_bookings)"
+    )
+    assert await client.server.app[BOOKINGS].forget_old_keys() == 2
+    assert await db.fetchval("SELECT array_agg(key) FROM idempotency_keys") == ["fresh"]
+    assert await db.fetchval("SELECT count(*) FROM turn_bookings") == 1
+
+
 async def test_reschedule_closes_at_the_end_of_the_day_before(
     clock: datetime, make_client: AppFactory
 ) -> None:

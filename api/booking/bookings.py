@@ -636,15 +636,16 @@ class Bookings:
         rows = await self.pool.fetch("SELECT * FROM expire_unpaid(NULL, NULL, $1)", limit)
         return [r[0] for r in rows]
 
-    async def forget_idempotency_keys(self) -> int:
-        """Drop idempotency keys older than 24 hours."""
-        result = await self.pool.execute(
-            "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
-        )
-        await self.pool.execute(
-            "DELETE FROM turn_bookings WHERE made_at < now() - interval '24 hours'"
-        )
-        return int(result.split()[-1])
+    async def forget_old_keys(self) -> int:
+        """Drop idempotency keys and turn records older than 24 hours (a retry or a turn lasts
+        minutes); how many rows went."""
+        forgotten = 0
+        for table, made in (("idempotency_keys", "created_at"), ("turn_bookings", "made_at")):
+            result = await self.pool.execute(
+                f"DELETE FROM {table} WHERE {made} < now() - interval '24 hours'"
+            )
+            forgotten += int(result.split()[-1])
+        return forgotten
 
 
 def reschedule_refusal(
