@@ -60,6 +60,11 @@ class EmbeddedPostgres:
         """A postgresql:// URL of the server's `postgres` database."""
         return str(self._server.get_uri())
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int(self._server.get_pid())
+
     def kill(self) -> None:
         """Kill the server and its backends with SIGKILL, as a crash of the machine would
         (for the tests; `start` again runs PostgreSQL's crash recovery)."""

@@ -75,6 +75,11 @@ class RedisServer:
         """The redis:// URL without the password: for messages and logs."""
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int | None:
+        """The redis-server's process id, None before start."""
+        return None if self._process is None else self._process.pid
+
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start the server and wait until it answers."""
         self.directory.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)

@@ -52,6 +52,9 @@ class Tally:
     """What the clients saw."""
 
     started: float = 0.0
+    #: this process's CPU time (user + system) when the timed part started
+    cpu_started: float = 0.0
+    cpu_ended: float = 0.0
     last_ok: float = 0.0
     ended: float = 0.0
     ok: int = 0
@@ -80,6 +83,7 @@ class Tally:
             "latencies_ms": self.latencies_ms,
             "statuses": self.statuses,
             "errors": self.errors,
+            "cpu_seconds": self.cpu_ended - self.cpu_started,
         }
 
 
@@ -160,14 +164,14 @@ async def run(spec: Spec) -> Tally:
         connector=connector, cookie_jar=aiohttp.DummyCookieJar()
     ) as session:
         await asyncio.gather(*(_warm(session, spec.warm_url) for _ in range(spec.clients)))
-        tally.started = time.perf_counter()
+        tally.started, tally.cpu_started = time.perf_counter(), time.process_time()
         if spec.mode == "book":
             booking = Booking(spec, tally)
             clients = [booking.client(session) for _ in range(spec.clients)]
         else:
             clients = [_hello_client(session, spec, tally) for _ in range(spec.clients)]
         await asyncio.gather(*clients)
-        tally.ended = time.perf_counter()
+        tally.ended, tally.cpu_ended = time.perf_counter(), time.process_time()
     return tally
 
 

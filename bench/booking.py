@@ -18,7 +18,7 @@ import json
 import secrets
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,8 @@ class Run:
     latencies_ms: list[float]
     statuses: dict[str, int]
     errors: dict[str, int]
+    #: CPU seconds the client process used in its timed part
+    cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -116,6 +118,7 @@ class Run:
             latencies_ms=[ms for r in runs for ms in r.latencies_ms],
             statuses=statuses,
             errors=errors,
+            cpu_seconds=sum(r.cpu_seconds for r in runs),
         )
 
     @classmethod
@@ -141,8 +144,9 @@ class Round:
     hello: Run
     booking: Run
     check: Check
-    #: CPU seconds the app's processes used during the booking run (0: not measured)
-    app_cpu: float = 0.0
+    #: CPU seconds each part used during the booking run: the app's processes, PostgreSQL,
+    #: Redis (as measured by the bench's meters) and the client process
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 async def released_slots(app_url: str, count: int) -> list[tuple[str, str]]:
@@ -274,10 +278,10 @@ class BookingBench:
         database_url: str,
         redis_url: str,
         directory: Path,
-        app_cpu: Callable[[], float] = lambda: 0.0,
+        meters: dict[str, Callable[[], float]] | None = None,
     ) -> None:
-        """`app_cpu`: the CPU seconds the app's processes have used so far."""
-        self.app_cpu = app_cpu
+        """`meters`: by part ("app", "PostgreSQL", "Redis"), the CPU seconds it has used so far."""
+        self.meters = meters or {}
         self.app_url = app_url
         self.hello_url = hello_url
         self.database_url = database_url
@@ -318,15 +322,18 @@ class BookingBench:
                     "sessions": await login_sessions(pool, self.redis_url, accounts),
                     "turns": await admissions(self.app_url, accounts),
                 }
-                cpu_before = self.app_cpu()
+                before = {part: meter() for part, meter in self.meters.items()}
                 booking_run = await run_clients(book | fresh, self.directory, f"book-{n}")
-                cpu = self.app_cpu() - cpu_before
+                cpu = {part: meter() - before[part] for part, meter in self.meters.items()}
+                cpu["client"] = booking_run.cpu_seconds
                 done = Round(hello_run, booking_run, await check(pool, slots), cpu)
+                per_booking = ", ".join(
+                    f"{part} {1000 * s / max(1, booking_run.ok):.2f}" for part, s in cpu.items()
+                )
                 log(
                     f"round {n + 1}: {booking_run.ok} bookings in {booking_run.ok_seconds:.2f} s"
                     f" ({booking_run.ok_rate:,.0f}/s), hello {hello_run.rate:,.0f} req/s;"
-                    f" app CPU {1000 * cpu / max(1, booking_run.ok):.2f} ms a booking;"
-                    f" {done.check}"
+                    f" CPU ms a booking: {per_booking}; {done.check}"
                 )
                 rounds.append(done)
             return rounds

@@ -66,14 +66,29 @@ def render_booking(rounds: list[Round], opts: BookingOptions) -> str:
         + ("" if clean else " — **CHECK FAILED**")
         + ".",
     ]
-    cpu = sum(r.app_cpu for r in rounds)
-    if cpu:
-        per_round = ", ".join(f"{1000 * r.app_cpu / max(1, r.booking.ok):.2f}" for r in rounds)
-        lines.append(
-            f"App CPU (all its processes, user + system, during the booking runs): "
-            f"{1000 * cpu / max(1, book.ok):.2f} ms a booking (rounds: {per_round})."
-        )
+    lines += _cpu_lines(rounds)
     return "\n".join(lines)
+
+
+def _cpu_lines(rounds: list[Round]) -> list[str]:
+    """CPU a booking by part, per round: where the machine's two cores went."""
+    parts = list(rounds[0].cpu) if rounds else []
+    if not parts:
+        return []
+    lines = [
+        "",
+        "CPU a booking during the booking runs (user + system, ms), by part; busy = all parts'"
+        " CPU ÷ the run's seconds (2 cores = 2.0)",
+        "",
+        "| round | " + " | ".join(parts) + " | all | busy |",
+        "|---|" + "---:|" * (len(parts) + 2),
+    ]
+    for n, r in enumerate(rounds, 1):
+        each = [1000 * r.cpu[part] / max(1, r.booking.ok) for part in parts]
+        busy = sum(r.cpu.values()) / r.booking.seconds if r.booking.seconds else 0.0
+        cells = " | ".join(f"{ms:.2f}" for ms in each)
+        lines.append(f"| {n} | {cells} | {sum(each):.2f} | {busy:.2f} |")
+    return lines
 
 
 def _processes(n: int) -> str:

@@ -2,9 +2,11 @@
 
 The same function the app calls for every booking, with durable commits (fsync and synchronous
 commit as the server has them), no HTTP, no Python: what PostgreSQL alone can do on this
-machine. The app's bookings a second are read against it. Each client books for random
-accounts among many (at most five people each) into one slot of its own with room for all; the
-bookings it made are deleted afterwards and the slot restored.
+machine. The app's bookings a second are read against it. The calls book for random accounts
+among many (at most five people each) into as many slots as the app's booking part uses, each
+opened wide, a slot picked at random per call (one pgbench script per slot): one hot slot would
+measure its row lock, held through each commit, rather than PostgreSQL. The bookings made are
+deleted afterwards and the slots restored. PostgreSQL's CPU per call is read as well.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -38,6 +41,8 @@ class Ceiling:
     clients: int
     calls_per_second: float
     bookings_per_second: float
+    #: PostgreSQL's CPU seconds (user + system) per call, 0 when not measured
+    cpu_per_call: float = 0.0
 
 
 def pgbench_binary() -> Path:
@@ -62,8 +67,11 @@ class _Slot:
     capacity: int
 
 
-async def _prepare(database_url: str, office: str, lane: str) -> tuple[int, _Slot]:
-    """Make the accounts and open the last slot of `office` wide; its first account id and it."""
+async def _prepare(
+    database_url: str, office: str, lane: str, count: int
+) -> tuple[int, list[_Slot]]:
+    """Make the accounts and open the last `count` slots of `office` wide; the first account's id
+    and the slots."""
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
@@ -74,19 +82,21 @@ async def _prepare(database_url: str, office: str, lane: str) -> tuple[int, _Slo
                 MARK,
                 ACCOUNTS,
             )
-            row = await conn.fetchrow(
+            rows = await conn.fetch(
                 "SELECT day, session_id, capacity FROM slots WHERE office_id = $1 AND lane = $2"
-                " ORDER BY day DESC, session_id LIMIT 1 FOR UPDATE",
+                " ORDER BY day DESC, session_id LIMIT $3 FOR UPDATE",
                 office,
                 lane,
+                count,
             )
-            assert row is not None, f"no slot of {office} to book into"
-            slot = _Slot(office, row["day"], row["session_id"], lane, row["capacity"])
-            await conn.execute(
-                f"UPDATE slots SET capacity = 1000000000 WHERE {_THE_SLOT}", *_key(slot)
-            )
+            assert len(rows) == count, f"{office} has fewer than {count} slots to book into"
+            slots = [_Slot(office, r["day"], r["session_id"], lane, r["capacity"]) for r in rows]
+            for slot in slots:
+                await conn.execute(
+                    f"UPDATE slots SET capacity = 1000000000 WHERE {_THE_SLOT}", *_key(slot)
+                )
         await conn.execute("ANALYZE accounts")
-        return int(first), slot
+        return int(first), slots
     finally:
         await conn.close()
 
@@ -98,8 +108,8 @@ def _key(slot: _Slot) -> tuple[str, date, str, str]:
     return slot.office, slot.day, slot.session, slot.lane
 
 
-async def _clean_up(database_url: str, slot: _Slot) -> int:
-    """Delete what the calls made and restore the slot; the number of bookings made."""
+async def _clean_up(database_url: str, slots: list[_Slot]) -> int:
+    """Delete what the calls made and restore the slots; the number of bookings made."""
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
@@ -108,25 +118,27 @@ async def _clean_up(database_url: str, slot: _Slot) -> int:
                 " (SELECT id FROM bookings WHERE billing_code LIKE $1)",
                 MARK + "-%",
             )
-            made = await conn.fetchval(
-                "WITH gone AS (DELETE FROM bookings WHERE billing_code LIKE $1 RETURNING 1)"
-                " SELECT count(*) FROM gone",
+            made = await conn.fetch(
+                "WITH gone AS (DELETE FROM bookings WHERE billing_code LIKE $1 RETURNING slot_id)"
+                " SELECT slot_id, count(*) AS n FROM gone GROUP BY slot_id",
                 MARK + "-%",
             )
             await conn.execute("DELETE FROM accounts WHERE email LIKE $1", MARK + "%")
-            await conn.execute(
-                f"UPDATE slots SET booked = booked - $5, capacity = $6 WHERE {_THE_SLOT}",
-                *_key(slot),
-                made,
-                slot.capacity,
+            await conn.executemany(
+                "UPDATE slots SET booked = booked - $2 WHERE id = $1",
+                [(row["slot_id"], row["n"]) for row in made],
             )
-        return int(made)
+            for slot in slots:
+                await conn.execute(
+                    f"UPDATE slots SET capacity = $5 WHERE {_THE_SLOT}", *_key(slot), slot.capacity
+                )
+        return sum(int(row["n"]) for row in made)
     finally:
         await conn.close()
 
 
 async def _run_pgbench(
-    database_url: str, script: Path, clients: int, seconds: float, threads: int
+    database_url: str, scripts: list[Path], clients: int, seconds: float, threads: int
 ) -> float:
     """pgbench's transactions a second (excluding connection time)."""
     process = await asyncio.create_subprocess_exec(
@@ -135,7 +147,7 @@ async def _run_pgbench(
         f"--client={clients}",
         f"--jobs={min(threads, clients)}",
         f"--time={round(seconds)}",
-        f"--file={script}",
+        *(f"--file={script}" for script in scripts),
         database_url,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -153,32 +165,40 @@ async def measure_ceiling(
     directory: Path,
     office: str,
     lane: str,
+    slots: int,
+    cpu: Callable[[], float] = lambda: 0.0,
     clients: tuple[int, ...] = (8, 16),
     seconds: float = 10.0,
     threads: int = 2,
 ) -> list[Ceiling]:
-    """pgbench's create_booking rate at each number of clients."""
+    """pgbench's create_booking rate into `slots` slots at each number of clients; `cpu` gives
+    PostgreSQL's CPU seconds so far."""
     directory.mkdir(parents=True, exist_ok=True)
     results = []
     for count in clients:
-        first, slot = await _prepare(database_url, office, lane)
-        script = directory / "create_booking.sql"
-        script.write_text(
-            _SCRIPT.format(
-                accounts=ACCOUNTS,
-                first_account=first,
-                office=slot.office,
-                day=slot.day.isoformat(),
-                session=slot.session,
-                lane=slot.lane,
-                mark=MARK,
+        first, opened = await _prepare(database_url, office, lane, slots)
+        scripts = []
+        for n, slot in enumerate(opened):
+            script = directory / f"create_booking_{n}.sql"
+            script.write_text(
+                _SCRIPT.format(
+                    accounts=ACCOUNTS,
+                    first_account=first,
+                    office=slot.office,
+                    day=slot.day.isoformat(),
+                    session=slot.session,
+                    lane=slot.lane,
+                    mark=MARK,
+                )
             )
-        )
+            scripts.append(script)
+        cpu_before = cpu()
         try:
-            calls = await _run_pgbench(database_url, script, count, seconds, threads)
+            calls = await _run_pgbench(database_url, scripts, count, seconds, threads)
+            used = cpu() - cpu_before
         finally:
-            made = await _clean_up(database_url, slot)
-        results.append(Ceiling(count, calls, made / seconds))
+            made = await _clean_up(database_url, opened)
+        results.append(Ceiling(count, calls, made / seconds, used / max(1.0, calls * seconds)))
     return results
 
 
@@ -188,8 +208,9 @@ def render_ceiling(ceilings: list[Ceiling], app_bookings_per_second: float | Non
         "PostgreSQL's ceiling: pgbench calling `create_booking` directly (durable commits, "
         "no HTTP), the same database",
         "",
-        "| pgbench clients | create_booking calls/s | bookings/s | app ÷ ceiling |",
-        "|---:|---:|---:|---:|",
+        "| pgbench clients | create_booking calls/s | bookings/s | PostgreSQL CPU ms a call "
+        "| app ÷ ceiling |",
+        "|---:|---:|---:|---:|---:|",
     ]
     for c in ceilings:
         share = (
@@ -198,6 +219,7 @@ def render_ceiling(ceilings: list[Ceiling], app_bookings_per_second: float | Non
             else "–"
         )
         lines.append(
-            f"| {c.clients} | {c.calls_per_second:,.0f} | {c.bookings_per_second:,.0f} | {share} |"
+            f"| {c.clients} | {c.calls_per_second:,.0f} | {c.bookings_per_second:,.0f} "
+            f"| {1000 * c.cpu_per_call:.2f} | {share} |"
         )
     return "\n".join(lines)

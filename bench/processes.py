@@ -77,34 +77,39 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def tree_cpu_seconds(self) -> float:
-        """User plus system CPU time used so far by the process and its live descendants (an
-        `antri up`'s app processes), 0 if stopped. Descendants that ended are not counted."""
-        if self._process is None:
-            return 0.0
-        children: dict[int, list[int]] = {}
-        times: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # ended meanwhile
-            pid = int(entry.name)
-            children.setdefault(int(fields[1]), []).append(pid)
-            times[pid] = int(fields[11]) + int(fields[12])
-        total, todo = 0, [self._process.pid]
-        while todo:
-            pid = todo.pop()
-            total += times.get(pid, 0)
-            todo += children.get(pid, [])
-        return total / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time used so far by the process and its descendants (an
+        `antri up`'s app processes), 0 if stopped."""
+        return 0.0 if self._process is None else tree_cpu_seconds(self._process.pid)
 
     def _log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time used so far by process `pid` and its descendants (Linux /proc):
+    the live ones, and those that ended and were waited for (PostgreSQL's backends of closed
+    connections are in the postmaster's children's time)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        child = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        times[child] = sum(int(ticks) for ticks in fields[11:15])  # utime stime cutime cstime
+    total, todo = 0, [pid]
+    while todo:
+        one = todo.pop()
+        total += times.get(one, 0)
+        todo += children.get(one, [])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _listening(port: int) -> bool:

@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import functools
 import os
 import platform
 import shutil
@@ -58,7 +59,7 @@ from .booking_report import render_booking
 from .defences import Defences, DefencesBench, render_defences
 from .pages import Pages, render_pages
 from .pgbench import Ceiling, measure_ceiling, render_ceiling
-from .processes import Server
+from .processes import Server, tree_cpu_seconds
 from .report import Measured, MemoryUse, ratios_table, results_table
 from .scale import Scale, measure_scale, render_scale
 from .serving import HOST
@@ -150,7 +151,10 @@ class Bench:
         database_url: str,
         opts: Options,
         stack: contextlib.ExitStack,
+        service_pids: dict[str, int] | None = None,
     ) -> None:
+        """`service_pids`: Redis's and PostgreSQL's process ids (booking reads their CPU)."""
+        self.service_pids = service_pids or {}
         self.tmp = tmp
         self.redis_url = redis_url
         self.database_url = database_url
@@ -255,7 +259,11 @@ class Bench:
                 self.database_url,
                 self.redis_url,
                 self.tmp / "booking",
-                app.tree_cpu_seconds,
+                {"app": app.tree_cpu_seconds}
+                | {
+                    part: functools.partial(tree_cpu_seconds, pid)
+                    for part, pid in self.service_pids.items()
+                },
             )
             return await bench.run(self.opts.booking, log)
         finally:
@@ -265,7 +273,15 @@ class Bench:
     async def ceiling(self) -> list[Ceiling]:
         """pgbench calling create_booking on the same database: what PostgreSQL alone does."""
         log("measuring the ceiling: pgbench calling create_booking")
-        return await measure_ceiling(self.database_url, self.tmp / "pgbench", OFFICE, LANE)
+        postgres = self.service_pids.get("PostgreSQL")
+        return await measure_ceiling(
+            self.database_url,
+            self.tmp / "pgbench",
+            OFFICE,
+            LANE,
+            self.opts.booking.slots,
+            (lambda: 0.0) if postgres is None else functools.partial(tree_cpu_seconds, postgres),
+        )
 
     async def pages(self) -> Pages:
         """The pages part, against an `antri serve` of its own (paspor admitting nobody) and
@@ -469,7 +485,10 @@ def _measure(opts: Options) -> Outcome:
         stack.callback(postgres.stop)
         log("starting PostgreSQL (embedded)")
         postgres.start()
-        return asyncio.run(Bench(Path(tmp), redis.url, postgres.url, opts, stack).run())
+        assert redis.pid is not None  # started
+        pids = {"PostgreSQL": postgres.pid, "Redis": redis.pid}
+        bench = Bench(Path(tmp), redis.url, postgres.url, opts, stack, pids)
+        return asyncio.run(bench.run())
 
 
 if __name__ == "__main__":
