@@ -22,6 +22,7 @@ from .. import audit
 from ..audit import Actor
 from . import calendar
 from .application import BookingRequest, parse_reschedule
+from .booking_batch import BookingBatch, Taken, Taking
 from .calendar import iso_utc
 from .codes import billing_code
 from .documents import StoredDocument, required_documents
@@ -60,19 +61,6 @@ LABELS: Mapping[str, str] = {
     "collected": "Sudah diambil", "rejected": "Ditolak",
 }  # fmt: skip
 
-_CREATE_BOOKING = (
-    "SELECT * FROM create_booking($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-    " $15, $16, $17)"
-)
-#: the booking and its turn in one statement (migration 009): a second booking of the turn waits
-#: for the first's commit, then violates turn_bookings' key and is undone with its place
-_CREATE_TURNS_BOOKING = (
-    f"WITH made AS ({_CREATE_BOOKING}),"
-    " taken AS (INSERT INTO turn_bookings (turn, booking_id)"
-    " SELECT $18, booking_id FROM made WHERE outcome = 'ok')"
-    " SELECT * FROM made"
-)
-
 _BOOKING_COLUMNS = """
     b.id, b.account_id, b.status, b.application_kind, b.passport_type, b.validity_years,
     b.nik_masked, b.applicant, b.amount, b.fee_lines, b.billing_code, b.expires_at, b.paid_at,
@@ -88,6 +76,32 @@ class Created:
     body: dict[str, Any]
     expires_at: datetime
     remaining: int
+
+
+def _created(taking: Taking, taken: Taken) -> Created:
+    """The new booking, or the refusal PostgreSQL gave `taking`."""
+    if taken.outcome in ("nik_has_active_booking", "bookings_one_active_per_nik"):
+        raise _nik_has_active_booking()
+    if taken.outcome == "turn_bookings_pkey":
+        raise Conflict("turn_used", "This turn has already made its booking.")
+    if taken.outcome == "slot_full":
+        raise Conflict("slot_full", "This session has no places left in this lane.")
+    if taken.outcome == "too_many_applicants":
+        raise Conflict(
+            "too_many_applicants",
+            f"An account can apply for at most {MAX_PEOPLE_PER_ACCOUNT} people at a time.",
+        )
+    body = {
+        "id": str(taken.booking_id),
+        "status": "awaiting_payment",
+        "billing_code": taking.billing_code,
+        "amount": taking.amount,
+        "currency": "IDR",
+        "expires_at": iso_utc(taking.expires_at),
+        "fee_lines": taking.fee_lines,
+    }
+    assert taken.remaining is not None  # a booking made says what its slot has left
+    return Created(body, taking.expires_at, taken.remaining)
 
 
 def booking_hash(secret: bytes, body: dict[str, Any]) -> bytes:
@@ -119,6 +133,7 @@ class Bookings:
         self.fees = fees
         self.sealer = sealer
         self.payment_window = payment_window
+        self.batch = BookingBatch(pool, MAX_PEOPLE_PER_ACCOUNT)
         self._qr_key = hashlib.sha256(b"antri qr v1" + secret).digest()
 
     # -- booking ---------------------------------------------------------------------------
@@ -138,8 +153,8 @@ class Bookings:
         office = self.slots.office(request.office_id)
         self.slots.check_bookable(office, request.date, now)
         if idempotency is None:
-            async with self.pool.acquire() as conn:
-                return await self._take(conn, account_id, office, request, now, turn)
+            taking = self._taking(account_id, office, request, now, turn)
+            return _created(taking, await self.batch.take(taking))
         key, digest = idempotency
         async with self.pool.acquire() as conn, conn.transaction():
             # A concurrent request with the same key waits here until the first one commits,
@@ -156,7 +171,8 @@ class Bookings:
             created: Created | None = None
             try:
                 async with conn.transaction():  # a savepoint: a refusal undoes only the booking
-                    created = await self._take(conn, account_id, office, request, now, turn)
+                    taking = self._taking(account_id, office, request, now, turn)
+                    created = _created(taking, await self.batch.take_alone(conn, taking))
                     stored: dict[str, Any] = created.body
             except Conflict as refusal:
                 stored = {"error": refusal.code, "message": refusal.message}
@@ -203,20 +219,18 @@ class Bookings:
             raise Conflict(stored["error"], stored["message"])
         return stored
 
-    async def _take(
+    def _taking(
         self,
-        conn: asyncpg.Connection,
         account_id: int,
         office: Office,
         request: BookingRequest,
         now: datetime,
         turn: str | None = None,
-    ) -> Created:
+    ) -> Taking:
         applicant = request.applicant
         quote = self.fees.in_force(calendar.local_today(office, now)).quote(
             request.passport_type, request.validity_years, request.lane, request.application_kind
         )
-        expires_at = now + self.payment_window
         # Everything about the person but the NIK, which is stored sealed beside it.
         details = applicant.model_dump(exclude={"nik"}) | {
             "applicant_type": applicant.applicant_type(request.date)
@@ -226,54 +240,25 @@ class Bookings:
              "amount": line.amount}
             for line in quote.lines
         ]  # fmt: skip
-        code = billing_code()
-        try:
-            row = await conn.fetchrow(
-                _CREATE_BOOKING if turn is None else _CREATE_TURNS_BOOKING,
-                account_id,
-                office.id,
-                request.date,
-                request.session_id,
-                request.lane,
-                MAX_PEOPLE_PER_ACCOUNT,
-                self.sealer.seal(applicant.nik),
-                self.sealer.digest(applicant.nik),
-                mask_nik(applicant.nik),
-                request.application_kind,
-                request.passport_type,
-                request.validity_years,
-                orjson.dumps(details).decode(),
-                quote.total,
-                orjson.dumps(fee_lines).decode(),
-                code,
-                expires_at,
-                *(() if turn is None else (turn,)),
-            )
-        except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name == "bookings_one_active_per_nik":
-                raise _nik_has_active_booking() from None
-            if exc.constraint_name == "turn_bookings_pkey":
-                raise Conflict("turn_used", "This turn has already made its booking.") from None
-            raise
-        if row["outcome"] == "nik_has_active_booking":
-            raise _nik_has_active_booking()
-        if row["outcome"] == "slot_full":
-            raise Conflict("slot_full", "This session has no places left in this lane.")
-        if row["outcome"] == "too_many_applicants":
-            raise Conflict(
-                "too_many_applicants",
-                f"An account can apply for at most {MAX_PEOPLE_PER_ACCOUNT} people at a time.",
-            )
-        body = {
-            "id": str(row["booking_id"]),
-            "status": "awaiting_payment",
-            "billing_code": code,
-            "amount": quote.total,
-            "currency": "IDR",
-            "expires_at": iso_utc(expires_at),
-            "fee_lines": fee_lines,
-        }
-        return Created(body, expires_at, row["remaining"])
+        return Taking(
+            account_id=account_id,
+            office_id=office.id,
+            day=request.date,
+            session_id=request.session_id,
+            lane=request.lane,
+            nik_cipher=self.sealer.seal(applicant.nik),
+            nik_hash=self.sealer.digest(applicant.nik),
+            nik_masked=mask_nik(applicant.nik),
+            kind=request.application_kind,
+            passport_type=request.passport_type,
+            validity_years=request.validity_years,
+            applicant=details,
+            amount=quote.total,
+            fee_lines=fee_lines,
+            billing_code=billing_code(),
+            expires_at=now + self.payment_window,
+            turn=turn,
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
