@@ -14,7 +14,8 @@ report. Targets that form a ratio are measured in interleaved rounds:
 4. booking (its own `antri serve`, whose guard room admits at once): 200 clients book into 10
    small slots until all are full, in rounds, each after a round of hello-world POSTs of the
    same size by the same clients; then the database is checked for overbooking; then the
-   ceiling: pgbench calling `create_booking` on the same database with 8 and 16 clients;
+   ceiling: pgbench calling `create_booking` on the same database with 8 and 16 clients,
+   into as many slots; CPU a booking is read for each part (app, PostgreSQL, Redis, client);
 5. pages (their own `antri serve`, room paspor admitting nobody): baseline A, the home page
    for a visitor not logged in, and the waiting page for 1,000 held tickets rotating (cookies);
    every answer must be a 200 with HTML.
