@@ -27,6 +27,8 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .read_deadlines import ReadDeadlines
+
 
 class LeanConnection(aioredis.Connection):
     """redis-py's TCP connection, writing under a time-out scope instead of `wait_for`, and
@@ -93,6 +95,9 @@ class LeanBlockingPool(aioredis.ConnectionPool):
         super().__init__(**kwargs)
         self.timeout = timeout
         self._waiters: deque[asyncio.Future[None]] = deque()
+        #: the socket time-outs of the replies awaited on this pool's connections by the lean
+        #: script path (queue_engine/lean_script.py), kept by one timer
+        self.read_deadlines = ReadDeadlines()
 
     async def get_connection(
         self, command_name: Any = None, *keys: Any, **options: Any
