@@ -41,7 +41,7 @@ from redis.exceptions import DataError, NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .read_deadlines import ReadDeadlines, ReadTimedOut
-from .redis_pool import LeanBlockingPool
+from .redis_pool import LeanBlockingPool, LeanConnection
 
 Arg = str | bytes | int | float
 
@@ -98,7 +98,8 @@ class LeanScript:
             except RedisError as error:
                 return await _resent(connection, command, pool.read_deadlines, error)
         finally:
-            await pool.release(connection)
+            if not pool.release_now(connection):
+                await pool.release(connection)
 
 
 async def _resent(
@@ -120,8 +121,9 @@ async def _exchange(
     connection: AbstractConnection, command: bytes, deadlines: ReadDeadlines
 ) -> Any:
     """Send `command` and read its reply."""
-    # send_packed_command connects first if a failed attempt dropped the connection.
-    await connection.send_packed_command(command)
+    if not (isinstance(connection, LeanConnection) and connection.write_now(command)):
+        # connects first if a failed attempt dropped the connection; waits under the time-out
+        await connection.send_packed_command(command)
     parser = connection._parser
     timeout = connection.socket_timeout
     if type(parser) is not _AsyncHiredisParser or not timeout:
