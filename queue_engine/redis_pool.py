@@ -133,13 +133,17 @@ class LeanBlockingPool(aioredis.ConnectionPool):
 
     async def ensure_connection(self, connection: AbstractConnection) -> None:
         """redis-py's check that a pooled connection is open and clean, without its connect
-        call (a retry wrapper and two coroutines) when the connection is plainly open."""
+        call (a retry wrapper and two coroutines) when the connection is plainly open. One that
+        holds unread bytes (a reply nobody read) is opened afresh: redis-py's own check lets it
+        through while its maintenance notifications are on, as they are by default, and the
+        next command would read that stale reply as its own."""
         if connection.is_connected:
             try:
                 if not await connection.can_read():
                     return
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 pass  # redis-py's own check below reconnects
+            await connection.disconnect()
         await super().ensure_connection(connection)
 
     async def _wait_for_free(self) -> None:

@@ -118,8 +118,51 @@ async def test_the_lean_path_times_out_only_the_late_call(redis_server: RedisSer
         assert await client.get(key) == b"1"  # ran once: no resend after a time-out
         values = await asyncio.gather(*(fast(keys=[key + "f"]) for _ in range(16)))
         assert sorted(values) == list(range(81, 97))
-        assert not pool._in_use_connections  # type: ignore[attr-defined]
+        assert not pool._in_use_connections
         assert len(pool.read_deadlines) == 0
     finally:
         await client.delete(key, key + "f")
+        await client.aclose()
+
+
+async def test_a_due_health_check_goes_redis_pys_way(redis_server: RedisServer) -> None:
+    """The lean path's write shortcut holds only in the usual case: a connection whose health
+    check is due is checked first (a PING before the command), then answers as usual."""
+    pool = LeanBlockingPool.from_url(
+        redis_server.url, max_connections=1, socket_timeout=1.0, health_check_interval=0.05
+    )
+    client = aioredis.Redis(connection_pool=pool)
+    admin = aioredis.Redis.from_url(redis_server.url)
+    echo = LeanScript(client, pool, "return ARGV[1]")
+    try:
+        assert await echo(args=["one"]) == b"one"
+        pings = (await admin.info("commandstats")).get("cmdstat_ping", {}).get("calls", 0)
+        assert await echo(args=["two"]) == b"two"  # not due yet: no PING
+        await asyncio.sleep(0.1)  # the health check falls due
+        assert await echo(args=["three"]) == b"three"
+        after = (await admin.info("commandstats")).get("cmdstat_ping", {}).get("calls", 0)
+        assert after == pings + 1
+        assert len(pool.read_deadlines) == 0
+    finally:
+        await client.aclose()
+        await admin.aclose()
+
+
+async def test_a_connection_holding_an_unread_reply_is_not_reused_as_it_is(
+    redis_server: RedisServer,
+) -> None:
+    """A pooled connection with a reply nobody read is opened afresh before its next command
+    (redis-py's own check skips this while its maintenance notifications are on, as they are
+    by default), so the next call reads its own reply, not the stale one."""
+    pool = LeanBlockingPool.from_url(redis_server.url, max_connections=1, socket_timeout=1.0)
+    client = aioredis.Redis(connection_pool=pool)
+    echo = LeanScript(client, pool, "return ARGV[1]")
+    try:
+        assert await echo(args=["one"]) == b"one"
+        connection = pool._available_connections[0]
+        await connection.send_packed_command(echo.pack([], ["stale"]))
+        await asyncio.sleep(0.05)  # the stale reply waits unread on the socket
+        assert await echo(args=["two"]) == b"two"
+        assert await client.get("no-such-key") is None  # redis-py's own commands too
+    finally:
         await client.aclose()
