@@ -23,9 +23,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis._parsers.hiredis import _AsyncHiredisParser
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .read_deadlines import ReadDeadlines
 
 
 class LeanConnection(aioredis.Connection):
@@ -78,6 +81,21 @@ class LeanConnection(aioredis.Connection):
         finally:
             self.socket_timeout = timeout
 
+    def write_now(self, command: bytes) -> bool:
+        """Hand `command` to the transport without awaiting, in the usual case: connected, with a
+        socket time-out, no health check due, the transport open with nothing still waiting in
+        it. False, with nothing written, in any other case (`send_packed_command` then sends
+        it). A socket that cannot take the bytes now shows as a reply that does not come, so the
+        caller's read time-out covers the write too."""
+        writer = self._writer
+        if not self.socket_timeout or writer is None or self._health_check_due():
+            return False
+        transport = writer.transport
+        if transport.is_closing() or transport.get_write_buffer_size():
+            return False
+        writer.write(command)
+        return True
+
     def _health_check_due(self) -> bool:
         return bool(self.health_check_interval) and (
             asyncio.get_running_loop().time() > self.next_health_check
@@ -93,6 +111,9 @@ class LeanBlockingPool(aioredis.ConnectionPool):
         super().__init__(**kwargs)
         self.timeout = timeout
         self._waiters: deque[asyncio.Future[None]] = deque()
+        #: the socket time-outs of the replies awaited on this pool's connections by the lean
+        #: script path (queue_engine/lean_script.py), kept by one timer
+        self.read_deadlines = ReadDeadlines()
 
     async def get_connection(
         self, command_name: Any = None, *keys: Any, **options: Any
@@ -101,6 +122,8 @@ class LeanBlockingPool(aioredis.ConnectionPool):
         if not self.can_get_connection():
             await self._wait_for_free()
         connection: AbstractConnection = self.get_available_connection()  # type: ignore[no-untyped-call]
+        if _plainly_clean(connection):
+            return connection
         try:
             await self.ensure_connection(connection)
         except BaseException:
@@ -110,13 +133,17 @@ class LeanBlockingPool(aioredis.ConnectionPool):
 
     async def ensure_connection(self, connection: AbstractConnection) -> None:
         """redis-py's check that a pooled connection is open and clean, without its connect
-        call (a retry wrapper and two coroutines) when the connection is plainly open."""
+        call (a retry wrapper and two coroutines) when the connection is plainly open. One that
+        holds unread bytes (a reply nobody read) is opened afresh: redis-py's own check lets it
+        through while its maintenance notifications are on, as they are by default, and the
+        next command would read that stale reply as its own."""
         if connection.is_connected:
             try:
                 if not await connection.can_read():
                     return
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 pass  # redis-py's own check below reconnects
+            await connection.disconnect()
         await super().ensure_connection(connection)
 
     async def _wait_for_free(self) -> None:
@@ -137,6 +164,16 @@ class LeanBlockingPool(aioredis.ConnectionPool):
         except TimeoutError as exc:
             raise RedisConnectionError("No connection available.") from exc
 
+    def release_now(self, connection: AbstractConnection) -> bool:
+        """Give `connection` back without awaiting when it needs no reconnect; False, having done
+        nothing, when it does (then `release`)."""
+        if connection.should_reconnect():  # type: ignore[no-untyped-call]
+            return False
+        self._in_use_connections.remove(connection)
+        self._available_connections.append(connection)
+        self._wake_next()
+        return True
+
     async def release(self, connection: AbstractConnection) -> None:
         """Give `connection` back and wake the first command waiting for one."""
         self._in_use_connections.remove(connection)
@@ -151,3 +188,21 @@ class LeanBlockingPool(aioredis.ConnectionPool):
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+
+def _plainly_clean(connection: AbstractConnection) -> bool:
+    """Whether `connection` is open with nothing unread, told without awaiting: the check of
+    redis-py's hiredis parser (`can_read`) made in place. False for any other parser, and for a
+    connection that is closed, at EOF or holds unread bytes: `ensure_connection` then decides."""
+    parser = connection._parser
+    if type(parser) is not _AsyncHiredisParser or not connection.is_connected:
+        return False
+    reader, stream = parser._reader, parser._stream
+    return (
+        parser._connected
+        and reader is not None
+        and stream is not None
+        and not reader.has_data()
+        and not stream.at_eof()
+        and not stream._buffer
+    )
