@@ -42,6 +42,8 @@ APP_ENV = {
 }
 #: admissions taken at once while setting a round up
 TURNS_AT_ONCE = 50
+#: how long PostgreSQL's backends may take to report their scans (they do within a second)
+STATS_DELAY = 1.2
 #: NIK numbers used by one round at most (its bookings and its refusals)
 APPLICANTS_PER_ROUND = 1_000_000
 
@@ -147,6 +149,9 @@ class Round:
     #: CPU seconds each part used during the booking run: the app's processes, PostgreSQL,
     #: Redis (as measured by the bench's meters) and the client process
     cpu: dict[str, float] = field(default_factory=dict)
+    #: rows of `bookings` and its indexes read during the booking run (a plan that reads the
+    #: table or a whole index on each booking shows here: it should stay a few a booking)
+    rows_read: int = 0
 
 
 async def released_slots(app_url: str, count: int) -> list[tuple[str, str]]:
@@ -245,6 +250,17 @@ async def reset(pool: asyncpg.Pool, slots: list[int], capacity: int) -> None:
         )
 
 
+async def rows_read(pool: asyncpg.Pool) -> int:
+    """Rows of `bookings` and its indexes read so far by scans of every backend. Backends report
+    their counts within a second of their last transaction; the caller waits for that."""
+    read = await pool.fetchval(
+        "SELECT t.seq_tup_read + (SELECT coalesce(sum(i.idx_tup_read), 0)"
+        " FROM pg_stat_user_indexes i WHERE i.relid = t.relid)"
+        " FROM pg_stat_user_tables t WHERE t.relname = 'bookings'"
+    )
+    return int(read)
+
+
 async def check(pool: asyncpg.Pool, slots: list[int]) -> Check:
     """The invariants over the whole database, and the round's slots' totals."""
     over = await pool.fetchval("SELECT count(*) FROM slots WHERE booked > capacity OR booked < 0")
@@ -322,18 +338,23 @@ class BookingBench:
                     "sessions": await login_sessions(pool, self.redis_url, accounts),
                     "turns": await admissions(self.app_url, accounts),
                 }
+                await asyncio.sleep(STATS_DELAY)  # the set-up's reads reported first
+                rows_before = await rows_read(pool)
                 before = {part: meter() for part, meter in self.meters.items()}
                 booking_run = await run_clients(book | fresh, self.directory, f"book-{n}")
                 cpu = {part: meter() - before[part] for part, meter in self.meters.items()}
                 cpu["client"] = booking_run.cpu_seconds
-                done = Round(hello_run, booking_run, await check(pool, slots), cpu)
+                await asyncio.sleep(STATS_DELAY)
+                read = await rows_read(pool) - rows_before
+                done = Round(hello_run, booking_run, await check(pool, slots), cpu, read)
                 per_booking = ", ".join(
                     f"{part} {1000 * s / max(1, booking_run.ok):.2f}" for part, s in cpu.items()
                 )
                 log(
                     f"round {n + 1}: {booking_run.ok} bookings in {booking_run.ok_seconds:.2f} s"
                     f" ({booking_run.ok_rate:,.0f}/s), hello {hello_run.rate:,.0f} req/s;"
-                    f" CPU ms a booking: {per_booking}; {done.check}"
+                    f" CPU ms a booking: {per_booking};"
+                    f" rows read {read / max(1, booking_run.ok):.1f} a booking; {done.check}"
                 )
                 rounds.append(done)
             return rounds

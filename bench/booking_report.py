@@ -78,16 +78,18 @@ def _cpu_lines(rounds: list[Round]) -> list[str]:
     lines = [
         "",
         "CPU a booking during the booking runs (user + system, ms), by part; busy = all parts'"
-        " CPU ÷ the run's seconds (2 cores = 2.0)",
+        " CPU ÷ the run's seconds (2 cores = 2.0); rows of `bookings` and its indexes read a"
+        " booking (all backends' scans)",
         "",
-        "| round | " + " | ".join(parts) + " | all | busy |",
-        "|---|" + "---:|" * (len(parts) + 2),
+        "| round | " + " | ".join(parts) + " | all | busy | rows read |",
+        "|---|" + "---:|" * (len(parts) + 3),
     ]
     for n, r in enumerate(rounds, 1):
         each = [1000 * r.cpu[part] / max(1, r.booking.ok) for part in parts]
         busy = sum(r.cpu.values()) / r.booking.seconds if r.booking.seconds else 0.0
         cells = " | ".join(f"{ms:.2f}" for ms in each)
-        lines.append(f"| {n} | {cells} | {sum(each):.2f} | {busy:.2f} |")
+        rows = r.rows_read / max(1, r.booking.ok)
+        lines.append(f"| {n} | {cells} | {sum(each):.2f} | {busy:.2f} | {rows:,.1f} |")
     return lines
 
 
