@@ -170,8 +170,7 @@ class LeanBlockingPool(aioredis.ConnectionPool):
         if connection.should_reconnect():  # type: ignore[no-untyped-call]
             return False
         self._in_use_connections.remove(connection)
-        self._available_connections.append(connection)
-        self._wake_next()
+        self._put_back(connection)
         return True
 
     async def release(self, connection: AbstractConnection) -> None:
@@ -179,6 +178,9 @@ class LeanBlockingPool(aioredis.ConnectionPool):
         self._in_use_connections.remove(connection)
         if connection.should_reconnect():  # type: ignore[no-untyped-call]
             await connection.disconnect()
+        self._put_back(connection)
+
+    def _put_back(self, connection: AbstractConnection) -> None:
         self._available_connections.append(connection)
         self._wake_next()
 
